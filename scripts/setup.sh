@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs what the project needs and is missing, then compiles: Debian packages through
+# apt-get (as root), npm packages through `npm ci`. Idempotent and quick when all is there.
+set -eu
+cd "$(dirname "$0")/.."
+
+PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing Debian packages:$missing" >&2
+    echo "setup: run as root, or install them: apt-get install$missing" >&2
+    exit 1
+  fi
+  echo "setup: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # Refresh the package lists once if they are absent or older than a day.
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+    apt-get update -q >&2
+  fi
+  apt-get install -y -q --no-install-recommends $missing >&2
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+
+# Compile when dist/ is missing or older than any source file.
+if [ ! -f dist/cli.js ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer dist/cli.js 2>/dev/null | head -n 1)" ]; then
+  echo "setup: compiling" >&2
+  npx tsc -p tsconfig.build.json >&2
+  chmod +x dist/cli.js
+fi

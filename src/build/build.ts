@@ -1,0 +1,137 @@
+// `build`: the layers asked for and their ancestors, parents first, independent branches at
+// the same time (p-queue), each one taken from the cache when its key is known, built
+// otherwise; layers/NAME.sqsh and the manifest follow each finished layer.
+
+import path from 'node:path';
+import PQueue from 'p-queue';
+import type { Hit } from '../cache/store.js';
+import { materialize } from '../cache/local-store.js';
+import { ManifestWriter, manifestEntry, readManifest } from '../layer/manifest.js';
+import { buildOrder, lowersOf } from '../plan/graph.js';
+import { Interrupted } from '../process/interrupt.js';
+import { describeLayerBuild, installHint, LayerBuildError, type Lower } from './layer-build.js';
+import { buildLayer } from './layer-build.js';
+import type { Session } from './session.js';
+import { FrozenError, layerStatuses, layerKey, type LayerStatus } from './status.js';
+import { toolsOf } from '../steps/index.js';
+
+export interface BuildOptions {
+  targets: string[];
+  force: boolean;
+  frozen: boolean;
+  jobs: number;
+}
+
+export type LayerOutcome =
+  | { layer: string; status: 'built' | 'cached'; digest: string; size: number; seconds: number; blob: string }
+  | { layer: string; status: 'failed'; error: Error }
+  | { layer: string; status: 'skipped'; because: string };
+
+export class MissingToolsError extends Error {}
+
+/** Tools every build needs, whatever its steps. */
+const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'bwrap'];
+
+export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]> {
+  const order = buildOrder(s.graph, o.targets);
+  const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
+  const manifest = await readManifest(s.layersDir);
+  const kc = { stats: s.stats, mksquashfs: s.mksquashfs, sourceDateEpoch: s.sourceDateEpoch, signal: s.signal };
+  const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
+  const stale = statuses.filter((st) => st.state === 'stale');
+  if (o.frozen && stale.length > 0) throw new FrozenError(stale);
+  if (s.runner.dryRun) return dryRun(s, statuses);
+  if (stale.length > 0) await preflight(s, stale);
+
+  const writer = new ManifestWriter(s.layersDir, manifest);
+  const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
+  const outcomes = new Map<string, Promise<LayerOutcome>>();
+  let firstFailure: string | undefined;
+
+  const one = async (name: string): Promise<LayerOutcome> => {
+    const recipe = s.graph.recipes.get(name)!;
+    const parent = recipe.parent !== undefined ? await outcomes.get(recipe.parent) : undefined;
+    if (parent && (parent.status === 'failed' || parent.status === 'skipped')) {
+      return { layer: name, status: 'skipped', because: `parent ${parent.layer} was not built` };
+    }
+    return queue.add(async (): Promise<LayerOutcome> => {
+      if (firstFailure !== undefined) return { layer: name, status: 'skipped', because: `layer ${firstFailure} failed` };
+      const started = Date.now();
+      try {
+        const parentRef = parent && 'digest' in parent ? { name: parent.layer, digest: parent.digest as never } : null;
+        const { key, digest: kd } = await layerKey(kc, recipe, parentRef);
+        let hit: Hit | undefined = forced.has(name) ? undefined : await s.store.get(kd);
+        let status: 'built' | 'cached' = 'cached';
+        if (!hit) {
+          status = 'built';
+          const prev = statuses.find((st) => st.layer === name);
+          s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
+          const lowers: Lower[] = [];
+          for (const l of lowersOf(s.graph, name)) {
+            const lo = await outcomes.get(l)!;
+            if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
+            lowers.push({ name: l, blob: lo.blob });
+          }
+          const tmp = await s.store.tmpPath(s.state.id, name);
+          await buildLayer(s, recipe, lowers, tmp);
+          hit = await s.store.put(key, kd, tmp, name);
+        }
+        await materialize(hit.blobPath, path.join(s.layersDir, `${name}.sqsh`), s.state.id);
+        await writer.update(name, manifestEntry(name, hit.record));
+        const seconds = (Date.now() - started) / 1000;
+        s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds });
+        return { layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, blob: hit.blobPath };
+      } catch (err) {
+        if (!(err instanceof Interrupted)) {
+          firstFailure ??= name;
+          s.report.emit({ type: 'layer-failed', layer: name, message: (err as Error).message });
+        }
+        return { layer: name, status: 'failed', error: err as Error };
+      }
+    }) as Promise<LayerOutcome>;
+  };
+
+  for (const name of order) outcomes.set(name, one(name));
+  const results = await Promise.all(order.map((n) => outcomes.get(n)!));
+  const interrupted = results.find((r) => r.status === 'failed' && r.error instanceof Interrupted);
+  if (interrupted && interrupted.status === 'failed') throw interrupted.error;
+  return results;
+}
+
+async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
+  const needed = new Set(BASE_TOOLS);
+  for (const st of stale) for (const step of s.graph.recipes.get(st.layer)!.steps) for (const t of toolsOf(step)) needed.add(t);
+  const missing: string[] = [];
+  for (const t of [...needed].sort()) {
+    const found = await s.runner.query(['sh', '-c', 'command -v "$1"', 'sh', t], { okCodes: [0, 1] });
+    if (found.code !== 0) missing.push(t);
+  }
+  if (missing.length > 0) {
+    const users = stale
+      .flatMap((st) => s.graph.recipes.get(st.layer)!.steps.filter((step) => toolsOf(step).some((t) => missing.includes(t))).map((step) => `${st.layer} step ${step.index + 1} (${step.kind})`))
+      .slice(0, 5);
+    throw new MissingToolsError(
+      `missing tool(s): ${missing.map((t) => `${t} (${installHint(t)})`).join(', ')}${users.length ? `; needed by ${users.join(', ')}` : ''}`,
+    );
+  }
+}
+
+async function dryRun(s: Session, statuses: LayerStatus[]): Promise<LayerOutcome[]> {
+  const out: LayerOutcome[] = [];
+  for (const st of statuses) {
+    if (st.state === 'cached') {
+      s.report.emit({ type: 'info', text: `${st.layer}: cached (${st.digest.slice(0, 12)})` });
+      out.push({ layer: st.layer, status: 'skipped', because: 'cached' });
+      continue;
+    }
+    const lowers = lowersOf(s.graph, st.layer).map((l) => ({ name: l, blob: `<${l}.sqsh>` }));
+    s.report.emit({ type: 'info', text: `${st.layer}: would build` });
+    for (const line of await describeLayerBuild(s, s.graph.recipes.get(st.layer)!, lowers)) {
+      s.report.emit({ type: 'info', text: `  ${line}` });
+    }
+    out.push({ layer: st.layer, status: 'skipped', because: 'dry run' });
+  }
+  return out;
+}
+
+export { LayerBuildError };

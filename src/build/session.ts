@@ -1,0 +1,129 @@
+// A build session: the project lock, the run's state directory, cleanup of what killed
+// runs left, the cache, and the facts probed once (overlay options, tool versions).
+// Passed explicitly to everything that builds; no global configuration.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { LocalStore } from '../cache/local-store.js';
+import { StatCache } from '../cache/stat-cache.js';
+import { probeOverlayOptions } from '../mount/features.js';
+import { HostTools } from '../mount/sandbox.js';
+import { cleanLeftovers, liveRunIds, ProjectLock, RunState } from '../mount/state.js';
+import { Runner } from '../process/run.js';
+import type { LayerGraph } from '../plan/graph.js';
+import type { Project } from '../recipe/types.js';
+import { mksquashfsVersion } from '../layer/pack.js';
+import type { Reporter } from './report.js';
+
+export const LOCK_FILE = '.sqsh-layers.lock';
+export const LAYERS_DIR = 'layers';
+
+export interface SessionOptions {
+  project: Project;
+  graph: LayerGraph;
+  report: Reporter;
+  signal: AbortSignal;
+  verbose: boolean;
+  dryRun: boolean;
+  stateRoot: string;
+  /** SOURCE_DATE_EPOCH from the environment; wins over the project default. */
+  envSourceDateEpoch: number | undefined;
+}
+
+export interface Session {
+  project: Project;
+  graph: LayerGraph;
+  report: Reporter;
+  signal: AbortSignal;
+  runner: Runner;
+  /** Runs cleanup commands; never aborted, so an interrupt cannot skip an unmount. */
+  cleanupRunner: Runner;
+  state: RunState;
+  store: LocalStore;
+  stats: StatCache;
+  layersDir: string;
+  sourceDateEpoch: number | undefined;
+  mksquashfs: string;
+  /** Probed lazily: only a session that really builds needs them. */
+  overlayOptions(): Promise<string[]>;
+  hostTools(): Promise<HostTools>;
+  policyRcD(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function openSession(o: SessionOptions): Promise<Session> {
+  const warn = (text: string) => o.report.emit({ type: 'warning', text });
+  const log = {
+    verbose: (line: string) => {
+      if (o.verbose) o.report.emit({ type: 'info', text: line });
+    },
+    info: (line: string) => o.report.emit({ type: 'info', text: line }),
+  };
+  const cleanupRunner = new Runner({ log, dryRun: false, signal: new AbortController().signal });
+  const projectDir = o.project.config.dir;
+
+  for (const r of await cleanLeftovers(o.stateRoot, cleanupRunner, warn)) {
+    o.report.emit({
+      type: 'warning',
+      text: `cleaned up after a run that was killed (${r.runId}${r.project ? `, ${r.project}` : ''}): ${r.mounts} mount(s), ${r.killed} process group(s)`,
+    });
+  }
+  const state = await RunState.create(o.stateRoot, projectDir);
+  let lock: ProjectLock | undefined;
+  try {
+    lock = await ProjectLock.acquire(path.join(projectDir, LOCK_FILE), state.id);
+    const layersDir = path.join(projectDir, LAYERS_DIR);
+    await fs.mkdir(layersDir, { recursive: true });
+    await removeStaleTemps(o.stateRoot, [layersDir, path.join(o.project.config.cacheDir, 'tmp')]);
+    const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => void state.recordChild(pid) });
+    const stats = await StatCache.open(path.join(o.project.config.cacheDir, 'stat-cache.json'));
+    const store = new LocalStore(o.project.config.cacheDir, stats, warn);
+    const mksquashfs = await mksquashfsVersion(runner).catch(() => 'mksquashfs not installed');
+    let overlay: Promise<string[]> | undefined;
+    let tools: Promise<HostTools> | undefined;
+    let policy: Promise<string> | undefined;
+    const heldLock = lock;
+    return {
+      project: o.project,
+      graph: o.graph,
+      report: o.report,
+      signal: o.signal,
+      runner,
+      cleanupRunner,
+      state,
+      store,
+      stats,
+      layersDir,
+      sourceDateEpoch: o.envSourceDateEpoch ?? o.project.config.sourceDateEpoch,
+      mksquashfs,
+      overlayOptions: () => (overlay ??= probeOverlayOptions(runner, path.join(state.dir, 'probe'), warn)),
+      hostTools: () => (tools ??= HostTools.detect()),
+      policyRcD: () =>
+        (policy ??= (async () => {
+          const file = path.join(state.dir, 'policy-rc.d');
+          await fs.writeFile(file, '#!/bin/sh\n# sqsh-layers: no service starts while a layer is built\nexit 101\n', { mode: 0o755 });
+          return file;
+        })()),
+      async close() {
+        await stats.save().catch((e: Error) => warn(`could not save the stat cache: ${e.message}`));
+        await state.dispose().catch((e: Error) => warn(e.message));
+        await heldLock.release();
+      },
+    };
+  } catch (err) {
+    await lock?.release();
+    await state.dispose().catch(() => {});
+    throw err;
+  }
+}
+
+/** Temp files are named `*.RUN-ID.tmp`; those of runs that are gone are partial leftovers. */
+async function removeStaleTemps(stateRoot: string, dirs: string[]): Promise<void> {
+  const live = await liveRunIds(stateRoot);
+  for (const dir of dirs) {
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      const m = /\.([0-9TZ]+-\d+-[0-9a-f]{6})\.tmp$/.exec(name);
+      if (m && !live.has(m[1]!)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    }
+  }
+}

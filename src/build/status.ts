@@ -1,0 +1,90 @@
+// Each layer's cache key, and whether it is cached or stale and why. Used by `plan`, by
+// `build --frozen` before anything runs, and by `build` itself.
+
+import { describeReason, explainKeyChange, type StaleReason } from '../cache/explain.js';
+import type { KeyDigest, Sha256 } from '../cache/digest.js';
+import { fingerprintInputs } from '../cache/inputs.js';
+import { keyDigest, LAYER_FORMAT, type LayerKey, normalizeRecipe } from '../cache/key.js';
+import type { StatCache } from '../cache/stat-cache.js';
+import type { LayerStore } from '../cache/store.js';
+import type { Manifest } from '../layer/manifest.js';
+import type { LayerGraph } from '../plan/graph.js';
+import type { Recipe } from '../recipe/types.js';
+
+export interface KeyContext {
+  stats: StatCache;
+  mksquashfs: string;
+  sourceDateEpoch: number | undefined;
+  signal: AbortSignal;
+}
+
+export async function layerKey(
+  kc: KeyContext,
+  recipe: Recipe,
+  parent: { name: string; digest: Sha256 } | null,
+): Promise<{ key: LayerKey; digest: KeyDigest }> {
+  const key: LayerKey = {
+    format: LAYER_FORMAT,
+    recipe: normalizeRecipe(recipe),
+    inputs: await fingerprintInputs(recipe, kc.stats, kc.signal),
+    parent,
+    mksquashfs: kc.mksquashfs,
+    sourceDateEpoch: kc.sourceDateEpoch ?? null,
+  };
+  return { key, digest: keyDigest(key) };
+}
+
+export type LayerStatus =
+  | { layer: string; state: 'cached'; keyDigest: KeyDigest; digest: Sha256; size: number }
+  | { layer: string; state: 'stale'; reasons: StaleReason[]; keyDigest?: KeyDigest };
+
+/**
+ * Walks `order` (parents first). A layer whose parent is stale cannot know its key yet: it
+ * is stale with "parent will be rebuilt", plus whatever changed in its own recipe and inputs
+ * (it may still turn out cached if the parent rebuilds to identical bytes).
+ */
+export async function layerStatuses(
+  kc: KeyContext,
+  store: LayerStore,
+  graph: LayerGraph,
+  order: string[],
+  manifest: Manifest,
+  forced: ReadonlySet<string>,
+): Promise<LayerStatus[]> {
+  const byName = new Map<string, LayerStatus>();
+  for (const name of order) {
+    const recipe = graph.recipes.get(name)!;
+    const parentStatus = recipe.parent !== undefined ? byName.get(recipe.parent) : undefined;
+    const prev = manifest.layers[name]?.key;
+    let status: LayerStatus;
+    if (parentStatus && parentStatus.state === 'stale') {
+      // Compare own fields only, with the parent taken as unchanged.
+      const { key } = await layerKey(kc, recipe, prev?.parent ?? null);
+      const own = prev ? explainKeyChange(prev, key).filter((r) => r.reason !== 'parent') : [];
+      status = { layer: name, state: 'stale', reasons: [{ reason: 'parent', name: recipe.parent!, what: 'stale' }, ...own] };
+    } else {
+      const parent = parentStatus?.state === 'cached' ? { name: parentStatus.layer, digest: parentStatus.digest } : null;
+      const { key, digest } = await layerKey(kc, recipe, parent);
+      const hit = forced.has(name) ? undefined : await store.peek(digest);
+      if (hit) {
+        status = { layer: name, state: 'cached', keyDigest: digest, digest: hit.digest, size: hit.size };
+      } else {
+        const reasons: StaleReason[] = forced.has(name) ? [{ reason: 'forced' }] : explainKeyChange(prev, key);
+        status = { layer: name, state: 'stale', keyDigest: digest, reasons: reasons.length > 0 ? reasons : [{ reason: 'cache-missing' }] };
+      }
+    }
+    byName.set(name, status);
+  }
+  return order.map((n) => byName.get(n)!);
+}
+
+export class FrozenError extends Error {
+  constructor(readonly stale: LayerStatus[]) {
+    super(
+      `--frozen: ${stale.length} layer(s) would be rebuilt:\n` +
+        stale
+          .map((s) => `  ${s.layer}: ${s.state === 'stale' ? s.reasons.map(describeReason).join('; ') : ''}`)
+          .join('\n'),
+    );
+  }
+}

@@ -1,0 +1,96 @@
+// Why a layer is stale: the difference between the key of its last build and the key it
+// has now, named in the user's terms (recipe field, input path, parent). Pure.
+
+import type { LayerKey } from './key.js';
+
+export type StaleReason =
+  | { reason: 'not-built' }
+  | { reason: 'forced' }
+  | { reason: 'recipe'; field: string }
+  | { reason: 'input'; path: string; what: 'content' | 'mode' | 'owner' | 'added' | 'removed' }
+  | { reason: 'parent'; name: string; what: 'rebuilt' | 'changed' | 'stale' }
+  | { reason: 'tool'; what: string }
+  | { reason: 'source-date-epoch'; from: number | null; to: number | null }
+  | { reason: 'cache-missing' }
+  | { reason: 'input-missing'; path: string };
+
+export function describeReason(r: StaleReason): string {
+  switch (r.reason) {
+    case 'not-built':
+      return 'never built';
+    case 'forced':
+      return '--force';
+    case 'recipe':
+      return `recipe field ${r.field} changed`;
+    case 'input':
+      return r.what === 'added' || r.what === 'removed' ? `input ${r.path} ${r.what}` : `input ${r.path} changed (${r.what})`;
+    case 'parent':
+      return r.what === 'stale'
+        ? `parent ${r.name} will be rebuilt`
+        : r.what === 'rebuilt'
+          ? `parent ${r.name} was rebuilt with different content`
+          : `parent changed to ${r.name}`;
+    case 'tool':
+      return r.what;
+    case 'source-date-epoch':
+      return `SOURCE_DATE_EPOCH changed from ${r.from ?? 'unset'} to ${r.to ?? 'unset'}`;
+    case 'cache-missing':
+      return 'built before, but its cache entry is gone';
+    case 'input-missing':
+      return `input ${r.path} is missing`;
+  }
+}
+
+/** Reasons `cur` differs from `prev`; empty when equal. */
+export function explainKeyChange(prev: LayerKey | undefined, cur: LayerKey): StaleReason[] {
+  if (!prev) return [{ reason: 'not-built' }];
+  const out: StaleReason[] = [];
+  if (prev.format !== cur.format) out.push({ reason: 'tool', what: `layer format changed (${prev.format} → ${cur.format})` });
+  if (prev.mksquashfs !== cur.mksquashfs) out.push({ reason: 'tool', what: `mksquashfs changed (${prev.mksquashfs} → ${cur.mksquashfs})` });
+  if (prev.sourceDateEpoch !== cur.sourceDateEpoch) {
+    out.push({ reason: 'source-date-epoch', from: prev.sourceDateEpoch, to: cur.sourceDateEpoch });
+  }
+  if (prev.parent?.name !== cur.parent?.name) {
+    out.push({ reason: 'parent', name: cur.parent?.name ?? '(none)', what: 'changed' });
+  } else if (prev.parent && cur.parent && prev.parent.digest !== cur.parent.digest) {
+    out.push({ reason: 'parent', name: cur.parent.name, what: 'rebuilt' });
+  }
+  for (const field of diffPaths(prev.recipe, cur.recipe, '')) out.push({ reason: 'recipe', field });
+  const prevInputs = new Map(prev.inputs.map((i) => [i.path, i]));
+  const curPaths = new Set(cur.inputs.map((i) => i.path));
+  for (const i of cur.inputs) {
+    const p = prevInputs.get(i.path);
+    if (!p) out.push({ reason: 'input', path: i.path, what: 'added' });
+    else if (p.digest !== i.digest || p.kind !== i.kind) out.push({ reason: 'input', path: i.path, what: 'content' });
+    else if (p.mode !== i.mode) out.push({ reason: 'input', path: i.path, what: 'mode' });
+    else if (p.uid !== i.uid || p.gid !== i.gid) out.push({ reason: 'input', path: i.path, what: 'owner' });
+  }
+  for (const p of prevInputs.keys()) if (!curPaths.has(p)) out.push({ reason: 'input', path: p, what: 'removed' });
+  return dedupe(out);
+}
+
+function dedupe(rs: StaleReason[]): StaleReason[] {
+  const seen = new Set<string>();
+  return rs.filter((r) => {
+    const k = JSON.stringify(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Paths (`steps[1].to`, `squashfs.level`) where two JSON-like values differ. */
+export function diffPaths(a: unknown, b: unknown, at: string): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return [at || '(root)'];
+    return a.flatMap((v, i) => diffPaths(v, b[i], `${at}[${i}]`));
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) =>
+      diffPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k),
+    );
+  }
+  return [at || '(root)'];
+}

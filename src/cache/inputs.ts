@@ -1,0 +1,49 @@
+// Fingerprints of a recipe's inputs: content digests (through the stat cache) plus mode and
+// owner, for files and for whole trees.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Recipe } from '../recipe/types.js';
+import { checkInterrupted } from '../process/interrupt.js';
+import { sha256OfString } from './digest.js';
+import type { InputFingerprint } from './key.js';
+import type { StatCache } from './stat-cache.js';
+
+export async function fingerprintInputs(r: Recipe, stats: StatCache, signal: AbortSignal): Promise<InputFingerprint[]> {
+  const out: InputFingerprint[] = [];
+  for (const s of r.steps) {
+    if (!('input' in s)) continue;
+    out.push(await fingerprint(s.input.path, s.input.abs, stats, signal));
+  }
+  return out;
+}
+
+export async function fingerprint(shown: string, abs: string, stats: StatCache, signal: AbortSignal): Promise<InputFingerprint> {
+  const st = await fs.stat(abs);
+  const base = { path: shown, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  if (!st.isDirectory()) return { ...base, kind: 'file', digest: await stats.digest(abs, signal) };
+  // A tree: one line per entry, sorted, with everything a copy carries into the layer.
+  const lines: string[] = [];
+  const visit = async (rel: string) => {
+    checkInterrupted(signal);
+    const dir = path.join(abs, rel);
+    for (const name of (await fs.readdir(dir)).sort()) {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const p = path.join(abs, r);
+      const e = await fs.lstat(p);
+      const head = `${JSON.stringify(r)} ${(e.mode & 0o7777).toString(8)} ${e.uid}:${e.gid}`;
+      if (e.isDirectory()) {
+        lines.push(`${head} dir`);
+        await visit(r);
+      } else if (e.isSymbolicLink()) {
+        lines.push(`${head} symlink ${JSON.stringify(await fs.readlink(p))}`);
+      } else if (e.isFile()) {
+        lines.push(`${head} file ${await stats.digest(p, signal)}`);
+      } else {
+        lines.push(`${head} special ${e.mode >> 12} ${e.rdev}`);
+      }
+    }
+  };
+  await visit('');
+  return { ...base, kind: 'tree', digest: sha256OfString(lines.join('\n')) };
+}

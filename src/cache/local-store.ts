@@ -1,0 +1,111 @@
+// The local content-addressed store (.sqsh-cache/ by default):
+//   blobs/sha256/HEX   layer blobs, read-only, named by their digest
+//   keys/HEX.json      key records (key digest → blob digest), mtime = last use
+//   tmp/               files being written; renamed into place when complete
+//   stat-cache.json    digests of unchanged files (inputs and blobs)
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { type KeyDigest, type Sha256, sha256OfFile } from './digest.js';
+import type { LayerKey } from './key.js';
+import type { StatCache } from './stat-cache.js';
+import type { Hit, KeyRecord, LayerStore } from './store.js';
+
+export class LocalStore implements LayerStore {
+  constructor(
+    readonly dir: string,
+    private readonly stats: StatCache,
+    private readonly warn: (m: string) => void,
+  ) {}
+
+  blobPath(digest: Sha256): string {
+    return path.join(this.dir, 'blobs', 'sha256', digest);
+  }
+
+  private keyPath(key: KeyDigest): string {
+    return path.join(this.dir, 'keys', `${key}.json`);
+  }
+
+  async peek(key: KeyDigest): Promise<KeyRecord | undefined> {
+    try {
+      const record = JSON.parse(await fs.readFile(this.keyPath(key), 'utf8')) as KeyRecord;
+      if (!(await fs.stat(this.blobPath(record.digest)).catch(() => undefined))) return undefined;
+      return record;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async get(key: KeyDigest): Promise<Hit | undefined> {
+    const record = await this.peek(key);
+    if (!record) return undefined;
+    const blob = this.blobPath(record.digest);
+    // Verified through the stat cache: a blob changed in any way (even by a hardlinked
+    // layers/NAME.sqsh written in place) has a new ctime and is hashed again.
+    const actual = await this.stats.digest(blob);
+    if (actual !== record.digest) {
+      this.warn(`cache blob ${record.digest.slice(0, 12)} (layer ${record.layer}) is corrupt; evicted, it will be rebuilt`);
+      this.stats.forget(blob);
+      await fs.rm(blob, { force: true });
+      await fs.rm(this.keyPath(key), { force: true });
+      return undefined;
+    }
+    const now = new Date();
+    await fs.utimes(this.keyPath(key), now, now).catch(() => {});
+    return { record, blobPath: blob };
+  }
+
+  async put(key: LayerKey, keyDigest: KeyDigest, file: string, layer: string): Promise<Hit> {
+    const digest = await sha256OfFile(file);
+    const size = (await fs.stat(file)).size;
+    const blob = this.blobPath(digest);
+    await fs.mkdir(path.dirname(blob), { recursive: true });
+    await fs.chmod(file, 0o444);
+    if (await fs.stat(blob).catch(() => undefined)) await fs.rm(file, { force: true });
+    else await fs.rename(file, blob);
+    const record: KeyRecord = { keyDigest, key, digest, size, layer, createdAt: new Date().toISOString() };
+    await writeAtomic(this.keyPath(keyDigest), JSON.stringify(record, null, 2) + '\n');
+    await this.stats.digest(blob);
+    return { record, blobPath: blob };
+  }
+
+  async tmpPath(runId: string, name: string): Promise<string> {
+    const dir = path.join(this.dir, 'tmp');
+    await fs.mkdir(dir, { recursive: true });
+    return path.join(dir, `${name}.${runId}.tmp`);
+  }
+}
+
+/** Writes a file completely under a temp name, then renames it into place. */
+export async function writeAtomic(file: string, data: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, file);
+}
+
+/**
+ * Puts a blob at `dest` (layers/NAME.sqsh): a hardlink when on the same filesystem, else a
+ * reflink or copy; always through a temp name so `dest` is never half-written.
+ */
+export async function materialize(blob: string, dest: string, runId: string): Promise<'linked' | 'copied' | 'unchanged'> {
+  const [b, d] = await Promise.all([fs.stat(blob), fs.stat(dest).catch(() => undefined)]);
+  if (d && d.ino === b.ino && d.dev === b.dev) return 'unchanged';
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${runId}.tmp`);
+  await fs.rm(tmp, { force: true });
+  let how: 'linked' | 'copied' = 'linked';
+  try {
+    await fs.link(blob, tmp);
+  } catch (err) {
+    if (!['EXDEV', 'EPERM', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await fs.copyFile(blob, tmp, fs.constants.COPYFILE_FICLONE);
+    how = 'copied';
+  }
+  try {
+    await fs.rename(tmp, dest);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  return how;
+}

@@ -1,0 +1,87 @@
+// A stat cache like git's index: a file whose (size, mtime_ns, inode, ctime_ns) did not
+// change keeps its digest without being read again. Entries hashed while the file was
+// still changing ("racy": modified within the last seconds) are not trusted later.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { type Sha256, sha256OfFile } from './digest.js';
+
+interface Entry {
+  size: string;
+  mtimeNs: string;
+  ino: string;
+  ctimeNs: string;
+  digest: Sha256;
+  /** When the digest was computed (ns since epoch). */
+  hashedNs: string;
+}
+
+const RACY_NS = 2_000_000_000n;
+
+export class StatCache {
+  private dirty = false;
+  /** How many files were read (not answered from the cache) in this run. */
+  hashed = 0;
+
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Map<string, Entry>,
+  ) {}
+
+  static async open(file: string): Promise<StatCache> {
+    let entries = new Map<string, Entry>();
+    try {
+      const data = JSON.parse(await fs.readFile(file, 'utf8')) as { version: number; entries: Record<string, Entry> };
+      if (data.version === 1) entries = new Map(Object.entries(data.entries));
+    } catch {
+      // Missing or unreadable: start empty; it is only a cache.
+    }
+    return new StatCache(file, entries);
+  }
+
+  /** The sha256 of a regular file's content, from the cache when its stat is unchanged. */
+  async digest(file: string, signal?: AbortSignal): Promise<Sha256> {
+    const st = await fs.stat(file, { bigint: true });
+    const known = this.entries.get(file);
+    const same =
+      known &&
+      known.size === String(st.size) &&
+      known.mtimeNs === String(st.mtimeNs) &&
+      known.ino === String(st.ino) &&
+      known.ctimeNs === String(st.ctimeNs) &&
+      st.mtimeNs + RACY_NS < BigInt(known.hashedNs) &&
+      st.ctimeNs + RACY_NS < BigInt(known.hashedNs);
+    if (same) return known.digest;
+    const hashedNs = BigInt(Date.now()) * 1_000_000n;
+    const digest = await sha256OfFile(file, signal);
+    this.hashed++;
+    this.entries.set(file, {
+      size: String(st.size),
+      mtimeNs: String(st.mtimeNs),
+      ino: String(st.ino),
+      ctimeNs: String(st.ctimeNs),
+      digest,
+      hashedNs: String(hashedNs),
+    });
+    this.dirty = true;
+    return digest;
+  }
+
+  /** Forgets a file (e.g. a blob found corrupt). */
+  forget(file: string): void {
+    if (this.entries.delete(file)) this.dirty = true;
+  }
+
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    // Drop entries of files that no longer exist, so the cache does not grow forever.
+    for (const f of [...this.entries.keys()]) {
+      if (!(await fs.stat(f).catch(() => undefined))) this.entries.delete(f);
+    }
+    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) }));
+    await fs.rename(tmp, this.file);
+    this.dirty = false;
+  }
+}

@@ -1,0 +1,50 @@
+// `cmdline LAYER`: the kernel parameters that boot LAYER's stack.
+
+import { kernelCmdline } from '../plan/cmdline.js';
+import { buildOrder, stackOf } from '../plan/graph.js';
+import type { CommandKit } from './main.js';
+import { openProject } from './project.js';
+
+interface CmdlineOptions {
+  root?: string;
+  layerdev?: string;
+  layerdir?: string;
+  sqshfstype?: string;
+  ramLayer?: string;
+  toRam?: boolean;
+  overlayflags?: string;
+}
+
+export function cmdlineCommand({ program, globals, io, action }: CommandKit): void {
+  program
+    .command('cmdline')
+    .description('print the kernel parameters that boot LAYER with its ancestors (sqsh_layers=LAYER:...:base)')
+    .argument('<layer>', 'the top layer of the stack')
+    .option('--root <dev>', 'root device (root=), holding the upper layer')
+    .option('--layerdev <dev>', 'read-only device holding the .sqsh files (sqsh_layerdev=)')
+    .option('--layerdir <dir>', 'directory of the .sqsh files, relative to each device (sqsh_layerdir=)')
+    .option('--sqshfstype <type>', 'filesystem type of the layer device (sqshfstype=)')
+    .option('--ram-layer <size>', 'tmpfs upper of this size, root device read-only (ram_layer=), e.g. 2G or 50%')
+    .option('--to-ram', 'copy the layers to RAM at boot (to_ram); needs --ram-layer')
+    .option('--overlayflags <opts>', 'extra options for the root overlay mount (overlayflags=)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sqsh-layers cmdline config
+      sqsh_layers=config:extra:server:base
+  sqsh-layers cmdline config --root /dev/xvda1 --layerdev /dev/xvdb1 --layerdir layers
+      root=/dev/xvda1 sqsh_layerdev=/dev/xvdb1 sqsh_layerdir=layers sqsh_layers=config:extra:server:base`,
+    )
+    .action(
+      action(async (layer: string, o: CmdlineOptions) => {
+        const g = globals();
+        const { graph } = await openProject(g.dir, { checkInputs: false });
+        buildOrder(graph, [layer]); // unknown layer → usage error with suggestions
+        const stack = stackOf(graph, layer);
+        const line = kernelCmdline(stack, o);
+        io.stdout.write(g.json ? `${JSON.stringify({ cmdline: line, stack }, null, 2)}\n` : `${line}\n`);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,16 @@
+// Settings read from the environment.
+
+import { UsageError } from './errors.js';
+
+/** SOURCE_DATE_EPOCH, when set: a non-negative integer (seconds since 1970). */
+export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[0-9]+$/.test(raw)) throw new UsageError(`SOURCE_DATE_EPOCH must be a number of seconds since 1970, found "${raw}"`);
+  return Number(raw);
+}
+
+/** Where run state (mounts) lives; tests point it elsewhere. Its path must say sqsh-layers. */
+export function stateRootFromEnv(env: NodeJS.ProcessEnv): string {
+  return env.SQSH_LAYERS_RUN_DIR || '/run/sqsh-layers';
+}

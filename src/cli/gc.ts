@@ -1,0 +1,51 @@
+// `gc`: prunes cache blobs that no key or layer references; `--max-size` also drops the
+// least recently used entries until the cache fits.
+
+import path from 'node:path';
+import { gc, parseSize } from '../cache/gc.js';
+import { LAYERS_DIR, LOCK_FILE } from '../build/session.js';
+import { readManifest } from '../layer/manifest.js';
+import { ProjectLock } from '../mount/state.js';
+import { UsageError } from './errors.js';
+import type { CommandKit } from './main.js';
+import { openProject } from './project.js';
+import { formatBytes } from './render.js';
+
+export function gcCommand({ program, globals, io, action }: CommandKit): void {
+  program
+    .command('gc')
+    .description("remove cache blobs that no cache key or layer of this project references")
+    .option('--max-size <size>', 'also drop least recently used entries until the cache fits, e.g. 20G (layers/ is kept)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sqsh-layers gc
+  sqsh-layers gc --max-size 20G --dry-run`,
+    )
+    .action(
+      action(async (o: { maxSize?: string }) => {
+        const g = globals();
+        const maxSize = o.maxSize !== undefined ? parseSize(o.maxSize) : undefined;
+        if (o.maxSize !== undefined && maxSize === undefined) throw new UsageError(`--max-size must be a size such as 20G or 500M, found "${o.maxSize}"`);
+        const { project } = await openProject(g.dir, { checkInputs: false, cacheDir: g.cache });
+        const lock = await ProjectLock.acquire(path.join(project.config.dir, LOCK_FILE), 'gc');
+        try {
+          const manifest = await readManifest(path.join(project.config.dir, LAYERS_DIR));
+          const keep = new Set(Object.values(manifest.layers).map((l) => l.sha256));
+          const report = await gc({ dir: project.config.cacheDir, keep, maxSize, dryRun: g.dryRun });
+          if (g.json) {
+            io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          } else {
+            const verb = g.dryRun ? 'would remove' : 'removed';
+            io.stdout.write(
+              `${verb} ${report.removedBlobs.length} blob(s) (${formatBytes(report.freedBytes)}) and ${report.removedKeys.length} key record(s); ${formatBytes(report.keptBytes)} kept\n`,
+            );
+          }
+          return 0;
+        } finally {
+          await lock.release();
+        }
+      }),
+    );
+}

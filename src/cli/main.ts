@@ -1,0 +1,146 @@
+// Command-line wiring (commander): options, help with examples, and the mapping of every
+// outcome to an exit code. The work itself lives in build/, plan/ and cache/.
+
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, Interrupted } from '../process/interrupt.js';
+import { RecipeErrors } from './project.js';
+import { UsageError } from './errors.js';
+import { planCommand } from './plan.js';
+import { cmdlineCommand } from './cmdline.js';
+import { buildCommand } from './build.js';
+import { gcCommand } from './gc.js';
+import { VERSION } from './version.js';
+import { UnknownLayerError } from '../plan/graph.js';
+import { BootOptionError } from '../plan/cmdline.js';
+
+export interface Io {
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface GlobalOptions {
+  dir: string;
+  verbose: boolean;
+  quiet: boolean;
+  dryRun: boolean;
+  force: boolean;
+  json: boolean;
+  jobs: number | undefined;
+  cache: string | undefined;
+}
+
+/** What a command module gets to register itself. */
+export interface CommandKit {
+  program: Command;
+  globals: () => GlobalOptions;
+  io: Io;
+  /** Wraps an action so its result becomes the exit code. */
+  action: <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
+}
+
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('sqsh-layers');
+  const globals = (): GlobalOptions => {
+    const o = program.opts<{ C?: string; verbose?: boolean; quiet?: boolean; dryRun?: boolean; force?: boolean; json?: boolean; jobs?: string; cache?: string }>();
+    let jobs: number | undefined;
+    if (o.jobs !== undefined) {
+      jobs = Number(o.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, found "${o.jobs}"`);
+    }
+    return {
+      dir: path.resolve(io.cwd, o.C ?? '.'),
+      verbose: o.verbose === true,
+      quiet: o.quiet === true,
+      dryRun: o.dryRun === true,
+      force: o.force === true,
+      json: o.json === true,
+      jobs,
+      cache: o.cache !== undefined ? path.resolve(io.cwd, o.cache) : undefined,
+    };
+  };
+  program
+    .description('Build stacked squashfs root-filesystem layers from recipes: cached, reproducible, portable.')
+    .option('-C <dir>', 'the layer project to work on (default: the current directory)')
+    .option('--verbose', 'show every command and the output of steps')
+    .option('--quiet', 'only warnings and errors')
+    .option('--dry-run', 'show what would be done; change nothing')
+    .option('--force', 'rebuild the named layers (all when none named) even when cached')
+    .option('--json', 'print a machine-readable result on stdout')
+    .option('--jobs <n>', 'how many layers may build at once (default: number of CPUs)')
+    .option('--cache <dir>', 'the cache directory (default: .sqsh-cache in the project, or "cache" in sqsh-layers.yaml)')
+    .version(VERSION, '--version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sqsh-layers plan                      what is cached, what would be rebuilt and why
+  sqsh-layers build                     build every layer of the project in ./recipes
+  sqsh-layers -C ~/layers build config  build config and its ancestors in another project
+  sqsh-layers cmdline config            the kernel parameter that boots the config stack
+
+Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143 terminated.`,
+    );
+
+  const kit: CommandKit = {
+    program,
+    globals,
+    io,
+    action: (fn) => async (...args) => {
+      exitCode = await fn(...args);
+    },
+  };
+  planCommand(kit);
+  cmdlineCommand(kit);
+  buildCommand(kit);
+  gcCommand(kit);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function reportError(err: unknown, io: Io): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    return EXIT.usage; // commander already printed the message
+  }
+  if (err instanceof RecipeErrors) {
+    io.stderr.write(`${err.text}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof UsageError || err instanceof UnknownLayerError || err instanceof BootOptionError) {
+    io.stderr.write(`sqsh-layers: error: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof Interrupted) {
+    io.stderr.write(`sqsh-layers: ${err.message}; cleaned up\n`);
+    return err.signal === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT;
+  }
+  const e = err as Error;
+  io.stderr.write(`sqsh-layers: error: ${e.message}\n`);
+  if (io.env.SQSH_LAYERS_DEBUG) io.stderr.write(`${e.stack}\n`);
+  return EXIT.failure;
+}
+
+export function defaultJobs(configured: number | undefined): number {
+  return configured ?? Math.max(1, availableParallelism());
+}
+
+export { Option };

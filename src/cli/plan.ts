@@ -1,0 +1,95 @@
+// `plan [LAYER...]`: the build order, each layer's stack, and whether it is cached or stale
+// and exactly why. Builds and mounts nothing.
+
+import path from 'node:path';
+import { describeReason } from '../cache/explain.js';
+import { LocalStore } from '../cache/local-store.js';
+import { StatCache } from '../cache/stat-cache.js';
+import { layerStatuses, type LayerStatus } from '../build/status.js';
+import { LAYERS_DIR } from '../build/session.js';
+import { readManifest } from '../layer/manifest.js';
+import { mksquashfsVersion } from '../layer/pack.js';
+import { branches, buildOrder, stackOf } from '../plan/graph.js';
+import { Runner } from '../process/run.js';
+import type { CommandKit } from './main.js';
+import { openProject } from './project.js';
+import { formatBytes } from './render.js';
+import { sourceDateEpochFromEnv } from './env.js';
+
+export function planCommand({ program, globals, io, action }: CommandKit): void {
+  program
+    .command('plan')
+    .description('show the build order and, for each layer, whether it is cached or must be rebuilt and why')
+    .argument('[layers...]', 'layers to plan (with their ancestors); all when none named')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sqsh-layers plan
+  sqsh-layers plan config --json`,
+    )
+    .action(
+      action(async (layers: string[]) => {
+        const g = globals();
+        const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
+        const order = buildOrder(graph, layers);
+        const signal = new AbortController().signal;
+        const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: true, signal });
+        const stats = await StatCache.open(path.join(project.config.cacheDir, 'stat-cache.json'));
+        const store = new LocalStore(project.config.cacheDir, stats, () => {});
+        const kc = {
+          stats,
+          mksquashfs: await mksquashfsVersion(runner).catch(() => 'mksquashfs not installed'),
+          sourceDateEpoch: sourceDateEpochFromEnv(io.env) ?? project.config.sourceDateEpoch,
+          signal,
+        };
+        const manifest = await readManifest(path.join(project.config.dir, LAYERS_DIR));
+        const forced = new Set(g.force ? (layers.length > 0 ? layers : order) : []);
+        const statuses = await layerStatuses(kc, store, graph, order, manifest, forced);
+        await stats.save().catch(() => {});
+        const groups = branches(graph, order);
+        const targets = layers.length > 0 ? layers : order.filter((n) => (graph.children.get(n) ?? []).length === 0);
+        if (g.json) {
+          io.stdout.write(
+            `${JSON.stringify(
+              {
+                order,
+                branches: groups,
+                layers: statuses.map((st) => ({
+                  name: st.layer,
+                  parent: graph.recipes.get(st.layer)!.parent ?? null,
+                  stack: stackOf(graph, st.layer),
+                  state: st.state,
+                  ...(st.state === 'cached'
+                    ? { sha256: st.digest, size: st.size }
+                    : { reasons: st.reasons.map((r) => ({ ...r, text: describeReason(r) })) }),
+                })),
+              },
+              null,
+              2,
+            )}\n`,
+          );
+          return 0;
+        }
+        io.stdout.write(renderPlan(statuses, order.length, groups, targets.map((t) => stackOf(graph, t))));
+        return 0;
+      }),
+    );
+}
+
+export function renderPlan(statuses: LayerStatus[], count: number, groups: string[][], stacks: string[][]): string {
+  const width = Math.max(...statuses.map((s) => s.layer.length));
+  const stale = statuses.filter((s) => s.state === 'stale').length;
+  const lines = [`${count} layer${count === 1 ? '' : 's'} in build order, ${stale === 0 ? 'all cached' : `${stale} to build`}:`];
+  for (const s of statuses) {
+    const name = s.layer.padEnd(width);
+    if (s.state === 'cached') lines.push(`  ${name}  cached  sha256:${s.digest.slice(0, 12)}  ${formatBytes(s.size)}`);
+    else lines.push(`  ${name}  build   ${s.reasons.map(describeReason).join('; ')}`);
+  }
+  if (groups.length > 1) {
+    lines.push(`independent branches (built at the same time): ${groups.map((b) => b.join(' → ')).join(' | ')}`);
+  }
+  lines.push('stacks (top to bottom):');
+  for (const st of stacks) lines.push(`  sqsh_layers=${st.join(':')}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,174 @@
+// Renders build events: a live task list on a terminal (current layer, step, elapsed time,
+// mksquashfs progress), plain prefixed lines when not a terminal. Everything goes to stderr;
+// stdout is for results (and --json).
+
+import type { Writable } from 'node:stream';
+import { describeReason } from '../cache/explain.js';
+import type { BuildEvent, Reporter } from '../build/report.js';
+
+export interface RenderOptions {
+  out: Writable & { isTTY?: boolean; columns?: number };
+  verbose: boolean;
+  quiet: boolean;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+function doneLine(e: Extract<BuildEvent, { type: 'layer-done' }>): string {
+  const what = e.status === 'built' ? `built in ${e.seconds.toFixed(1)}s` : 'cached';
+  return `${e.layer}: ${what}, ${formatBytes(e.size)}, sha256:${e.digest.slice(0, 12)}`;
+}
+
+/** Plain lines, for logs and CI. */
+export class PlainReporter implements Reporter {
+  constructor(private readonly o: RenderOptions) {}
+
+  emit(e: BuildEvent): void {
+    const line = this.lineFor(e);
+    if (line !== undefined) this.o.out.write(`${line}\n`);
+  }
+
+  private lineFor(e: BuildEvent): string | undefined {
+    const { verbose, quiet } = this.o;
+    switch (e.type) {
+      case 'layer-start':
+        return quiet ? undefined : `[${e.layer}] building: ${e.reasons.map(describeReason).join('; ') || 'requested'}`;
+      case 'mount':
+        return verbose ? `[${e.layer}] ${e.text}` : undefined;
+      case 'step-start':
+        return quiet ? undefined : `[${e.layer}] step ${e.index + 1}/${e.count}: ${e.text}`;
+      case 'output':
+        return verbose ? `[${e.layer}] | ${e.line}` : undefined;
+      case 'phase':
+        return quiet ? undefined : `[${e.layer}] ${e.text}`;
+      case 'pack-progress':
+        return verbose && e.percent % 25 === 0 ? `[${e.layer}] mksquashfs ${e.percent}%` : undefined;
+      case 'layer-done':
+        return quiet ? undefined : `[${e.layer}] ${doneLine(e).slice(e.layer.length + 2)}`;
+      case 'layer-failed':
+        return undefined; // reported once, in full, by the command
+      case 'warning':
+        return `warning: ${e.text}`;
+      case 'info':
+        return quiet ? undefined : e.text;
+    }
+  }
+}
+
+interface Task {
+  layer: string;
+  text: string;
+  started: number;
+  percent?: number;
+}
+
+const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/** A live task list redrawn in place; finished layers and warnings scroll above it. */
+export class TtyReporter implements Reporter {
+  private readonly tasks = new Map<string, Task>();
+  private drawn = 0;
+  private frame = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: RenderOptions) {}
+
+  emit(e: BuildEvent): void {
+    switch (e.type) {
+      case 'layer-start':
+        this.tasks.set(e.layer, { layer: e.layer, text: 'starting', started: Date.now() });
+        this.print(`● ${e.layer}: building (${e.reasons.map(describeReason).join('; ') || 'requested'})`);
+        this.start();
+        break;
+      case 'step-start':
+        this.update(e.layer, `step ${e.index + 1}/${e.count}: ${e.text}`);
+        break;
+      case 'phase':
+        this.update(e.layer, e.text);
+        break;
+      case 'pack-progress': {
+        const t = this.tasks.get(e.layer);
+        if (t) t.percent = e.percent;
+        break;
+      }
+      case 'output':
+        if (this.o.verbose) this.print(`  ${e.layer} | ${e.line}`);
+        break;
+      case 'mount':
+        if (this.o.verbose) this.print(`  ${e.layer}: ${e.text}`);
+        break;
+      case 'layer-done':
+        this.tasks.delete(e.layer);
+        if (!this.o.quiet) this.print(`${e.status === 'built' ? '✔' : '≡'} ${doneLine(e)}`);
+        break;
+      case 'layer-failed':
+        this.tasks.delete(e.layer);
+        this.print(`✘ ${e.layer}: failed`);
+        break;
+      case 'warning':
+        this.print(`warning: ${e.text}`);
+        break;
+      case 'info':
+        if (!this.o.quiet) this.print(e.text);
+        break;
+    }
+    if (this.tasks.size === 0) this.stop();
+  }
+
+  private update(layer: string, text: string): void {
+    const t = this.tasks.get(layer);
+    if (t) {
+      t.text = text;
+      t.percent = undefined;
+    }
+  }
+
+  private start(): void {
+    this.timer ??= setInterval(() => this.redraw(), 120);
+    this.timer.unref();
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.clear();
+  }
+
+  private clear(): void {
+    if (this.drawn > 0) this.o.out.write(`\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private print(line: string): void {
+    this.clear();
+    this.o.out.write(`${line}\n`);
+    this.redraw();
+  }
+
+  private redraw(): void {
+    this.clear();
+    const width = Math.max(40, (this.o.out.columns ?? 100) - 1);
+    const spin = SPIN[this.frame++ % SPIN.length]!;
+    const lines = [...this.tasks.values()].map((t) => {
+      const secs = Math.floor((Date.now() - t.started) / 1000);
+      const pct = t.percent !== undefined ? ` ${t.percent}%` : '';
+      const line = `${spin} ${t.layer}  ${t.text}${pct}  ${secs}s`;
+      return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+    });
+    if (lines.length > 0) this.o.out.write(`${lines.join('\n')}\n`);
+    this.drawn = lines.length;
+  }
+}
+
+export function makeReporter(o: RenderOptions): Reporter {
+  return o.out.isTTY ? new TtyReporter(o) : new PlainReporter(o);
+}

@@ -1,0 +1,100 @@
+// Turns a build's upper dir into a portable layer, after the overlay is unmounted:
+// non-portable overlay xattrs stripped (opaque kept), redirect/metacopy refused, `exclude`
+// applied, and entries identical to the lowers pruned.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { checkInterrupted } from '../process/interrupt.js';
+import type { Runner } from '../process/run.js';
+import { globToRegExp } from './root-path.js';
+import { type PruneStats, pruneIdentical } from './prune.js';
+import { readTreeXattrs, removeXattr } from './xattrs.js';
+
+export class NotPortableError extends Error {
+  constructor(readonly paths: string[]) {
+    super(
+      `the upper dir holds overlay redirects or metacopy entries, which other machines cannot read: ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`,
+    );
+  }
+}
+
+export interface FinalizeInput {
+  upper: string;
+  /** What the lowers stack to (undefined for a bottom layer). */
+  lowerView: string | undefined;
+  exclude: string[];
+  pruneIdentical: boolean;
+  /** In-root directories that sandbox machinery touched (pruned even without prune-identical). */
+  touchedDirs: Set<string>;
+  runner: Runner;
+  signal: AbortSignal;
+}
+
+export interface FinalizeStats {
+  strippedXattrs: number;
+  excluded: number;
+  pruned: PruneStats;
+}
+
+export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
+  const stats: FinalizeStats = { strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } };
+  stats.excluded = await applyExclude(f.upper, f.exclude, f.signal);
+
+  const xattrs = await readTreeXattrs(f.runner, f.upper);
+  const forbidden: string[] = [];
+  const strip = new Map<string, string[]>();
+  for (const [p, attrs] of xattrs) {
+    for (const [name, value] of attrs) {
+      if (!name.startsWith('trusted.overlay.')) continue;
+      if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
+        forbidden.push('/' + path.relative(f.upper, p));
+      } else if (!(name === 'trusted.overlay.opaque' && hexIs(value, 'y'))) {
+        strip.set(name, [...(strip.get(name) ?? []), p]);
+        attrs.delete(name);
+      }
+    }
+  }
+  if (forbidden.length > 0) throw new NotPortableError(forbidden);
+  for (const [name, paths] of strip) {
+    await removeXattr(f.runner, name, paths);
+    stats.strippedXattrs += paths.length;
+  }
+
+  if (f.lowerView && (f.pruneIdentical || f.touchedDirs.size > 0)) {
+    stats.pruned = await pruneIdentical({
+      upper: f.upper,
+      lowerView: f.lowerView,
+      upperXattrs: xattrs,
+      onlyDirs: f.pruneIdentical ? undefined : f.touchedDirs,
+      runner: f.runner,
+      signal: f.signal,
+    });
+  }
+  return stats;
+}
+
+function hexIs(value: string, text: string): boolean {
+  return value === `0x${Buffer.from(text).toString('hex')}` || value === `"${text}"`;
+}
+
+/** Deletes upper entries matching the recipe's `exclude` globs; returns how many went. */
+async function applyExclude(upper: string, globs: string[], signal: AbortSignal): Promise<number> {
+  if (globs.length === 0) return 0;
+  const res = globs.map(globToRegExp);
+  let count = 0;
+  const visit = async (rel: string) => {
+    checkInterrupted(signal);
+    const entries = await fs.readdir(path.join(upper, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const childRel = `${rel}/${e.name}`;
+      if (res.some((re) => re.test(childRel))) {
+        await fs.rm(path.join(upper, childRel), { recursive: true, force: true });
+        count++;
+      } else if (e.isDirectory()) {
+        await visit(childRel);
+      }
+    }
+  };
+  await visit('');
+  return count;
+}

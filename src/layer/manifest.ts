@@ -1,0 +1,68 @@
+// layers/manifest.json: what is in layers/ — each layer's parent, digest, size, squashfs
+// options, build time and the key it was built from (so `plan` can say what changed).
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { KeyRecord } from '../cache/store.js';
+import { writeAtomic } from '../cache/local-store.js';
+import type { LayerKey } from '../cache/key.js';
+
+export const MANIFEST = 'manifest.json';
+
+export interface ManifestEntry {
+  file: string;
+  parent: string | null;
+  sha256: string;
+  size: number;
+  squashfs: LayerKey['recipe']['squashfs'];
+  builtAt: string;
+  keyDigest: string;
+  key: LayerKey;
+}
+
+export interface Manifest {
+  version: 1;
+  layers: Record<string, ManifestEntry>;
+}
+
+export async function readManifest(layersDir: string): Promise<Manifest> {
+  try {
+    const m = JSON.parse(await fs.readFile(path.join(layersDir, MANIFEST), 'utf8')) as Manifest;
+    if (m.version === 1 && m.layers && typeof m.layers === 'object') return m;
+  } catch {
+    // absent or unreadable: an empty manifest
+  }
+  return { version: 1, layers: {} };
+}
+
+export function manifestEntry(name: string, record: KeyRecord): ManifestEntry {
+  return {
+    file: `${name}.sqsh`,
+    parent: record.key.parent?.name ?? null,
+    sha256: record.digest,
+    size: record.size,
+    squashfs: record.key.recipe.squashfs,
+    builtAt: record.createdAt,
+    keyDigest: record.keyDigest,
+    key: record.key,
+  };
+}
+
+/** Serializes manifest updates of concurrent layer builds and writes atomically. */
+export class ManifestWriter {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly layersDir: string,
+    private manifest: Manifest,
+  ) {}
+
+  update(name: string, entry: ManifestEntry): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      this.manifest = { ...this.manifest, layers: { ...this.manifest.layers, [name]: entry } };
+      const sorted = Object.fromEntries(Object.entries(this.manifest.layers).sort(([a], [b]) => a.localeCompare(b)));
+      await writeAtomic(path.join(this.layersDir, MANIFEST), JSON.stringify({ version: 1, layers: sorted }, null, 2) + '\n');
+    });
+    return this.chain;
+  }
+}

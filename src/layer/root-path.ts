@@ -1,0 +1,181 @@
+// Paths inside a layer root, resolved the way a chroot would: absolute symlink targets start
+// at the root, and `..` never climbs above it. Nothing here follows a symlink on the host.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export class RootPathError extends Error {}
+
+/** Lexically normalizes an in-root path: always absolute, no `.`/`..`, `..` stops at `/`. */
+export function normalizeInRoot(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return '/' + out.join('/');
+}
+
+/** The host path of an in-root path that is already fully resolved. */
+export function hostPath(root: string, inRoot: string): string {
+  return inRoot === '/' ? root : path.join(root, inRoot);
+}
+
+/**
+ * Resolves `p` inside `root`, following symlinks in every component (and in the last one
+ * when `followLast`). Returns the resolved in-root path; missing components are kept as they
+ * are, so the result can be created.
+ */
+export async function resolveInRoot(root: string, p: string, followLast: boolean): Promise<string> {
+  let pending = normalizeInRoot(p).split('/').filter(Boolean);
+  const done: string[] = [];
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    if (part === '.') continue;
+    const candidate = [...done, part];
+    const last = pending.length === 0;
+    const st = await fs.lstat(hostPath(root, '/' + candidate.join('/'))).catch(() => undefined);
+    if (st?.isSymbolicLink() && (!last || followLast)) {
+      if (++hops > 40) throw new RootPathError(`too many levels of symbolic links resolving ${p}`);
+      const target = await fs.readlink(hostPath(root, '/' + candidate.join('/')));
+      const parts = target.split('/').filter(Boolean);
+      if (target.startsWith('/')) done.length = 0;
+      pending = [...parts, ...pending];
+      continue;
+    }
+    done.push(part);
+  }
+  return '/' + done.join('/');
+}
+
+/** Creates the directory `inRoot` (resolved inside root) with its missing parents; returns its host path. */
+export async function mkdirInRoot(root: string, inRoot: string): Promise<string> {
+  const resolved = await resolveInRoot(root, inRoot, true);
+  let cur = '/';
+  for (const part of resolved.split('/').filter(Boolean)) {
+    const next = await resolveInRoot(root, path.posix.join(cur, part), true);
+    const host = hostPath(root, next);
+    const st = await fs.lstat(host).catch(() => undefined);
+    if (!st) await fs.mkdir(host, { mode: 0o755 });
+    else if (!st.isDirectory()) throw new RootPathError(`${path.posix.join(cur, part)} exists and is not a directory`);
+    cur = next;
+  }
+  return hostPath(root, cur);
+}
+
+/** A glob (`*`, `?`, `[...]` within a component; `**` for any depth) as a RegExp on in-root paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  const g = normalizeGlob(glob);
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i]!;
+    if (c === '*') {
+      if (g[i + 1] === '*') {
+        const slashAfter = g[i + 2] === '/';
+        re += slashAfter ? '(?:.*/)?' : '.*';
+        i += slashAfter ? 2 : 1;
+      } else {
+        re += '[^/]*';
+      }
+    } else if (c === '?') {
+      re += '[^/]';
+    } else if (c === '[') {
+      const end = g.indexOf(']', i + 2);
+      if (end < 0) {
+        re += '\\[';
+      } else {
+        let cls = g.slice(i + 1, end);
+        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
+        re += `[${cls.replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else {
+      re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function normalizeGlob(glob: string): string {
+  const parts: string[] = [];
+  for (const part of glob.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return '/' + parts.join('/');
+}
+
+export function hasGlobMagic(p: string): boolean {
+  return /[*?[]/.test(p);
+}
+
+/**
+ * Expands a glob against a root: every existing in-root path it matches (not following
+ * symlinks in the matched entries themselves). Directory components without magic are
+ * resolved in-root (symlinks followed as in a chroot).
+ */
+export async function expandInRoot(root: string, glob: string): Promise<string[]> {
+  const parts = normalizeGlob(glob).split('/').filter(Boolean);
+  let current: string[] = ['/'];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const last = i === parts.length - 1;
+    const next: string[] = [];
+    for (const dir of current) {
+      if (part === '**') {
+        const rest = parts.slice(i + 1).join('/');
+        const re = globToRegExp(path.posix.join(dir, '**', rest));
+        for (const p of await walkInRoot(root, dir)) if (re.test(p) || (rest === '' && p !== dir)) next.push(p);
+        continue;
+      }
+      if (!hasGlobMagic(part)) {
+        const p = last ? await resolveParentInRoot(root, path.posix.join(dir, part)) : await resolveInRoot(root, path.posix.join(dir, part), true);
+        if (await fs.lstat(hostPath(root, p)).catch(() => undefined)) next.push(p);
+        continue;
+      }
+      const re = globToRegExp(part.startsWith('/') ? part : '/' + part);
+      const entries = await fs.readdir(hostPath(root, dir)).catch(() => [] as string[]);
+      for (const e of entries.sort()) {
+        if (!re.test('/' + e)) continue;
+        const p = path.posix.join(dir, e);
+        next.push(last ? p : await resolveInRoot(root, p, true));
+      }
+    }
+    if (part === '**') {
+      current = next;
+      break;
+    }
+    current = next;
+  }
+  return [...new Set(current)].filter((p) => p !== '/').sort();
+}
+
+/** Resolves the parent of `p` in-root, keeping the last component itself unresolved. */
+export async function resolveParentInRoot(root: string, p: string): Promise<string> {
+  const n = normalizeInRoot(p);
+  if (n === '/') return '/';
+  const parent = await resolveInRoot(root, path.posix.dirname(n), true);
+  return path.posix.join(parent, path.posix.basename(n));
+}
+
+/** Every in-root path below `dir` (not following symlinks), sorted. */
+async function walkInRoot(root: string, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (d: string) => {
+    const entries = await fs.readdir(hostPath(root, d), { withFileTypes: true }).catch(() => []);
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.posix.join(d, e.name);
+      out.push(p);
+      if (e.isDirectory()) await visit(p);
+    }
+  };
+  await visit(dir);
+  return out;
+}

@@ -1,0 +1,190 @@
+// The per-run state directory (/run/sqsh-layers/RUN-ID/) under which every mount of a run
+// lives, the detection and cleanup of what a killed run left, and the project lock.
+
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Runner } from '../process/run.js';
+import { mountsUnder } from './mountinfo.js';
+import { unmountAllUnder } from './ops.js';
+
+export const DEFAULT_STATE_ROOT = '/run/sqsh-layers';
+const OWNER_FILE = 'owner.json';
+const CHILDREN_FILE = 'children';
+
+export interface ProcessId {
+  pid: number;
+  /** Start time in clock ticks since boot (/proc/PID/stat field 22): tells a reused pid apart. */
+  start: number;
+}
+
+export async function processStart(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function isAlive(p: ProcessId): Promise<boolean> {
+  return (await processStart(p.pid)) === p.start;
+}
+
+export async function self(): Promise<ProcessId> {
+  return { pid: process.pid, start: (await processStart(process.pid)) ?? 0 };
+}
+
+/** The state directory root must say what it is, so leftovers are recognizable. */
+export function checkStateRoot(root: string): void {
+  if (!root.includes('sqsh-layers')) {
+    throw new Error(`the state directory must have "sqsh-layers" in its path, found ${root}`);
+  }
+}
+
+export class RunState {
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+  ) {}
+
+  static async create(root: string, project: string): Promise<RunState> {
+    checkStateRoot(root);
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    const id = `${stamp}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const dir = path.join(root, id);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.writeFile(path.join(dir, OWNER_FILE), JSON.stringify({ ...(await self()), project }) + '\n');
+    return new RunState(id, dir);
+  }
+
+  /** Remembers a started process group, so that a run killed with SIGKILL can be cleaned up. */
+  async recordChild(pid: number): Promise<void> {
+    const start = await processStart(pid);
+    if (start !== undefined) await fs.appendFile(path.join(this.dir, CHILDREN_FILE), `${pid} ${start}\n`).catch(() => {});
+  }
+
+  /** Removes the state directory; refuses while anything is still mounted below it. */
+  async dispose(): Promise<void> {
+    const left = await mountsUnder(this.dir);
+    if (left.length > 0) throw new Error(`still mounted under ${this.dir}: ${left.map((m) => m.target).join(', ')}`);
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface LeftoverReport {
+  runId: string;
+  project: string | undefined;
+  mounts: number;
+  killed: number;
+}
+
+/**
+ * Cleans the state of runs whose process is gone (killed with SIGKILL, or a crashed host):
+ * kills the process groups they started, unmounts everything below their directory, removes it.
+ */
+export async function cleanLeftovers(root: string, runner: Runner, warn: (m: string) => void): Promise<LeftoverReport[]> {
+  checkStateRoot(root);
+  let entries: string[];
+  try {
+    entries = await fs.readdir(root);
+  } catch {
+    return [];
+  }
+  const reports: LeftoverReport[] = [];
+  for (const id of entries.sort()) {
+    const dir = path.join(root, id);
+    const owner = await readOwner(dir);
+    if (owner && (await isAlive(owner))) continue;
+    if (!owner && (await recentlyCreated(dir))) continue; // a run that is still writing its owner file
+    const killed = await killChildren(dir);
+    const mounts = await unmountAllUnder(runner, dir, warn);
+    if ((await mountsUnder(dir)).length === 0) await fs.rm(dir, { recursive: true, force: true });
+    else warn(`could not unmount everything under ${dir}; leaving it`);
+    reports.push({ runId: id, project: owner?.project, mounts, killed });
+  }
+  return reports;
+}
+
+/** Run ids of live runs: temp files named after any other run id are leftovers. */
+export async function liveRunIds(root: string): Promise<Set<string>> {
+  const live = new Set<string>();
+  for (const id of await fs.readdir(root).catch(() => [] as string[])) {
+    const owner = await readOwner(path.join(root, id));
+    if (owner && (await isAlive(owner))) live.add(id);
+  }
+  return live;
+}
+
+async function readOwner(dir: string): Promise<(ProcessId & { project?: string }) | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(dir, OWNER_FILE), 'utf8')) as ProcessId & { project?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+async function recentlyCreated(dir: string): Promise<boolean> {
+  const st = await fs.stat(dir).catch(() => undefined);
+  return st !== undefined && Date.now() - st.mtimeMs < 5000;
+}
+
+async function killChildren(dir: string): Promise<number> {
+  const text = await fs.readFile(path.join(dir, CHILDREN_FILE), 'utf8').catch(() => '');
+  let killed = 0;
+  for (const line of text.split('\n')) {
+    const [pid, start] = line.split(' ').map(Number);
+    if (!pid || start === undefined) continue;
+    // Only the exact process we started (same pid and start time), and its group.
+    if (!(await isAlive({ pid, start }))) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+      killed++;
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed++;
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  if (killed > 0) await new Promise((r) => setTimeout(r, 200));
+  return killed;
+}
+
+export class LockedError extends Error {}
+
+/** One run at a time per project: an exclusive lock file naming its holder. */
+export class ProjectLock {
+  private constructor(private readonly file: string) {}
+
+  static async acquire(file: string, runId: string): Promise<ProjectLock> {
+    const me = { ...(await self()), runId, since: new Date().toISOString() };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await fs.writeFile(file, JSON.stringify(me) + '\n', { flag: 'wx' });
+        return new ProjectLock(file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = await fs
+        .readFile(file, 'utf8')
+        .then((t) => JSON.parse(t) as ProcessId & { since?: string })
+        .catch(() => undefined);
+      if (holder && (await isAlive(holder))) {
+        throw new LockedError(
+          `another sqsh-layers run (pid ${holder.pid}, since ${holder.since ?? '?'}) is working on this project; wait for it to finish`,
+        );
+      }
+      // The holder is gone: the lock is stale.
+      await fs.rm(file, { force: true });
+    }
+    throw new LockedError(`could not take the project lock ${file}`);
+  }
+
+  async release(): Promise<void> {
+    await fs.rm(this.file, { force: true });
+  }
+}

@@ -1,0 +1,124 @@
+// The layer forest: parents, stacks, build order and independent branches. Pure.
+
+import type { Diagnostic } from '../recipe/diagnostic.js';
+import { didYouMean } from '../recipe/suggest.js';
+import type { Recipe } from '../recipe/types.js';
+
+export interface LayerGraph {
+  recipes: ReadonlyMap<string, Recipe>;
+  /** Children of each layer, sorted by name. */
+  children: ReadonlyMap<string, readonly string[]>;
+  /** Bottom layers (no parent), sorted by name. */
+  roots: readonly string[];
+}
+
+/** Checks parents exist and that following them never loops; every problem is reported. */
+export function buildGraph(
+  recipes: ReadonlyMap<string, Recipe>,
+  /** Names of recipe files that exist but did not load (their own problems are reported elsewhere). */
+  broken: ReadonlySet<string> = new Set(),
+): { graph: LayerGraph | undefined; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  for (const r of recipes.values()) {
+    if (r.parent === undefined || broken.has(r.parent)) continue;
+    if (r.parent === r.name) {
+      diagnostics.push({ loc: r.locs.parent ?? r.locs.file, message: `layer "${r.name}" cannot be its own parent` });
+    } else if (!recipes.has(r.parent)) {
+      diagnostics.push({
+        loc: r.locs.parent ?? r.locs.file,
+        message: `unknown parent "${r.parent}": there is no recipes/${r.parent}.yaml${didYouMean(r.parent, recipes.keys())}`,
+      });
+    }
+  }
+  diagnostics.push(...findCycles(recipes));
+  if (diagnostics.length > 0 || broken.size > 0) return { graph: undefined, diagnostics };
+
+  const children = new Map<string, string[]>();
+  const roots: string[] = [];
+  for (const name of [...recipes.keys()].sort()) {
+    children.set(name, children.get(name) ?? []);
+    const parent = recipes.get(name)!.parent;
+    if (parent === undefined) roots.push(name);
+    else children.set(parent, [...(children.get(parent) ?? []), name]);
+  }
+  return { graph: { recipes, children, roots }, diagnostics };
+}
+
+function findCycles(recipes: ReadonlyMap<string, Recipe>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const reported = new Set<string>();
+  for (const start of [...recipes.keys()].sort()) {
+    const seen: string[] = [];
+    let cur: string | undefined = start;
+    while (cur !== undefined && recipes.has(cur) && !seen.includes(cur)) {
+      seen.push(cur);
+      const parent: string | undefined = recipes.get(cur)!.parent;
+      cur = parent === cur ? undefined : parent;
+    }
+    if (cur === undefined || !recipes.has(cur) || cur !== start || reported.has(start)) continue;
+    // `start` lies on a cycle: report it once per member, at each member's parent key.
+    const cycle = seen;
+    const text = [...cycle, cycle[0]].join(' → ');
+    for (const member of cycle) {
+      reported.add(member);
+      const r = recipes.get(member)!;
+      out.push({ loc: r.locs.parent ?? r.locs.file, message: `parent cycle: ${text}`, hint: 'one layer of the cycle must be a bottom layer (no parent) or take another parent' });
+    }
+  }
+  return out;
+}
+
+/** LAYER and its ancestors, nearest first: the order of `sqsh_layers=` and of overlay `lowerdir=`. */
+export function stackOf(graph: LayerGraph, name: string): string[] {
+  const out: string[] = [];
+  let cur: string | undefined = name;
+  while (cur !== undefined) {
+    out.push(cur);
+    cur = graph.recipes.get(cur)?.parent;
+  }
+  return out;
+}
+
+/** The lowers a layer is built on: its ancestors, nearest first. */
+export function lowersOf(graph: LayerGraph, name: string): string[] {
+  return stackOf(graph, name).slice(1);
+}
+
+export class UnknownLayerError extends Error {
+  constructor(readonly names: string[], known: Iterable<string>) {
+    const list = [...known];
+    super(
+      names
+        .map((n) => `unknown layer "${n}"${didYouMean(n, list)}`)
+        .join('; ') + `; layers of this project: ${list.sort().join(', ')}`,
+    );
+  }
+}
+
+/**
+ * The layers to build for `targets` (all when empty) and their ancestors, parents before
+ * children; ties broken by depth, then name, so the order is stable.
+ */
+export function buildOrder(graph: LayerGraph, targets: readonly string[]): string[] {
+  const unknown = targets.filter((t) => !graph.recipes.has(t));
+  if (unknown.length > 0) throw new UnknownLayerError(unknown, graph.recipes.keys());
+  const wanted = new Set<string>();
+  for (const t of targets.length > 0 ? targets : graph.recipes.keys()) for (const n of stackOf(graph, t)) wanted.add(n);
+  const depth = (n: string) => stackOf(graph, n).length;
+  return [...wanted].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+}
+
+/**
+ * Groups of layers that share no ancestor: each group is one tree of the forest, restricted to
+ * `layers`. Groups build concurrently; inside a group, siblings also build concurrently once
+ * their parent is done.
+ */
+export function branches(graph: LayerGraph, layers: readonly string[]): string[][] {
+  const byRoot = new Map<string, string[]>();
+  for (const n of layers) {
+    const stack = stackOf(graph, n);
+    const root = stack[stack.length - 1]!;
+    byRoot.set(root, [...(byRoot.get(root) ?? []), n]);
+  }
+  return [...byRoot.keys()].sort().map((r) => byRoot.get(r)!);
+}

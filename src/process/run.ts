@@ -1,0 +1,172 @@
+// The one way this tool runs external commands (zx underneath). It logs the command in
+// --verbose, prints it instead of running it in --dry-run, keeps the tail of the output
+// for error messages, and kills the whole process group when the run is interrupted.
+
+import { createReadStream } from 'node:fs';
+import { $, type ProcessPromise } from 'zx';
+import { checkInterrupted, Interrupted } from './interrupt.js';
+
+export interface CommandOptions {
+  cwd?: string;
+  /** Variables added to (or, with `clearEnv`, replacing) the tool's own environment. */
+  env?: Record<string, string>;
+  clearEnv?: boolean;
+  /** A file fed to the command's standard input. */
+  stdinFile?: string;
+  /** Called with each line of output (stdout and stderr, as they come). */
+  onLine?: (line: string) => void;
+  /** Exit codes that count as success (default [0]). */
+  okCodes?: number[];
+  /** How many trailing output lines an error keeps (default 30). */
+  tailLines?: number;
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  /** The last lines of combined output. */
+  tail: string[];
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    readonly code: number | null,
+    readonly signal: string | null,
+    readonly tail: string[],
+  ) {
+    super(`${argv[0]} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
+  }
+}
+
+export interface Log {
+  verbose(line: string): void;
+  info(line: string): void;
+}
+
+/** Where started process groups are reported, so a later run can kill what a killed run left. */
+export type SpawnListener = (pid: number) => void;
+
+export class Runner {
+  private readonly live = new Set<number>();
+
+  constructor(
+    private readonly opts: {
+      log: Log;
+      dryRun: boolean;
+      signal: AbortSignal;
+      onSpawn?: SpawnListener;
+      onExit?: SpawnListener;
+      /** Grace time between SIGTERM and SIGKILL of an interrupted command. */
+      killGraceMs?: number;
+    },
+  ) {}
+
+  get dryRun(): boolean {
+    return this.opts.dryRun;
+  }
+
+  get signal(): AbortSignal {
+    return this.opts.signal;
+  }
+
+  /** Runs a command that changes something; in --dry-run it is only printed. */
+  async run(argv: readonly string[], o: CommandOptions = {}): Promise<CommandResult> {
+    if (this.opts.dryRun) {
+      this.opts.log.info(`+ ${formatArgv(argv)}${o.cwd ? `   (in ${o.cwd})` : ''}`);
+      return { code: 0, stdout: '', tail: [] };
+    }
+    return this.exec(argv, o);
+  }
+
+  /** Runs a command that only reads (versions, listings); it runs in --dry-run too. */
+  async query(argv: readonly string[], o: CommandOptions = {}): Promise<CommandResult> {
+    return this.exec(argv, o);
+  }
+
+  private async exec(argv: readonly string[], o: CommandOptions): Promise<CommandResult> {
+    checkInterrupted(this.opts.signal);
+    this.opts.log.verbose(`+ ${formatArgv(argv)}${o.cwd ? `   (in ${o.cwd})` : ''}`);
+    const tailMax = o.tailLines ?? 30;
+    const tail: string[] = [];
+    const env = o.clearEnv ? { ...o.env } : { ...process.env, ...o.env };
+    const p: ProcessPromise = $({
+      cwd: o.cwd ?? process.cwd(),
+      env,
+      quiet: true,
+      nothrow: true,
+      detached: true,
+      prefix: '',
+      postfix: '',
+      stdio: [o.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      ...(o.stdinFile ? { input: createReadStream(o.stdinFile) } : {}),
+    })`exec ${[...argv]}`;
+    const pid = p.pid;
+    if (pid !== undefined) {
+      this.live.add(pid);
+      this.opts.onSpawn?.(pid);
+    }
+    let partial = '';
+    const onData = (chunk: Buffer) => {
+      const text = partial + chunk.toString('utf8');
+      const lines = text.split(/\r?\n|\r/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) pushLine(line);
+    };
+    const pushLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > tailMax) tail.shift();
+      o.onLine?.(line);
+    };
+    p.stdout.on('data', onData);
+    p.stderr.on('data', onData);
+    const onAbort = () => {
+      if (pid !== undefined) void this.killGroup(pid);
+    };
+    this.opts.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const out = await p;
+      if (partial !== '') pushLine(partial);
+      if (this.opts.signal.aborted) throw new Interrupted(this.opts.signal.reason as NodeJS.Signals);
+      const code = out.exitCode ?? -1;
+      if (code === 127 && tail.some((l) => /exec: .*: not found/.test(l))) {
+        throw new MissingToolError(argv[0] ?? '');
+      }
+      if (!(o.okCodes ?? [0]).includes(code)) throw new CommandError(argv, out.exitCode, out.signal, tail);
+      return { code, stdout: out.stdout, tail };
+    } finally {
+      this.opts.signal.removeEventListener('abort', onAbort);
+      if (pid !== undefined) {
+        this.live.delete(pid);
+        this.opts.onExit?.(pid);
+        // The command is done; anything it left in its process group goes with it.
+        killQuietly(-pid, 'SIGKILL');
+      }
+    }
+  }
+
+  private async killGroup(pid: number): Promise<void> {
+    killQuietly(-pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, this.opts.killGraceMs ?? 3000));
+    if (this.live.has(pid)) killQuietly(-pid, 'SIGKILL');
+  }
+}
+
+export class MissingToolError extends Error {
+  constructor(readonly tool: string) {
+    super(`${tool} is not installed`);
+  }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** A command line as a shell would need it, for logs and --dry-run. */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

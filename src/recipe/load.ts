@@ -1,0 +1,160 @@
+// Loads a layer project: sqsh-layers.yaml and every recipes/*.yaml, validated and typed.
+// Every problem of every file is collected; nothing stops at the first.
+
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { type Diagnostic, fileLoc } from './diagnostic.js';
+import { buildRecipe, buildProjectConfig, type InputCheck } from './recipe-model.js';
+import type { Project, ProjectConfig, Recipe } from './types.js';
+import { validateProjectConfigData, validateRecipeData } from './validate.js';
+import { YamlSource } from './yaml-source.js';
+
+export const RECIPES_DIR = 'recipes';
+export const PROJECT_FILE = 'sqsh-layers.yaml';
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+export const NAME_MAX = 64;
+
+export interface LoadResult {
+  /** Set when there are no diagnostics. */
+  project: Project | undefined;
+  /** The recipes that are valid on their own (even when others are not), for graph checks. */
+  recipes: Map<string, Recipe>;
+  /** Every recipe file's layer name, valid or not. */
+  names: Set<string>;
+  diagnostics: Diagnostic[];
+  /** File texts by project-relative path, for showing excerpts. */
+  sources: Map<string, string>;
+}
+
+export interface LoadOptions {
+  /** Check that input files exist and have the right type (build and plan do; cmdline does not). */
+  checkInputs: boolean;
+  /** Overrides the cache directory of the project file (--cache). */
+  cacheDir?: string;
+}
+
+export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadResult> {
+  const projectDir = path.resolve(dir);
+  const diagnostics: Diagnostic[] = [];
+  const sources = new Map<string, string>();
+
+  const config = await loadConfig(projectDir, sources, diagnostics, opts);
+
+  const recipesAbs = path.join(projectDir, RECIPES_DIR);
+  let entries: string[];
+  try {
+    entries = (await fs.readdir(recipesAbs)).sort();
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
+    diagnostics.push({
+      loc: fileLoc(`${RECIPES_DIR}/`),
+      message: `the recipes directory ${why}`,
+      hint: `a project holds one recipes/NAME.yaml per layer; run with -C DIR to point at another project (here: ${projectDir})`,
+    });
+    return { project: undefined, recipes: new Map(), names: new Set(), diagnostics, sources };
+  }
+
+  const names = new Set(entries.filter((e) => e.endsWith('.yaml')).map((e) => e.slice(0, -'.yaml'.length)));
+  const recipes = new Map<string, Recipe>();
+  const files = entries.filter((e) => e.endsWith('.yaml') || e.endsWith('.yml'));
+  if (files.length === 0) {
+    diagnostics.push({ loc: fileLoc(`${RECIPES_DIR}/`), message: 'no recipes: recipes/ holds no NAME.yaml file' });
+  }
+  const checks: InputCheck[] = [];
+  for (const entry of files) {
+    const file = `${RECIPES_DIR}/${entry}`;
+    if (entry.endsWith('.yml')) {
+      diagnostics.push({ loc: fileLoc(file), message: 'recipe files end in ".yaml"', hint: `rename it to ${file.slice(0, -4)}.yaml` });
+      continue;
+    }
+    const name = entry.slice(0, -'.yaml'.length);
+    const text = await fs.readFile(path.join(projectDir, file), 'utf8');
+    sources.set(file, text);
+    if (!NAME_PATTERN.test(name) || name.length > NAME_MAX) {
+      diagnostics.push({
+        loc: fileLoc(file),
+        message: `bad layer name "${name}": a name is 1 to ${NAME_MAX} characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
+        hint: 'the name goes into file names and into the colon-separated sqsh_layers= kernel parameter',
+      });
+      continue;
+    }
+    const parsed = YamlSource.parse(file, text);
+    if (parsed.diagnostics.length > 0) {
+      diagnostics.push(...parsed.diagnostics);
+      continue;
+    }
+    const problems = validateRecipeData(parsed.data, parsed.source);
+    if (problems.length > 0 || !config) {
+      diagnostics.push(...problems);
+      continue;
+    }
+    const built = buildRecipe(name, parsed.data as Record<string, unknown>, parsed.source, config);
+    diagnostics.push(...built.diagnostics);
+    checks.push(...built.inputs);
+    if (built.diagnostics.length === 0) recipes.set(name, built.recipe);
+  }
+
+  if (opts.checkInputs) diagnostics.push(...(await checkInputs(checks)));
+  const project = config && diagnostics.length === 0 ? { config, recipes } : undefined;
+  return { project, recipes, names, diagnostics, sources };
+}
+
+async function loadConfig(
+  projectDir: string,
+  sources: Map<string, string>,
+  diagnostics: Diagnostic[],
+  opts: LoadOptions,
+): Promise<ProjectConfig | undefined> {
+  let text: string | undefined;
+  try {
+    text = await fs.readFile(path.join(projectDir, PROJECT_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  let data: Record<string, unknown> = {};
+  let source: YamlSource | undefined;
+  if (text !== undefined) {
+    sources.set(PROJECT_FILE, text);
+    const parsed = YamlSource.parse(PROJECT_FILE, text);
+    source = parsed.source;
+    const problems = parsed.diagnostics.length > 0 ? parsed.diagnostics : validateProjectConfigData(parsed.data, parsed.source);
+    if (problems.length > 0) {
+      diagnostics.push(...problems);
+      return undefined;
+    }
+    data = (parsed.data ?? {}) as Record<string, unknown>;
+  }
+  const built = buildProjectConfig(projectDir, text === undefined ? undefined : PROJECT_FILE, data, source, opts.cacheDir);
+  diagnostics.push(...built.diagnostics);
+  return built.diagnostics.length === 0 ? built.config : undefined;
+}
+
+async function checkInputs(checks: InputCheck[]): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const c of checks) {
+    let st;
+    try {
+      st = await fs.stat(c.input.abs);
+    } catch {
+      out.push({ loc: c.input.loc, message: `missing input: ${c.input.path} does not exist` });
+      continue;
+    }
+    if (c.expect === 'file' && !st.isFile()) {
+      out.push({ loc: c.input.loc, message: `${c.input.path} must be a file, found ${st.isDirectory() ? 'a directory' : 'a special file'}` });
+    } else if (c.expect === 'file-or-dir' && !st.isFile() && !st.isDirectory()) {
+      out.push({ loc: c.input.loc, message: `${c.input.path} must be a file or a directory` });
+    } else if (c.expect === 'executable') {
+      if (!st.isFile()) {
+        out.push({ loc: c.input.loc, message: `${c.input.path} must be an executable file` });
+      } else {
+        try {
+          await fs.access(c.input.abs, constants.X_OK);
+          if ((st.mode & 0o111) === 0) throw new Error('no x bit');
+        } catch {
+          out.push({ loc: c.input.loc, message: `${c.input.path} is not executable`, hint: `chmod +x ${c.input.path}` });
+        }
+      }
+    }
+  }
+  return out;
+}

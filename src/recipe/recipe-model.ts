@@ -1,0 +1,167 @@
+// From schema-valid data to the typed model, with the checks a schema cannot express
+// (block size a power of two, a level the chosen compressor accepts).
+
+import path from 'node:path';
+import type { Diagnostic } from './diagnostic.js';
+import type { Compression, InputRef, ProjectConfig, Recipe, SquashfsOptions, Step } from './types.js';
+import type { PathSegment, YamlSource } from './yaml-source.js';
+
+export interface InputCheck {
+  input: InputRef;
+  expect: 'file' | 'file-or-dir' | 'executable';
+}
+
+export const DEFAULT_SQUASHFS: SquashfsOptions = { compression: 'zstd', level: undefined, blockSize: 128 * 1024 };
+export const DEFAULT_TMPFS_SIZE = '50%';
+export const DEFAULT_CACHE_DIR = '.sqsh-cache';
+
+const LEVELS: Record<Compression, [number, number] | undefined> = {
+  gzip: [1, 9],
+  lzo: [1, 9],
+  zstd: [1, 22],
+  lz4: undefined,
+  xz: undefined,
+};
+
+type Data = Record<string, unknown>;
+
+export function buildProjectConfig(
+  dir: string,
+  file: string | undefined,
+  data: Data,
+  source: YamlSource | undefined,
+  cacheOverride: string | undefined,
+): { config: ProjectConfig; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const squashfs = squashfsOptions(DEFAULT_SQUASHFS, data.squashfs as Data | undefined, ['squashfs'], source, diagnostics);
+  const cache = cacheOverride ?? (data.cache as string | undefined) ?? DEFAULT_CACHE_DIR;
+  const config: ProjectConfig = {
+    dir,
+    file,
+    squashfs,
+    tmpfsSize: data['tmpfs-size'] !== undefined ? String(data['tmpfs-size']) : DEFAULT_TMPFS_SIZE,
+    cacheDir: path.resolve(dir, cache),
+    remote: data.remote as string | undefined,
+    sourceDateEpoch: data['source-date-epoch'] as number | undefined,
+    jobs: data.jobs as number | undefined,
+  };
+  return { config, diagnostics };
+}
+
+export function buildRecipe(
+  name: string,
+  data: Data,
+  source: YamlSource,
+  config: ProjectConfig,
+): { recipe: Recipe; diagnostics: Diagnostic[]; inputs: InputCheck[] } {
+  const diagnostics: Diagnostic[] = [];
+  const inputs: InputCheck[] = [];
+  const input = (at: PathSegment[], expect: InputCheck['expect']): InputRef => {
+    const p = valueAt(data, at) as string;
+    const ref = { path: p, abs: path.resolve(config.dir, p), loc: source.locate(at) };
+    inputs.push({ input: ref, expect });
+    return ref;
+  };
+  const steps = (data.steps as Data[]).map((s, index): Step => {
+    const at: PathSegment[] = ['steps', index];
+    const loc = source.locate(at);
+    const to = typeof s.to === 'string' ? s.to : '/';
+    const replace = s.replace === true;
+    if ('restore' in s) return { kind: 'restore', index, loc, input: input([...at, 'restore'], 'file'), to, replace };
+    if ('untar' in s) return { kind: 'untar', index, loc, input: input([...at, 'untar'], 'file'), to, replace };
+    if ('copy' in s) {
+      const [uid, gid] = typeof s.owner === 'string' ? s.owner.split(':').map(Number) : [0, 0];
+      return {
+        kind: 'copy',
+        index,
+        loc,
+        input: input([...at, 'copy'], 'file-or-dir'),
+        to,
+        owner: { uid: uid!, gid: gid! },
+        mode: typeof s.mode === 'string' ? parseInt(s.mode, 8) : undefined,
+        replace,
+      };
+    }
+    if ('run' in s) return { kind: 'run', index, loc, script: s.run as string, network: s.network === true, env: envOf(s.env) };
+    if ('host' in s) return { kind: 'host', index, loc, input: input([...at, 'host'], 'executable'), env: envOf(s.env) };
+    const r = s.remove as string | string[];
+    return { kind: 'remove', index, loc, paths: Array.isArray(r) ? r : [r] };
+  });
+  const recipe: Recipe = {
+    name,
+    file: source.file,
+    description: data.description as string | undefined,
+    parent: data.parent as string | undefined,
+    steps,
+    exclude: (data.exclude as string[] | undefined) ?? [],
+    pruneIdentical: data['prune-identical'] !== false,
+    squashfs: squashfsOptions(config.squashfs, data.squashfs as Data | undefined, ['squashfs'], source, diagnostics),
+    tmpfsSize: data['tmpfs-size'] !== undefined ? String(data['tmpfs-size']) : config.tmpfsSize,
+    checks: (data.checks as string[] | undefined) ?? [],
+    locs: {
+      file: source.locate([]),
+      ...(data.parent !== undefined ? { parent: source.locate(['parent']) } : {}),
+      steps: source.locate(['steps']),
+    },
+  };
+  return { recipe, diagnostics, inputs };
+}
+
+function squashfsOptions(
+  base: SquashfsOptions,
+  data: Data | undefined,
+  at: PathSegment[],
+  source: YamlSource | undefined,
+  diagnostics: Diagnostic[],
+): SquashfsOptions {
+  if (!data) return base;
+  const compression = (data.compression as Compression | undefined) ?? base.compression;
+  // A level chosen for another compressor does not carry over when only the compressor changes.
+  const level = (data.level as number | undefined) ?? (data.compression === undefined ? base.level : undefined);
+  let blockSize = base.blockSize;
+  if (data['block-size'] !== undefined) {
+    const raw = String(data['block-size']);
+    const m = /^([0-9]+)([kKmM]?)$/.exec(raw)!;
+    const unit = m[2]!.toLowerCase() === 'k' ? 1024 : m[2]!.toLowerCase() === 'm' ? 1024 * 1024 : 1;
+    blockSize = Number(m[1]) * unit;
+    const pow2 = (blockSize & (blockSize - 1)) === 0;
+    if (!pow2 || blockSize < 4096 || blockSize > 1024 * 1024) {
+      diagnostics.push({
+        loc: locate(source, [...at, 'block-size']),
+        message: `"squashfs.block-size" must be a power of two from 4K to 1M, found "${raw}"`,
+      });
+    }
+  }
+  if (level !== undefined) {
+    const range = LEVELS[compression];
+    if (!range) {
+      diagnostics.push({
+        loc: locate(source, [...at, 'level']),
+        message: `"squashfs.level" does not apply to ${compression} compression`,
+        hint: 'remove "level" or choose gzip, lzo or zstd',
+      });
+    } else if (level < range[0] || level > range[1]) {
+      diagnostics.push({
+        loc: locate(source, [...at, 'level']),
+        message: `"squashfs.level" for ${compression} must be between ${range[0]} and ${range[1]}, found ${level}`,
+      });
+    }
+  }
+  return { compression, level, blockSize };
+}
+
+function locate(source: YamlSource | undefined, at: PathSegment[]) {
+  return source ? source.locate(at) : { file: '', line: 1, col: 1, endLine: 1, endCol: 1 };
+}
+
+function envOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries((v as Data | undefined) ?? {})) out[k] = String(val);
+  return out;
+}
+
+function valueAt(data: unknown, at: PathSegment[]): unknown {
+  let node = data;
+  for (const s of at) node = (node as Record<string | number, unknown>)[s];
+  return node;
+}

@@ -1,0 +1,50 @@
+// What a step gets to do its work: the merged root, the layer's upper dir, scratch space in
+// the same tmpfs, the command runner and the sandboxes. Steps ask for work through these
+// instead of mounting or spawning on their own.
+
+import type { Runner } from '../process/run.js';
+import type { HostTools } from '../mount/sandbox.js';
+import type { Recipe, Step } from '../recipe/types.js';
+
+export interface StepContext {
+  recipe: Recipe;
+  /** The merged overlay root the step works on. */
+  root: string;
+  /** The overlay upper dir (read-only for steps: only the finalizer changes it directly). */
+  upper: string;
+  /** A directory in the layer's tmpfs, outside the overlay, for staging; emptied after each step. */
+  scratch: string;
+  /** Host file with `exit 101` for Debian's policy-rc.d. */
+  policyRcD: string;
+  projectDir: string;
+  /** Mount paths of the lowers, nearest first. */
+  lowers: string[];
+  /** Names of the lowers, nearest first. */
+  lowerNames: string[];
+  sourceDateEpoch: number | undefined;
+  runner: Runner;
+  tools: HostTools;
+  /** Output lines of the step's commands (for progress and --verbose). */
+  onLine: (line: string) => void;
+  /** In-root directories whose entries sandbox machinery touched; the finalizer prunes them. */
+  touchedDirs: Set<string>;
+}
+
+export interface StepKindImpl<S extends Step> {
+  /** One line for progress, logs and --dry-run. */
+  describe(step: S): string;
+  /** Host tools the step needs (checked before anything is mounted). */
+  tools(step: S): string[];
+  run(step: S, ctx: StepContext): Promise<void>;
+}
+
+/** A step failed in a way the user must fix; the builder adds the layer and step. */
+export class StepError extends Error {
+  constructor(
+    message: string,
+    readonly tail: string[] = [],
+    readonly exitCode: number | undefined = undefined,
+  ) {
+    super(message);
+  }
+}

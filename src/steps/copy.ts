@@ -1,0 +1,65 @@
+// copy: a project file or tree into the layer. Staged first in the layer's scratch space,
+// where owner (default 0:0, like Docker's COPY) and mode are applied; then applied onto the
+// root inside the sandbox, so symlinks already in the tree resolve inside the root.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { CopyStep } from '../recipe/types.js';
+import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
+import { type StepContext, StepError, type StepKindImpl } from './context.js';
+import { applyTree, copyDirAttributes, freshStage } from './sandboxed.js';
+
+/** Where a copied file lands: into `to` when it names a directory, else at `to` itself. */
+async function fileTarget(ctx: StepContext, s: CopyStep): Promise<{ dir: string; name: string }> {
+  const resolved = await resolveInRoot(ctx.root, s.to, true);
+  const st = await fs.stat(hostPath(ctx.root, resolved)).catch(() => undefined);
+  if (s.to.endsWith('/') || st?.isDirectory()) return { dir: s.to, name: path.basename(s.input.abs) };
+  return { dir: path.posix.dirname(resolved), name: path.posix.basename(resolved) };
+}
+
+async function applyOwnerAndMode(dir: string, s: CopyStep, includeSelf: boolean): Promise<void> {
+  const visit = async (p: string, self: boolean) => {
+    const st = await fs.lstat(p);
+    if (!self || includeSelf) {
+      await fs.lchown(p, s.owner.uid, s.owner.gid);
+      if (s.mode !== undefined && !st.isSymbolicLink()) {
+        // Directories keep their search bits where the mode can read: "0644" gives 0755 dirs.
+        const mode = st.isDirectory() ? s.mode | ((s.mode & 0o444) >> 2) : s.mode;
+        await fs.chmod(p, mode);
+      }
+    }
+    if (st.isDirectory()) for (const e of await fs.readdir(p)) await visit(path.join(p, e), false);
+  };
+  await visit(dir, true);
+}
+
+export const copyStep: StepKindImpl<CopyStep> = {
+  describe: (s) => `copy ${s.input.path} to ${s.to}${s.replace ? ' (replace)' : ''}`,
+  tools: () => ['cp', 'rsync'],
+  async run(s, ctx) {
+    const isDir = (await fs.stat(s.input.abs)).isDirectory();
+    if (s.replace && !isDir) throw new StepError(`replace needs a directory to copy, ${s.input.path} is a file`);
+    if (ctx.runner.dryRun) {
+      await ctx.runner.run(['cp', '-a', isDir ? `${s.input.abs}/.` : s.input.abs, `${ctx.scratch}/stage/`]);
+      await ctx.runner.run(['rsync', '-aHAX', `${ctx.scratch}/stage/`, `${ctx.root}${s.to}`]);
+      return;
+    }
+    const stage = await freshStage(ctx);
+    let destInRoot: string;
+    if (isDir) {
+      const destHost = await mkdirInRoot(ctx.root, s.to);
+      destInRoot = await resolveInRoot(ctx.root, s.to, true);
+      await ctx.runner.run(['cp', '-a', '--', `${s.input.abs}/.`, `${stage}/`]);
+      await applyOwnerAndMode(stage, s, false);
+      await copyDirAttributes(destHost, stage);
+    } else {
+      const target = await fileTarget(ctx, s);
+      const destHost = await mkdirInRoot(ctx.root, target.dir);
+      destInRoot = await resolveInRoot(ctx.root, target.dir, true);
+      await ctx.runner.run(['cp', '-a', '--', s.input.abs, path.join(stage, target.name)]);
+      await applyOwnerAndMode(stage, s, false);
+      await copyDirAttributes(destHost, stage);
+    }
+    await applyTree(ctx, stage, destInRoot, s.replace);
+  },
+};

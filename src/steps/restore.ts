@@ -1,0 +1,41 @@
+// restore: a dump(8) image restored with `restore -r` at the destination, inside the layer
+// root (so symlinks in the tree resolve there). restoresymtable is bookkeeping of restore,
+// never content. With `replace`, the image becomes the whole destination tree.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { RestoreStep } from '../recipe/types.js';
+import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
+import type { StepContext, StepKindImpl } from './context.js';
+import { applyTree, copyDirAttributes, freshStage, runTool } from './sandboxed.js';
+
+// restore asks for a tty it does not need, and lists every existing directory it reuses.
+const NOISE = /cannot open \/dev\/tty|: File exists$/;
+
+async function restoreInto(ctx: StepContext, root: string, chdir: string, image: string): Promise<void> {
+  const symtable = path.join(hostPath(root, chdir), 'restoresymtable');
+  const hadSymtable = await fs.lstat(symtable).then(() => true, () => false);
+  await runTool(ctx, { root, chdir, tool: 'restore', args: ['-r', '-y', '-f', '-'], stdinFile: image, quiet: NOISE });
+  if (!hadSymtable && !ctx.runner.dryRun) await fs.rm(symtable, { force: true });
+}
+
+export const restoreStep: StepKindImpl<RestoreStep> = {
+  describe: (s) => `restore ${s.input.path}${s.to !== '/' ? ` into ${s.to}` : ''}${s.replace ? ' (replace)' : ''}`,
+  tools: (s) => (s.replace ? ['restore', 'rsync'] : ['restore']),
+  async run(s, ctx) {
+    if (ctx.runner.dryRun) {
+      await runTool(ctx, { root: ctx.root, chdir: s.to, tool: 'restore', args: ['-r', '-y', '-f', '-'], stdinFile: s.input.abs });
+      return;
+    }
+    const destHost = await mkdirInRoot(ctx.root, s.to);
+    const dest = await resolveInRoot(ctx.root, s.to, true);
+    if (!s.replace) {
+      await restoreInto(ctx, ctx.root, dest, s.input.abs);
+      return;
+    }
+    const stage = await freshStage(ctx);
+    await copyDirAttributes(destHost, stage);
+    await restoreInto(ctx, stage, '/', s.input.abs);
+    await applyTree(ctx, stage, dest, true);
+  },
+};

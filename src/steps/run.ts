@@ -1,0 +1,55 @@
+// run: a shell script executed by the layer's own /bin/sh -e inside a bubblewrap sandbox
+// (PRODUCT.md section 1). Its mount points are machinery and leave no trace in the layer;
+// when the script ends, the sandbox's pid namespace ends and every process it started dies.
+
+import { promises as fs } from 'node:fs';
+import type { RunStep } from '../recipe/types.js';
+import { Mountpoints } from '../mount/mountpoints.js';
+import { runSandboxArgv, runSandboxMountpoints, SANDBOX_PATH } from '../mount/sandbox.js';
+import { CommandError } from '../process/run.js';
+import { hostPath, resolveInRoot } from '../layer/root-path.js';
+import { StepError, type StepKindImpl } from './context.js';
+
+export const runStep: StepKindImpl<RunStep> = {
+  describe: (s) => `run ${firstLine(s.script)}${s.network ? ' (network)' : ''}`,
+  tools: () => ['bwrap'],
+  async run(s, ctx) {
+    if (!ctx.runner.dryRun) {
+      const sh = await resolveInRoot(ctx.root, '/bin/sh', true);
+      if (!(await fs.stat(hostPath(ctx.root, sh)).catch(() => undefined))) {
+        throw new StepError('the layer root has no /bin/sh to run the script with', [], undefined);
+      }
+    }
+    const mountpoints = new Mountpoints(ctx.root);
+    const usable = ctx.runner.dryRun ? runSandboxMountpoints(s.network) : await mountpoints.prepare(runSandboxMountpoints(s.network));
+    const env: Record<string, string> = {
+      PATH: SANDBOX_PATH,
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      TERM: 'dumb',
+      SQSH_LAYER: ctx.recipe.name,
+      ...(ctx.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } : {}),
+      ...s.env,
+    };
+    const argv = runSandboxArgv({ root: ctx.root, script: s.script, network: s.network, policyRcD: ctx.policyRcD, usable });
+    try {
+      await ctx.runner.run(argv, { clearEnv: true, env, onLine: ctx.onLine, tailLines: 30 });
+    } catch (err) {
+      if (err instanceof CommandError) {
+        throw new StepError(`the script ${err.signal ? `was killed by ${err.signal}` : `exited with code ${err.code}`}`, err.tail, err.code ?? undefined);
+      }
+      throw err;
+    } finally {
+      if (!ctx.runner.dryRun) {
+        await mountpoints.cleanup();
+        for (const d of mountpoints.touchedDirs) ctx.touchedDirs.add(d);
+      }
+    }
+  },
+};
+
+function firstLine(script: string): string {
+  const lines = script.trim().split('\n');
+  const first = lines[0] ?? '';
+  return lines.length > 1 || first.length > 60 ? `${first.slice(0, 60)}…` : first;
+}

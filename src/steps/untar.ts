@@ -1,0 +1,70 @@
+// untar: a tar archive (plain, gzip, xz, zstd, bzip2) unpacked at the destination inside the
+// layer root, owners, modes and xattrs kept. GNU tar refuses `..` members and strips leading
+// `/`; running it with the layer root as `/` keeps symlinks already in the tree inside it.
+
+import { promises as fs } from 'node:fs';
+import type { UntarStep } from '../recipe/types.js';
+import { mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
+import { type StepContext, StepError, type StepKindImpl } from './context.js';
+import { applyTree, copyDirAttributes, freshStage, runTool } from './sandboxed.js';
+
+const TAR_ARGS = ['-x', '-f', '-', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*', '--acls'];
+
+export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
+
+/** Tells the compression from the first bytes, not from the file name. */
+export async function detectCompression(file: string): Promise<Compression> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const b = Buffer.alloc(6);
+    const { bytesRead } = await fh.read(b, 0, 6, 0);
+    const head = b.subarray(0, bytesRead);
+    if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+    if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+    if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd';
+    if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+    return 'none';
+  } finally {
+    await fh.close();
+  }
+}
+
+const DECOMPRESSOR: Record<Exclude<Compression, 'none'>, string[]> = {
+  gzip: ['gzip', '-dc', '--'],
+  xz: ['xz', '-dc', '--'],
+  zstd: ['zstd', '-dcq', '--'],
+  bzip2: ['bzip2', '-dc', '--'],
+};
+
+async function untarInto(ctx: StepContext, root: string, chdir: string, archive: string): Promise<void> {
+  const compression = await detectCompression(archive);
+  const common = { root, chdir, tool: 'tar', args: TAR_ARGS };
+  if (compression === 'none') await runTool(ctx, { ...common, stdinFile: archive });
+  else await runTool(ctx, { ...common, stdinFrom: [...DECOMPRESSOR[compression], archive] });
+}
+
+export const untarStep: StepKindImpl<UntarStep> = {
+  describe: (s) => `untar ${s.input.path}${s.to !== '/' ? ` into ${s.to}` : ''}${s.replace ? ' (replace)' : ''}`,
+  tools: (s) => ['tar', ...(s.replace ? ['rsync'] : [])],
+  async run(s, ctx) {
+    if (ctx.runner.dryRun) {
+      await untarInto(ctx, ctx.root, s.to, s.input.abs);
+      return;
+    }
+    const compression = await detectCompression(s.input.abs);
+    if (compression !== 'none') {
+      const tool = DECOMPRESSOR[compression][0]!;
+      if (!(await ctx.tools.command(tool))) throw new StepError(`${s.input.path} is ${compression}-compressed but ${tool} is not installed`);
+    }
+    const destHost = await mkdirInRoot(ctx.root, s.to);
+    const dest = await resolveInRoot(ctx.root, s.to, true);
+    if (!s.replace) {
+      await untarInto(ctx, ctx.root, dest, s.input.abs);
+      return;
+    }
+    const stage = await freshStage(ctx);
+    await copyDirAttributes(destHost, stage);
+    await untarInto(ctx, stage, '/', s.input.abs);
+    await applyTree(ctx, stage, dest, true);
+  },
+};
