@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import PQueue from 'p-queue';
+import type { Sha256 } from '../cache/digest.js';
 import type { Hit } from '../cache/store.js';
 import { materialize } from '../cache/local-store.js';
 import { ManifestWriter, manifestEntry, readManifest } from '../layer/manifest.js';
@@ -23,7 +24,7 @@ export interface BuildOptions {
 }
 
 export type LayerOutcome =
-  | { layer: string; status: 'built' | 'cached'; digest: string; size: number; seconds: number; blob: string }
+  | { layer: string; status: 'built' | 'cached'; digest: Sha256; size: number; seconds: number; blob: string }
   | { layer: string; status: 'failed'; error: Error }
   | { layer: string; status: 'skipped'; because: string };
 
@@ -54,11 +55,11 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
     if (parent && (parent.status === 'failed' || parent.status === 'skipped')) {
       return { layer: name, status: 'skipped', because: `parent ${parent.layer} was not built` };
     }
-    return queue.add(async (): Promise<LayerOutcome> => {
+    return queue.add<LayerOutcome>(async () => {
       if (firstFailure !== undefined) return { layer: name, status: 'skipped', because: `layer ${firstFailure} failed` };
       const started = Date.now();
       try {
-        const parentRef = parent && 'digest' in parent ? { name: parent.layer, digest: parent.digest as never } : null;
+        const parentRef = parent && 'digest' in parent ? { name: parent.layer, digest: parent.digest } : null;
         const { key, digest: kd } = await layerKey(kc, recipe, parentRef);
         let hit: Hit | undefined = forced.has(name) ? undefined : await s.store.get(kd);
         let status: 'built' | 'cached' = 'cached';
@@ -88,7 +89,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
         }
         return { layer: name, status: 'failed', error: err as Error };
       }
-    }) as Promise<LayerOutcome>;
+    });
   };
 
   for (const name of order) outcomes.set(name, one(name));

@@ -39,7 +39,7 @@ export function buildProjectConfig(
     dir,
     file,
     squashfs,
-    tmpfsSize: data['tmpfs-size'] !== undefined ? String(data['tmpfs-size']) : DEFAULT_TMPFS_SIZE,
+    tmpfsSize: data['tmpfs-size'] !== undefined ? scalarText(data['tmpfs-size']) : DEFAULT_TMPFS_SIZE,
     cacheDir: path.resolve(dir, cache),
     remote: data.remote as string | undefined,
     sourceDateEpoch: data['source-date-epoch'] as number | undefined,
@@ -96,7 +96,7 @@ export function buildRecipe(
     exclude: (data.exclude as string[] | undefined) ?? [],
     pruneIdentical: data['prune-identical'] !== false,
     squashfs: squashfsOptions(config.squashfs, data.squashfs as Data | undefined, ['squashfs'], source, diagnostics),
-    tmpfsSize: data['tmpfs-size'] !== undefined ? String(data['tmpfs-size']) : config.tmpfsSize,
+    tmpfsSize: data['tmpfs-size'] !== undefined ? scalarText(data['tmpfs-size']) : config.tmpfsSize,
     checks: (data.checks as string[] | undefined) ?? [],
     locs: {
       file: source.locate([]),
@@ -120,7 +120,7 @@ function squashfsOptions(
   const level = (data.level as number | undefined) ?? (data.compression === undefined ? base.level : undefined);
   let blockSize = base.blockSize;
   if (data['block-size'] !== undefined) {
-    const raw = String(data['block-size']);
+    const raw = scalarText(data['block-size']);
     const m = /^([0-9]+)([kKmM]?)$/.exec(raw)!;
     const unit = m[2]!.toLowerCase() === 'k' ? 1024 : m[2]!.toLowerCase() === 'm' ? 1024 * 1024 : 1;
     blockSize = Number(m[1]) * unit;
@@ -164,4 +164,9 @@ function valueAt(data: unknown, at: PathSegment[]): unknown {
   let node = data;
   for (const s of at) node = (node as Record<string | number, unknown>)[s];
   return node;
+}
+
+/** A schema-checked string-or-number value as text. */
+function scalarText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }

@@ -95,7 +95,7 @@ function toDiagnostic(e: ErrorObject, data: unknown, base: PathSegment[], source
   const path = [...base, ...rel];
   const name = label(path);
   const value = valueAt(data, rel);
-  const schema = e.parentSchema as Record<string, unknown> | undefined;
+  const schema: Record<string, unknown> | undefined = e.parentSchema;
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
@@ -214,5 +214,5 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
-  return String(v);
+  return JSON.stringify(v);
 }

@@ -1,0 +1,6 @@
+// Writes schema/*.schema.json from src/recipe/schema.ts (via the compiled dist/).
+import { writeFileSync } from 'node:fs';
+import { recipeSchema, projectSchema } from '../dist/recipe/schema.js';
+
+writeFileSync(new URL('../schema/recipe.schema.json', import.meta.url), JSON.stringify(recipeSchema, null, 2) + '\n');
+writeFileSync(new URL('../schema/project.schema.json', import.meta.url), JSON.stringify(projectSchema, null, 2) + '\n');

@@ -1,0 +1,75 @@
+// Test projects in unique temp directories, and ways to run the CLI against them.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../../src/cli/main.js';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const CLI = path.join(REPO, 'dist/cli.js');
+
+/** A fresh directory whose name says what made it (and contains "sqsh-layers"). */
+export function tempDir(label: string): string {
+  return mkdtempSync(path.join(tmpdir(), `sqsh-layers-test-${label}-`));
+}
+
+/** Writes files (path → content; content ending in a mode via {text, mode}) under dir. */
+export async function writeFiles(dir: string, files: Record<string, string | { text: string; mode: number }>): Promise<void> {
+  for (const [rel, v] of Object.entries(files)) {
+    const p = path.join(dir, rel);
+    await fs.mkdir(path.dirname(p), { recursive: true });
+    if (typeof v === 'string') await fs.writeFile(p, v);
+    else await fs.writeFile(p, v.text, { mode: v.mode });
+  }
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process (fast; for commands that do not build). */
+export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (c: Buffer) => (stdout += c.toString()));
+  err.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await main(args, { stdout: out, stderr: err, env: { ...opts.env }, cwd: opts.cwd ?? process.cwd() });
+  return { code, stdout, stderr };
+}
+
+/** Runs the compiled CLI as a real process (for builds, signals and exit codes). */
+export function execCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Starts the compiled CLI and returns the child (to signal it). */
+export function spawnCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  return Object.assign(child, { output: () => output });
+}
+
+export function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.on('exit', (code) => resolve(code));
+  });
+}
