@@ -19,7 +19,9 @@ export async function openProject(dir: string, o: { checkInputs: boolean; cacheD
   const loaded = await loadProject(dir, { checkInputs: o.checkInputs, cacheDir: o.cacheDir });
   const diagnostics = [...loaded.diagnostics];
   // Graph problems (unknown parents, cycles) are reported with the file problems, over the recipes that loaded.
-  const broken = new Set([...loaded.names].filter((n) => !loaded.recipes.has(n)));
+  const broken = new Map(
+    [...loaded.names].filter((n) => !loaded.recipes.has(n)).map((n) => [n, { parent: loaded.parents.get(n) }] as const),
+  );
   const g = buildGraph(loaded.recipes, broken);
   diagnostics.push(...g.diagnostics);
   const graph = g.graph;

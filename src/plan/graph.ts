@@ -2,7 +2,7 @@
 
 import type { Diagnostic } from '../recipe/diagnostic.js';
 import { didYouMean } from '../recipe/suggest.js';
-import type { Recipe } from '../recipe/types.js';
+import type { Loc, Recipe } from '../recipe/types.js';
 
 export interface LayerGraph {
   recipes: ReadonlyMap<string, Recipe>;
@@ -12,21 +12,32 @@ export interface LayerGraph {
   roots: readonly string[];
 }
 
-/** Checks parents exist and that following them never loops; every problem is reported. */
+/** A recipe file that exists but did not load, and the parent it names when that could be read. */
+export interface BrokenRecipe {
+  parent?: { name: string; loc: Loc };
+}
+
+/**
+ * Checks parents exist and that following them never loops; every problem is reported. The
+ * parents named by broken recipes (whose own problems are reported elsewhere) are checked too.
+ */
 export function buildGraph(
   recipes: ReadonlyMap<string, Recipe>,
-  /** Names of recipe files that exist but did not load (their own problems are reported elsewhere). */
-  broken: ReadonlySet<string> = new Set(),
+  broken: ReadonlyMap<string, BrokenRecipe> = new Map(),
 ): { graph: LayerGraph | undefined; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  for (const r of recipes.values()) {
-    if (r.parent === undefined || broken.has(r.parent)) continue;
-    if (r.parent === r.name) {
-      diagnostics.push({ loc: r.locs.parent ?? r.locs.file, message: `layer "${r.name}" cannot be its own parent` });
-    } else if (!recipes.has(r.parent)) {
+  const known = [...recipes.keys(), ...broken.keys()];
+  const refs = [
+    ...[...recipes.values()].flatMap((r) => (r.parent !== undefined ? [{ name: r.name, parent: r.parent, loc: r.locs.parent ?? r.locs.file }] : [])),
+    ...[...broken].flatMap(([name, b]) => (b.parent ? [{ name, parent: b.parent.name, loc: b.parent.loc }] : [])),
+  ];
+  for (const ref of refs) {
+    if (ref.parent === ref.name) {
+      diagnostics.push({ loc: ref.loc, message: `layer "${ref.name}" cannot be its own parent` });
+    } else if (!known.includes(ref.parent)) {
       diagnostics.push({
-        loc: r.locs.parent ?? r.locs.file,
-        message: `unknown parent "${r.parent}": there is no recipes/${r.parent}.yaml${didYouMean(r.parent, recipes.keys())}`,
+        loc: ref.loc,
+        message: `unknown parent "${ref.parent}": there is no recipes/${ref.parent}.yaml${didYouMean(ref.parent, known)}`,
       });
     }
   }
@@ -105,7 +116,7 @@ export function buildOrder(graph: LayerGraph, targets: readonly string[]): strin
   const wanted = new Set<string>();
   for (const t of targets.length > 0 ? targets : graph.recipes.keys()) for (const n of stackOf(graph, t)) wanted.add(n);
   const depth = (n: string) => stackOf(graph, n).length;
-  return [...wanted].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+  return [...wanted].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**

@@ -23,7 +23,9 @@ export function formatDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, str
   const out = [diagnosticHeadline(d)];
   const text = sources.get(d.loc.file);
   const line = text?.split('\n')[d.loc.line - 1];
-  if (line !== undefined && line.trim() !== '') {
+  // An empty span (fileLoc) is about the file as a whole: no line of it is to blame.
+  const wholeFile = d.loc.endLine === d.loc.line && d.loc.endCol === d.loc.col;
+  if (line !== undefined && line.trim() !== '' && !wholeFile) {
     const gutter = String(d.loc.line).padStart(4);
     const width =
       d.loc.endLine === d.loc.line ? Math.max(1, d.loc.endCol - d.loc.col) : Math.max(1, line.length - d.loc.col + 1);
@@ -34,13 +36,16 @@ export function formatDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, str
   return out.join('\n');
 }
 
-/** Diagnostics sorted by file, then position, for a stable report. */
+/** Diagnostics sorted by file, then position, for a stable report (code-point order: the same in every locale). */
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   return [...ds].sort(
     (a, b) =>
-      a.loc.file.localeCompare(b.loc.file) || a.loc.line - b.loc.line || a.loc.col - b.loc.col ||
-      a.message.localeCompare(b.message),
+      compareText(a.loc.file, b.loc.file) || a.loc.line - b.loc.line || a.loc.col - b.loc.col || compareText(a.message, b.message),
   );
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A location covering the start of a file, for problems that belong to the file as a whole. */

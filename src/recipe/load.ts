@@ -5,7 +5,7 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Diagnostic, fileLoc } from './diagnostic.js';
 import { buildRecipe, buildProjectConfig, type InputCheck } from './recipe-model.js';
-import type { Project, ProjectConfig, Recipe } from './types.js';
+import type { Loc, Project, ProjectConfig, Recipe } from './types.js';
 import { validateProjectConfigData, validateRecipeData } from './validate.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -21,6 +21,8 @@ export interface LoadResult {
   recipes: Map<string, Recipe>;
   /** Every recipe file's layer name, valid or not. */
   names: Set<string>;
+  /** The parent each recipe file names, where it could be read (also of recipes that did not load). */
+  parents: Map<string, { name: string; loc: Loc }>;
   diagnostics: Diagnostic[];
   /** File texts by project-relative path, for showing excerpts. */
   sources: Map<string, string>;
@@ -51,11 +53,12 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
       message: `the recipes directory ${why}`,
       hint: `a project holds one recipes/NAME.yaml per layer; run with -C DIR to point at another project (here: ${projectDir})`,
     });
-    return { project: undefined, recipes: new Map(), names: new Set(), diagnostics, sources };
+    return { project: undefined, recipes: new Map(), names: new Set(), parents: new Map(), diagnostics, sources };
   }
 
   const names = new Set(entries.filter((e) => e.endsWith('.yaml')).map((e) => e.slice(0, -'.yaml'.length)));
   const recipes = new Map<string, Recipe>();
+  const parents = new Map<string, { name: string; loc: Loc }>();
   const files = entries.filter((e) => e.endsWith('.yaml') || e.endsWith('.yml'));
   if (files.length === 0) {
     diagnostics.push({ loc: fileLoc(`${RECIPES_DIR}/`), message: 'no recipes: recipes/ holds no NAME.yaml file' });
@@ -70,18 +73,23 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
     const name = entry.slice(0, -'.yaml'.length);
     const text = await fs.readFile(path.join(projectDir, file), 'utf8');
     sources.set(file, text);
-    if (!NAME_PATTERN.test(name) || name.length > NAME_MAX) {
+    // A bad name is reported, and the file is still checked so all its problems show at once.
+    const badName = !NAME_PATTERN.test(name) || name.length > NAME_MAX;
+    if (badName) {
       diagnostics.push({
         loc: fileLoc(file),
         message: `bad layer name "${name}": a name is 1 to ${NAME_MAX} characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
         hint: 'the name goes into file names and into the colon-separated sqsh_layers= kernel parameter',
       });
-      continue;
     }
     const parsed = YamlSource.parse(file, text);
     if (parsed.diagnostics.length > 0) {
       diagnostics.push(...parsed.diagnostics);
       continue;
+    }
+    const parent = (parsed.data as { parent?: unknown } | null)?.parent;
+    if (!badName && typeof parent === 'string' && NAME_PATTERN.test(parent)) {
+      parents.set(name, { name: parent, loc: parsed.source.locate(['parent']) });
     }
     const problems = validateRecipeData(parsed.data, parsed.source);
     if (problems.length > 0 || !config) {
@@ -91,12 +99,12 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
     const built = buildRecipe(name, parsed.data as Record<string, unknown>, parsed.source, config);
     diagnostics.push(...built.diagnostics);
     checks.push(...built.inputs);
-    if (built.diagnostics.length === 0) recipes.set(name, built.recipe);
+    if (built.diagnostics.length === 0 && !badName) recipes.set(name, built.recipe);
   }
 
   if (opts.checkInputs) diagnostics.push(...(await checkInputs(checks)));
   const project = config && diagnostics.length === 0 ? { config, recipes } : undefined;
-  return { project, recipes, names, diagnostics, sources };
+  return { project, recipes, names, parents, diagnostics, sources };
 }
 
 async function loadConfig(

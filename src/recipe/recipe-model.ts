@@ -116,8 +116,10 @@ function squashfsOptions(
 ): SquashfsOptions {
   if (!data) return base;
   const compression = (data.compression as Compression | undefined) ?? base.compression;
-  // A level chosen for another compressor does not carry over when only the compressor changes.
-  const level = (data.level as number | undefined) ?? (data.compression === undefined ? base.level : undefined);
+  // A level chosen for another compressor does not carry over when only the compressor changes
+  // (naming the same compressor again changes nothing).
+  const sameCompressor = data.compression === undefined || data.compression === base.compression;
+  const level = (data.level as number | undefined) ?? (sameCompressor ? base.level : undefined);
   let blockSize = base.blockSize;
   if (data['block-size'] !== undefined) {
     const raw = scalarText(data['block-size']);

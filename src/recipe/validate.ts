@@ -2,12 +2,13 @@
 // what was found, and the closest valid name where a name was misspelled.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { Diagnostic } from './diagnostic.js';
+import { type Diagnostic, fileLoc } from './diagnostic.js';
 import { projectSchema, recipeSchema, stepKinds } from './schema.js';
-import { didYouMean } from './suggest.js';
+import { closest, didYouMean } from './suggest.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+// `verbose` gives each error its schema, where the allowed keys, ranges and x-message live.
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true });
 ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' });
 ajv.addSchema(recipeSchema);
 ajv.addSchema(projectSchema);
@@ -30,7 +31,7 @@ const validateStepOfKind = new Map(stepKinds.map((k) => [k, compiled(`${recipeSc
 /** Validates a recipe file's data; steps are checked one by one against the schema of their kind. */
 export function validateRecipeData(data: unknown, source: YamlSource): Diagnostic[] {
   if (data === null || data === undefined) {
-    return [{ loc: source.locate([]), message: 'the recipe is empty; it needs at least "steps"' }];
+    return [{ loc: fileLoc(source.file), message: 'the recipe is empty; it needs at least "steps"' }];
   }
   const out = errorsOf(validateRecipeTop, data, [], source);
   const steps = (data as { steps?: unknown }).steps;
@@ -50,11 +51,15 @@ function validateStep(step: unknown, at: PathSegment[], source: YamlSource): Dia
   const keys = Object.keys(step);
   const kinds = keys.filter((k): k is (typeof stepKinds)[number] => (stepKinds as string[]).includes(k));
   if (kinds.length === 0) {
-    const guess = keys.map((k) => didYouMean(k, stepKinds)).find((s) => s !== '') ?? '';
+    if (keys.length === 0) {
+      return [{ loc: source.locate(at), message: `an empty step; a step is one of ${stepKinds.join(', ')}` }];
+    }
+    // The misspelled kind is the key that is closest to a kind, else the first one.
+    const unknown = keys.find((k) => closest(k, stepKinds) !== undefined) ?? keys[0]!;
     return [
       {
-        loc: source.locate(keys.length > 0 ? [...at, keys[0]!] : at, 'key'),
-        message: `unknown step kind${keys.length > 0 ? ` "${keys[0]}"` : ''}${guess}; a step is one of ${stepKinds.join(', ')}`,
+        loc: source.locate([...at, unknown], 'key'),
+        message: `unknown step kind "${unknown}"${didYouMean(unknown, stepKinds)}; a step is one of ${stepKinds.join(', ')}`,
       },
     ];
   }
@@ -72,11 +77,7 @@ function validateStep(step: unknown, at: PathSegment[], source: YamlSource): Dia
 function errorsOf(validate: ValidateFunction, data: unknown, base: PathSegment[], source: YamlSource): Diagnostic[] {
   if (validate(data)) return [];
   const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
-  // An anyOf failure also reports each branch; keep the anyOf's own summary only.
-  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  const kept = errors.filter(
-    (e) => e.keyword === 'anyOf' || ![...anyOfPaths].some((p) => e.instancePath === p || e.instancePath.startsWith(`${p}/`)),
-  );
+  const kept = errors.filter((e) => !redundant(e, errors));
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const e of kept) {
@@ -88,6 +89,33 @@ function errorsOf(validate: ValidateFunction, data: unknown, base: PathSegment[]
     }
   }
   return out;
+}
+
+/** Errors that another error of the same run already says better. */
+function redundant(e: ErrorObject, all: ErrorObject[]): boolean {
+  // anyOf (e.g. `remove`: a path or a list of paths): a branch whose type does not match the
+  // value says nothing; what the matching branch reports is the real problem. The anyOf's own
+  // summary is kept only when no branch matched the value's type.
+  const anyOf = all.find((a) => a.keyword === 'anyOf' && a !== e && e.schemaPath.startsWith(`${a.schemaPath}/`));
+  if (anyOf) return e.keyword === 'type' && e.instancePath === anyOf.instancePath;
+  if (e.keyword === 'anyOf') {
+    return all.some(
+      (b) => b !== e && b.schemaPath.startsWith(`${e.schemaPath}/`) && !(b.keyword === 'type' && b.instancePath === e.instancePath),
+    );
+  }
+  // A bad key name is reported by its pattern error, which names the key.
+  if (e.keyword === 'propertyNames') return all.some((b) => b.propertyName !== undefined && b.instancePath === e.instancePath);
+  // `stpes:` reported as unknown (did you mean "steps"?) need not also say "steps" is missing.
+  if (e.keyword === 'required') {
+    const missing = (e.params as { missingProperty: string }).missingProperty;
+    return all.some(
+      (b) =>
+        b.keyword === 'additionalProperties' &&
+        b.instancePath === e.instancePath &&
+        closest(String((b.params as { additionalProperty: string }).additionalProperty), [missing]) === missing,
+    );
+  }
+  return false;
 }
 
 function toDiagnostic(e: ErrorObject, data: unknown, base: PathSegment[], source: YamlSource): Diagnostic {
@@ -115,7 +143,13 @@ function toDiagnostic(e: ErrorObject, data: unknown, base: PathSegment[], source
         .split(',')
         .map(typeName)
         .join(' or ');
-      return { loc: source.locate(path), message: `${name || 'the recipe'} must be ${expected}, found ${describe(value)}` };
+      // A value of the wrong type (often `mode: 0644` unquoted) gets the field's own wording as a hint.
+      const wanted = schema?.['x-message'] as string | undefined;
+      return {
+        loc: source.locate(path),
+        message: `${name || 'the recipe'} must be ${expected}, found ${describe(value)}`,
+        ...(wanted !== undefined ? { hint: `${name} ${wanted}` } : {}),
+      };
     }
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);

@@ -23,10 +23,7 @@ export class YamlSource {
     const doc = list[0];
     const source = new YamlSource(file, text, doc, lines);
     for (const d of list) {
-      for (const e of d.errors) {
-        const [start, end] = e.pos;
-        diagnostics.push({ loc: source.span(start, Math.max(end, start + 1)), message: yamlMessage(e.code, e.message) });
-      }
+      for (const e of d.errors) diagnostics.push(source.syntaxDiagnostic(e.code, e.message, e.pos[0], e.pos[1]));
     }
     if (list.length > 1) {
       const second = list[1]!;
@@ -66,6 +63,41 @@ export class YamlSource {
     return this.span(best[0], best[1]);
   }
 
+  /** A parse error as a diagnostic, placed where the reader can see the cause. */
+  private syntaxDiagnostic(code: string, message: string, start: number, end: number): Diagnostic {
+    if (code === 'DUPLICATE_KEY') {
+      const key = KEY_TOKEN.exec(this.text.slice(start))?.[0];
+      if (key !== undefined) {
+        return { loc: this.span(start, start + key.length), message: `duplicate key ${quoteKey(key)}: a key may appear only once in a mapping` };
+      }
+      return { loc: this.span(start, Math.max(end, start + 1)), message: 'duplicate key: a key may appear only once in a mapping' };
+    }
+    const quote = /^Missing closing (["'])quote/.exec(message)?.[1];
+    if (quote !== undefined) {
+      // Reported at the end of the file; the string that never closes starts at the last such quote.
+      const open = this.text.lastIndexOf(quote, start - 1);
+      if (open >= 0) {
+        return { loc: this.span(open, this.lineEnd(open)), message: `YAML syntax error: missing closing ${quote} of the string that starts here` };
+      }
+    }
+    // An error past the last line (or on a blank one) is shown at the end of the last line with text.
+    let at = start;
+    if (this.text.slice(this.lineStart(at), this.lineEnd(at)).trim() === '') {
+      const before = this.text.slice(0, at).trimEnd().length;
+      if (before > 0) at = before - 1;
+    }
+    return { loc: this.span(at, Math.max(end, at + 1)), message: yamlMessage(message) };
+  }
+
+  private lineStart(at: number): number {
+    return this.text.lastIndexOf('\n', at - 1) + 1;
+  }
+
+  private lineEnd(at: number): number {
+    const nl = this.text.indexOf('\n', at);
+    return nl < 0 ? this.text.length : nl;
+  }
+
   private span(start: number, end: number): Loc {
     // Block scalars and maps end after a newline; underline only their first line.
     const a = this.lines.linePos(start);
@@ -76,8 +108,14 @@ export class YamlSource {
   }
 }
 
-function yamlMessage(code: string, message: string): string {
-  if (code === 'DUPLICATE_KEY') return 'duplicate key: a key appears twice in the same mapping';
+/** A mapping key as written: quoted, or plain up to its `:`. */
+const KEY_TOKEN = /^(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s:,{}[\]#][^:,{}[\]#\n]*?)(?=\s*:)/;
+
+function quoteKey(key: string): string {
+  return key.startsWith('"') || key.startsWith("'") ? key : `"${key}"`;
+}
+
+function yamlMessage(message: string): string {
   // The yaml package's own text, trimmed of its position suffix.
   const first = message.split('\n')[0] ?? message;
   return `YAML syntax error: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
