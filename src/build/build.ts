@@ -7,9 +7,10 @@ import PQueue from 'p-queue';
 import type { Sha256 } from '../cache/digest.js';
 import type { Hit } from '../cache/store.js';
 import { materialize } from '../cache/local-store.js';
-import { ManifestWriter, manifestEntry, readManifest } from '../layer/manifest.js';
+import { ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
 import { buildOrder, lowersOf } from '../plan/graph.js';
 import { Interrupted } from '../process/interrupt.js';
+import { findOnPath } from '../process/which.js';
 import { describeLayerBuild, installHint, LayerBuildError, type Lower } from './layer-build.js';
 import { buildLayer } from './layer-build.js';
 import type { Session } from './session.js';
@@ -30,13 +31,17 @@ export type LayerOutcome =
 
 export class MissingToolsError extends Error {}
 
+/** --frozen, and a layer that was planned as cached turned out to need a rebuild. */
+export class FrozenLayerError extends Error {}
+
 /** Tools every build needs, whatever its steps. */
 const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'bwrap'];
 
 export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]> {
   const order = buildOrder(s.graph, o.targets);
   const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
-  const manifest = await readManifest(s.layersDir);
+  const onDisk = await readManifestFile(s.layersDir);
+  const manifest = onDisk ?? { version: 1 as const, layers: {} };
   const kc = { stats: s.stats, mksquashfs: s.mksquashfs, sourceDateEpoch: s.sourceDateEpoch, signal: s.signal };
   const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
@@ -44,7 +49,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   if (s.runner.dryRun) return dryRun(s, statuses);
   if (stale.length > 0) await preflight(s, stale);
 
-  const writer = new ManifestWriter(s.layersDir, manifest);
+  const writer = new ManifestWriter(s.layersDir, manifest, onDisk !== undefined);
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
   const outcomes = new Map<string, Promise<LayerOutcome>>();
   let firstFailure: string | undefined;
@@ -63,6 +68,10 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
         const { key, digest: kd } = await layerKey(kc, recipe, parentRef);
         let hit: Hit | undefined = forced.has(name) ? undefined : await s.store.get(kd);
         let status: 'built' | 'cached' = 'cached';
+        if (!hit && o.frozen) {
+          // Planned as cached, but the entry is gone or was corrupt (evicted, with a warning).
+          throw new FrozenLayerError(`--frozen: layer ${name} would be rebuilt: its cache entry is missing or was corrupt`);
+        }
         if (!hit) {
           status = 'built';
           const prev = statuses.find((st) => st.layer === name);
@@ -103,18 +112,21 @@ async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
   const needed = new Set(BASE_TOOLS);
   for (const st of stale) for (const step of s.graph.recipes.get(st.layer)!.steps) for (const t of toolsOf(step)) needed.add(t);
   const missing: string[] = [];
-  for (const t of [...needed].sort()) {
-    const found = await s.runner.query(['sh', '-c', 'command -v "$1"', 'sh', t], { okCodes: [0, 1] });
-    if (found.code !== 0) missing.push(t);
-  }
-  if (missing.length > 0) {
-    const users = stale
-      .flatMap((st) => s.graph.recipes.get(st.layer)!.steps.filter((step) => toolsOf(step).some((t) => missing.includes(t))).map((step) => `${st.layer} step ${step.index + 1} (${step.kind})`))
-      .slice(0, 5);
-    throw new MissingToolsError(
-      `missing tool(s): ${missing.map((t) => `${t} (${installHint(t)})`).join(', ')}${users.length ? `; needed by ${users.join(', ')}` : ''}`,
-    );
-  }
+  for (const t of [...needed].sort()) if ((await findOnPath(t)) === undefined) missing.push(t);
+  if (missing.length === 0) return;
+  const layers = stale.map((st) => st.layer);
+  const uses = missing.map((t) => {
+    const users = BASE_TOOLS.includes(t)
+      ? [`building layer${layers.length === 1 ? '' : 's'} ${layers.join(', ')}`]
+      : stale.flatMap((st) =>
+          s.graph.recipes
+            .get(st.layer)!
+            .steps.filter((step) => toolsOf(step).includes(t))
+            .map((step) => `layer ${st.layer} step ${step.index + 1} (${step.kind})`),
+        );
+    return `  ${t}: needed for ${users.slice(0, 5).join(', ')}${users.length > 5 ? ', ...' : ''}; ${installHint(t)}`;
+  });
+  throw new MissingToolsError(`missing tool${missing.length === 1 ? '' : 's'} (nothing was built):\n${uses.join('\n')}`);
 }
 
 async function dryRun(s: Session, statuses: LayerStatus[]): Promise<LayerOutcome[]> {

@@ -140,7 +140,7 @@ async function runStep(step: Step, ctx: StepContext, tmp: string, recipe: Recipe
     await runStepOf(step, ctx);
   } catch (err) {
     if (err instanceof Interrupted) throw err;
-    const full = await tmpfsFull(tmp);
+    const full = await tmpfsFull(tmp, (err as { tail?: string[] }).tail ?? []);
     const hint = full
       ? `the layer's tmpfs (tmpfs-size: ${recipe.tmpfsSize}) is full; raise tmpfs-size in ${recipe.file}`
       : undefined;
@@ -159,10 +159,17 @@ export function stepLabel(step: Step): string {
   return `step ${step.index + 1} (${step.kind}${'input' in step ? ` ${step.input.path}` : ''})`;
 }
 
-async function tmpfsFull(dir: string): Promise<boolean> {
+/**
+ * Whether a step failure is (probably) the layer's tmpfs running out: the output says so, or
+ * next to nothing is left (under 1 MiB, or under 1% for a tmpfs smaller than 100 MiB).
+ */
+async function tmpfsFull(dir: string, tail: readonly string[]): Promise<boolean> {
+  if (tail.some((l) => /No space left on device|ENOSPC/i.test(l))) return true;
   try {
     const st = await fs.statfs(dir);
-    return st.bavail * st.bsize < 1024 * 1024 || st.ffree < 16;
+    const free = st.bavail * st.bsize;
+    const threshold = Math.max(64 * 1024, Math.min(1024 * 1024, (st.blocks * st.bsize) / 100));
+    return free < threshold || st.ffree < 16;
   } catch {
     return false;
   }

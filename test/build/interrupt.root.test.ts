@@ -1,0 +1,249 @@
+// Interrupts, kills, failures and missing tools with the real CLI as a real process: the
+// exit code says what happened and nothing is left behind (PRODUCT.md section 5).
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs, readdirSync, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
+import { busyboxTree, mountsBelow, stateEnv } from '../support/rootfs.js';
+import {
+  cacheProblems,
+  descendantsNamed,
+  isRunning,
+  leftoversBelow,
+  processesWithEnv,
+  removeTestDir,
+  sha256,
+  tempFilesIn,
+  waitFor,
+} from '../support/leftovers.js';
+
+const TOKEN_VAR = 'SQSH_TEST_TOKEN';
+
+interface TestProject {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  stateRoot: string;
+  token: string;
+  /** Processes the test started (the CLI runs), killed in teardown if still there. */
+  pids: number[];
+}
+
+let current: TestProject | undefined;
+
+afterEach(() => {
+  if (!current) return;
+  const p = current;
+  current = undefined;
+  const stray = [...p.pids, ...processesWithEnv(TOKEN_VAR, p.token)];
+  const cleaned = removeTestDir(p.dir, stray);
+  expect(cleaned, 'teardown had to clean up after the test').toEqual([]);
+});
+
+/** A project with base (busybox) and app on top, both built once. */
+async function project(label: string, app = 'parent: base\nsteps:\n  - run: echo v1 > /version\n'): Promise<TestProject> {
+  const dir = tempDir(label);
+  const token = randomBytes(8).toString('hex');
+  const p: TestProject = { dir, env: stateEnv(dir), stateRoot: stateEnv(dir).SQSH_LAYERS_RUN_DIR!, token, pids: [] };
+  current = p;
+  await busyboxTree(path.join(dir, 'rootfs'));
+  for (const a of ['dd', 'head']) symlinkSync('busybox', path.join(dir, 'rootfs/bin', a));
+  await writeFiles(dir, { 'recipes/base.yaml': 'steps:\n  - copy: rootfs/\n', 'recipes/app.yaml': app });
+  const r = await execCli(['build'], { cwd: dir, env: p.env });
+  expect(r.stderr).not.toContain('error');
+  expect(r.code).toBe(0);
+  return p;
+}
+
+function layerFiles(p: TestProject): Record<string, string> {
+  const layers = path.join(p.dir, 'layers');
+  return Object.fromEntries(readdirSync(layers).sort().map((n) => [n, sha256(path.join(layers, n))]));
+}
+
+/** The merged-root upper of a layer being built by some run of the project. */
+function upperFile(p: TestProject, layer: string, rel: string): string | undefined {
+  for (const run of existsSync(p.stateRoot) ? readdirSync(p.stateRoot) : []) {
+    const f = path.join(p.stateRoot, run, 'layers', layer, 'tmpfs/upper', rel);
+    if (existsSync(f)) return f;
+  }
+  return undefined;
+}
+
+/** Everything section 5 promises after a run ended, however it ended. */
+async function expectNothingLeft(p: TestProject, layersBefore: Record<string, string>): Promise<void> {
+  expect(await leftoversBelow(p.dir)).toEqual([]);
+  expect(processesWithEnv(TOKEN_VAR, p.token)).toEqual([]);
+  expect(readdirSync(p.stateRoot)).toEqual([]);
+  expect(existsSync(path.join(p.dir, '.sqsh-layers.lock'))).toBe(false);
+  expect(tempFilesIn(path.join(p.dir, 'layers'))).toEqual([]);
+  expect(layerFiles(p)).toEqual(layersBefore);
+  expect(cacheProblems(path.join(p.dir, '.sqsh-cache'))).toEqual([]);
+}
+
+describe('interrupts', () => {
+  it('SIGINT during a run step: exit 130, every mount, loop device and process gone, layers/ unchanged', async () => {
+    const p = await project('sigint');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'recipes/app.yaml': `parent: base\nsteps:\n  - run: |\n      touch /started\n      sleep 1000\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    await waitFor('the run step to start', () => upperFile(p, 'app', 'started'));
+    const sleeping = await waitFor('the step sleeping', () => processesWithEnv(TOKEN_VAR, p.token).length > 0);
+    expect(sleeping).toBe(true);
+    expect(mountsBelow(p.stateRoot).length).toBeGreaterThanOrEqual(3);
+
+    child.kill('SIGINT');
+    expect(await exitOf(child)).toBe(130);
+    expect(child.output()).toContain('interrupted by SIGINT');
+    await expectNothingLeft(p, before);
+  });
+
+  it('SIGTERM during mksquashfs: exit 143, no partial file in layers/ or the cache', async () => {
+    // 256 MiB of random bytes, xz: packing takes long enough to be interrupted.
+    const p = await project('sigterm');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'hooks/big.sh': { text: '#!/bin/sh\nhead -c 256M /dev/urandom > "$SQSH_ROOT/big"\n', mode: 0o755 },
+      'recipes/app.yaml': 'parent: base\nsquashfs: { compression: xz }\nsteps:\n  - host: hooks/big.sh\n',
+    });
+    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    const [mksquashfs] = await waitFor('mksquashfs started by the CLI', () => {
+      const found = descendantsNamed(child.pid!, 'mksquashfs');
+      return found.length > 0 && found;
+    });
+    // It is writing its output (a temp name in the cache) when the signal comes.
+    await waitFor('mksquashfs output', () => readdirSync(path.join(p.dir, '.sqsh-cache/tmp')).length > 0);
+    expect(child.output()).toContain('[app] packing with mksquashfs');
+
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(143);
+    expect(child.output()).toContain('interrupted by SIGTERM');
+    expect(isRunning(mksquashfs!)).toBe(false);
+    await expectNothingLeft(p, before);
+  });
+
+  it('a run killed with SIGKILL: the next run reports and cleans its mounts, state and processes, then builds', async () => {
+    const p = await project('sigkill');
+    // The hook hangs while the project holds a "hang" file; the recipe does not change between runs.
+    await writeFiles(p.dir, {
+      'hooks/hang.sh': { text: '#!/bin/sh\necho hooked > "$SQSH_ROOT/hooked"\nif [ -e "$SQSH_PROJECT/hang" ]; then sleep 1000; fi\n', mode: 0o755 },
+      hang: '',
+      'recipes/app.yaml': `parent: base\nsteps:\n  - host: hooks/hang.sh\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    await waitFor('the host step to hang', () => upperFile(p, 'app', 'hooked') && processesWithEnv(TOKEN_VAR, p.token).length >= 2);
+    const stepProcesses = processesWithEnv(TOKEN_VAR, p.token);
+    const [killedRun] = readdirSync(p.stateRoot);
+    child.kill('SIGKILL');
+    await exitOf(child);
+
+    // What the killed run left: its state dir with 3 mounts (lower, tmpfs, overlay), a loop
+    // device, the lock, and the hook still sleeping in its process group.
+    expect(mountsBelow(path.join(p.stateRoot, killedRun!))).toHaveLength(3);
+    expect(existsSync(path.join(p.dir, '.sqsh-layers.lock'))).toBe(true);
+    expect(stepProcesses.every(isRunning)).toBe(true);
+
+    await fs.rm(path.join(p.dir, 'hang'));
+    const r = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(r.stderr).toMatch(new RegExp(`warning: cleaned up after a run that was killed \\(${killedRun}, ${p.dir}\\): 3 mount\\(s\\), 1 process group\\(s\\)`));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(1 built, 1 cached');
+    expect(stepProcesses.filter(isRunning)).toEqual([]);
+    const manifest = JSON.parse(readFileSync(path.join(p.dir, 'layers/manifest.json'), 'utf8')) as { layers: Record<string, { sha256: string }> };
+    await expectNothingLeft(p, {
+      ...layerFiles(p),
+      'app.sqsh': manifest.layers.app!.sha256,
+      'base.sqsh': manifest.layers.base!.sha256,
+    });
+  });
+
+  it('a second run on the same project is refused while the first holds the lock, and disturbs nothing', async () => {
+    const p = await project('lock');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'hooks/hang.sh': { text: '#!/bin/sh\necho hooked > "$SQSH_ROOT/hooked"\nsleep 1000\n', mode: 0o755 },
+      'recipes/app.yaml': `parent: base\nsteps:\n  - host: hooks/hang.sh\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    const first = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(first.pid!);
+    await waitFor('the first run to be in its step', () => upperFile(p, 'app', 'hooked'));
+    const mountsOfFirst = mountsBelow(p.stateRoot);
+
+    const second = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`another sqsh-layers run \\(pid ${first.pid}, since [^)]+\\) is working on this project`));
+    expect(second.stderr).not.toContain('cleaned up after');
+    // The first run's mounts and state are untouched; the second left no state of its own.
+    expect(mountsBelow(p.stateRoot)).toEqual(mountsOfFirst);
+    expect(readdirSync(p.stateRoot)).toHaveLength(1);
+
+    first.kill('SIGINT');
+    expect(await exitOf(first)).toBe(130);
+    await expectNothingLeft(p, before);
+  });
+});
+
+describe('failures', () => {
+  it('a failing step names layer, step and exit code, shows its output tail, leaves nothing mounted', async () => {
+    const p = await project('fail');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'recipes/app.yaml': 'parent: base\nsteps:\n  - run: echo fine\n  - run: |\n      echo first line\n      echo last words >&2\n      exit 3\n',
+    });
+    const r = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sqsh-layers: error: layer app, step 2 (run): the script exited with code 3');
+    expect(r.stderr).toMatch(/\| first line\n\s+\| last words\n/);
+    expect(r.stderr).toContain('recipes/app.yaml:4');
+    expect(r.stderr.match(/error:/g)).toHaveLength(1);
+    await expectNothingLeft(p, before);
+  });
+
+  it('a full tmpfs gives one message naming the layer and step, with a hint at tmpfs-size', async () => {
+    const p = await project('full');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'recipes/app.yaml': 'parent: base\ntmpfs-size: 1M\nsteps:\n  - run: dd if=/dev/zero of=/big bs=1M count=4\n',
+    });
+    const r = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sqsh-layers: error: layer app, step 1 (run)');
+    expect(r.stderr).toMatch(/hint: .*tmpfs-size: 1M.*full.*raise tmpfs-size in recipes\/app\.yaml/);
+    expect(r.stderr.match(/error:/g)).toHaveLength(1);
+    await expectNothingLeft(p, before);
+  });
+
+  it('a step failing for another reason in a small tmpfs is not blamed on the tmpfs', async () => {
+    const p = await project('small');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, { 'recipes/app.yaml': 'parent: base\ntmpfs-size: 512K\nsteps:\n  - run: exit 7\n' });
+    const r = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('layer app, step 1 (run): the script exited with code 7');
+    expect(r.stderr).not.toContain('tmpfs');
+    await expectNothingLeft(p, before);
+  });
+
+  it('a missing mksquashfs is named with its package before anything is mounted', async () => {
+    const p = await project('notool');
+    const before = layerFiles(p);
+    // A PATH with every host tool but mksquashfs.
+    const bin = path.join(p.dir, 'bin');
+    mkdirSync(bin);
+    for (const d of ['/usr/local/bin', '/usr/bin', '/usr/sbin']) {
+      for (const name of existsSync(d) ? readdirSync(d) : []) {
+        if (name !== 'mksquashfs' && !existsSync(path.join(bin, name))) symlinkSync(path.join(d, name), path.join(bin, name));
+      }
+    }
+    await writeFiles(p.dir, { 'recipes/app.yaml': 'parent: base\nsteps:\n  - run: echo v2 > /version\n' });
+    const r = await execCli(['build'], { cwd: p.dir, env: { ...p.env, PATH: bin } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/missing tool \(nothing was built\):\n\s+mksquashfs: needed for building layers base, app; install it: apt-get install squashfs-tools\n/);
+    await expectNothingLeft(p, before);
+  });
+});
