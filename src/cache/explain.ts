@@ -8,7 +8,8 @@ export type StaleReason =
   | { reason: 'forced' }
   | { reason: 'recipe'; field: string }
   | { reason: 'input'; path: string; what: 'content' | 'mode' | 'owner' | 'added' | 'removed' }
-  | { reason: 'parent'; name: string; what: 'rebuilt' | 'changed' | 'stale' }
+  /** `changed`: another parent (`from` the old one, absent when there was none); `removed`: now a bottom layer. */
+  | { reason: 'parent'; name: string; what: 'rebuilt' | 'changed' | 'stale' | 'removed'; from?: string }
   | { reason: 'tool'; what: string }
   | { reason: 'source-date-epoch'; from: number | null; to: number | null }
   | { reason: 'cache-missing' }
@@ -25,11 +26,17 @@ export function describeReason(r: StaleReason): string {
     case 'input':
       return r.what === 'added' || r.what === 'removed' ? `input ${r.path} ${r.what}` : `input ${r.path} changed (${r.what})`;
     case 'parent':
-      return r.what === 'stale'
-        ? `parent ${r.name} will be rebuilt`
-        : r.what === 'rebuilt'
-          ? `parent ${r.name} was rebuilt with different content`
-          : `parent changed to ${r.name}`;
+      switch (r.what) {
+        case 'stale':
+          return `parent ${r.name} will be rebuilt`;
+        case 'rebuilt':
+          return `parent ${r.name} was rebuilt with different content`;
+        case 'changed':
+          return r.from === undefined ? `parent set to ${r.name}` : `parent changed from ${r.from} to ${r.name}`;
+        case 'removed':
+          return `parent ${r.name} removed: now a bottom layer`;
+      }
+      break;
     case 'tool':
       return r.what;
     case 'source-date-epoch':
@@ -50,8 +57,10 @@ export function explainKeyChange(prev: LayerKey | undefined, cur: LayerKey): Sta
   if (prev.sourceDateEpoch !== cur.sourceDateEpoch) {
     out.push({ reason: 'source-date-epoch', from: prev.sourceDateEpoch, to: cur.sourceDateEpoch });
   }
-  if (prev.parent?.name !== cur.parent?.name) {
-    out.push({ reason: 'parent', name: cur.parent?.name ?? '(none)', what: 'changed' });
+  if (prev.parent && !cur.parent) {
+    out.push({ reason: 'parent', name: prev.parent.name, what: 'removed' });
+  } else if (cur.parent && prev.parent?.name !== cur.parent.name) {
+    out.push({ reason: 'parent', name: cur.parent.name, what: 'changed', ...(prev.parent ? { from: prev.parent.name } : {}) });
   } else if (prev.parent && cur.parent && prev.parent.digest !== cur.parent.digest) {
     out.push({ reason: 'parent', name: cur.parent.name, what: 'rebuilt' });
   }

@@ -26,17 +26,18 @@ interface KeyFile {
   used: number;
 }
 
+/** Directory entries are taken in name order, so the report is the same on every filesystem. */
 export async function gc(o: GcOptions): Promise<GcReport> {
   const blobsDir = path.join(o.dir, 'blobs', 'sha256');
   const keysDir = path.join(o.dir, 'keys');
   const blobs = new Map<string, number>();
-  for (const name of await fs.readdir(blobsDir).catch(() => [] as string[])) {
+  for (const name of (await fs.readdir(blobsDir).catch(() => [] as string[])).sort()) {
     const st = await fs.stat(path.join(blobsDir, name)).catch(() => undefined);
     if (st?.isFile()) blobs.set(name, st.size);
   }
   const keys: KeyFile[] = [];
   const report: GcReport = { removedBlobs: [], removedKeys: [], keptBytes: 0, freedBytes: 0 };
-  for (const name of (await fs.readdir(keysDir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'))) {
+  for (const name of (await fs.readdir(keysDir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort()) {
     const file = path.join(keysDir, name);
     try {
       const rec = JSON.parse(await fs.readFile(file, 'utf8')) as { digest: string };

@@ -86,13 +86,15 @@ export function globToRegExp(glob: string): RegExp {
     } else if (c === '?') {
       re += '[^/]';
     } else if (c === '[') {
-      const end = g.indexOf(']', i + 2);
+      // A `]` right after `[` or `[!` is a member, as in sh; a class never matches `/`.
+      const negated = g[i + 1] === '!' || g[i + 1] === '^';
+      const first = i + (negated ? 2 : 1);
+      const end = g.indexOf(']', first + 1);
       if (end < 0) {
         re += '\\[';
       } else {
-        let cls = g.slice(i + 1, end);
-        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
-        re += `[${cls.replace(/\\/g, '\\\\')}]`;
+        const members = g.slice(first, end).replace(/[\\\]^]/g, '\\$&');
+        re += negated ? `[^/${members}]` : `(?!/)[${members}]`;
         i = end;
       }
     } else {
@@ -145,7 +147,16 @@ export async function expandInRoot(root: string, glob: string): Promise<string[]
       for (const e of entries.sort()) {
         if (!re.test('/' + e)) continue;
         const p = path.posix.join(dir, e);
-        next.push(last ? p : await resolveInRoot(root, p, true));
+        if (last) {
+          next.push(p);
+          continue;
+        }
+        // Like a shell glob, an entry that cannot be followed (a symlink loop) matches nothing.
+        const resolved = await resolveInRoot(root, p, true).catch((err: unknown) => {
+          if (err instanceof RootPathError) return undefined;
+          throw err;
+        });
+        if (resolved !== undefined) next.push(resolved);
       }
     }
     if (part === '**') {

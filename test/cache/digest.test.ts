@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { canonicalJson, isSha256, sha256OfFile, sha256OfString } from '../../src/cache/digest.js';
+import { tempDir } from '../support/project.js';
+
+const dir = tempDir('digest');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('digests', () => {
+  it('hashes strings and files as sha256 hex', async () => {
+    expect(sha256OfString('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    const file = path.join(dir, 'big');
+    // More than one read chunk (1 MiB), so the streaming path is what is checked.
+    const data = Buffer.alloc(3 * 1024 * 1024 + 17, 'x');
+    writeFileSync(file, data);
+    expect(await sha256OfFile(file)).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('fails for a missing file, and stops when aborted', async () => {
+    await expect(sha256OfFile(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const file = path.join(dir, 'small');
+    writeFileSync(file, 'x');
+    await expect(sha256OfFile(file, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('recognizes sha256 hex digests only', () => {
+    expect(isSha256(sha256OfString('x'))).toBe(true);
+    expect(isSha256('A'.repeat(64))).toBe(false);
+    expect(isSha256('a'.repeat(63))).toBe(false);
+    expect(isSha256(`sha256:${'a'.repeat(64)}`)).toBe(false);
+  });
+
+  it('writes canonical JSON: keys sorted at every level, arrays kept in order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+    expect(canonicalJson(['b', 'a'])).toBe('["b","a"]');
+  });
+});
