@@ -22,7 +22,7 @@ export function diagnosticHeadline(d: Diagnostic): string {
 export function formatDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, string>): string {
   const out = [diagnosticHeadline(d)];
   const text = sources.get(d.loc.file);
-  const line = text?.split('\n')[d.loc.line - 1];
+  const line = text?.split(/\r?\n/)[d.loc.line - 1];
   // An empty span (fileLoc) is about the file as a whole: no line of it is to blame.
   const wholeFile = d.loc.endLine === d.loc.line && d.loc.endCol === d.loc.col;
   if (line !== undefined && line.trim() !== '' && !wholeFile) {

@@ -71,7 +71,15 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
       continue;
     }
     const name = entry.slice(0, -'.yaml'.length);
-    const text = await fs.readFile(path.join(projectDir, file), 'utf8');
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(projectDir, file), 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EISDIR' ? 'is a directory' : code === 'ENOENT' ? 'is a dangling symlink' : `cannot be read (${code ?? String(err)})`;
+      diagnostics.push({ loc: fileLoc(file), message: `${file} ${why}, not a recipe file` });
+      continue;
+    }
     sources.set(file, text);
     // A bad name is reported, and the file is still checked so all its problems show at once.
     const badName = !NAME_PATTERN.test(name) || name.length > NAME_MAX;

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openProject, RecipeErrors } from '../../src/cli/project.js';
@@ -400,6 +400,35 @@ describe('recipe files', () => {
       [
         'recipes/:1:1: the recipes directory does not exist',
         `  hint: a project holds one recipes/NAME.yaml per layer; run with -C DIR to point at another project (here: ${dir})`,
+        '',
+        '1 problem in the recipes; nothing was built',
+      ].join('\n'),
+    );
+  });
+
+  it('reports a directory or a dangling symlink named like a recipe instead of failing', async () => {
+    const dir = await project({ 'recipes/base.yaml': RUN, 'recipes/dir.yaml/x': 'x' });
+    await fs.symlink('nowhere.yaml', path.join(dir, 'recipes/link.yaml'));
+    const err = await openProject(dir, { checkInputs: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RecipeErrors);
+    expect((err as RecipeErrors).text).toBe(
+      [
+        'recipes/dir.yaml:1:1: recipes/dir.yaml is a directory, not a recipe file',
+        '',
+        'recipes/link.yaml:1:1: recipes/link.yaml is a dangling symlink, not a recipe file',
+        '',
+        '2 problems in the recipes; nothing was built',
+      ].join('\n'),
+    );
+  });
+
+  it('shows excerpts of files with CRLF line ends without the CR', async () => {
+    const { text } = await problems({ 'recipes/base.yaml': 'steps:\r\n  - copy: f\r\n    to: etc\r\n', f: 'x' });
+    expect(text).toBe(
+      [
+        'recipes/base.yaml:3:9: "steps[0].to" must be an absolute path inside the layer root, starting with "/", found "etc"',
+        '   3 |     to: etc',
+        '     |         ^^^',
         '',
         '1 problem in the recipes; nothing was built',
       ].join('\n'),

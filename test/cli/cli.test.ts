@@ -1,0 +1,372 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { layerKey } from '../../src/build/status.js';
+import { LocalStore } from '../../src/cache/local-store.js';
+import { StatCache } from '../../src/cache/stat-cache.js';
+import { openProject } from '../../src/cli/project.js';
+import { manifestEntry } from '../../src/layer/manifest.js';
+import { REPO, runCli, tempDir, writeFiles } from '../support/project.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+type Files = Parameters<typeof writeFiles>[1];
+
+/** base ← server ← extra ← config, each copying a small file. */
+const CHAIN: Files = {
+  'recipes/base.yaml': 'description: the bottom layer\nsteps:\n  - copy: files/base.txt\n    to: /etc/base.txt\n',
+  'recipes/server.yaml': 'parent: base\nsteps:\n  - copy: files/server.txt\n    to: /etc/\n',
+  'recipes/extra.yaml': 'parent: server\nsteps:\n  - copy: files/extra.txt\n    mode: "0600"\n',
+  'recipes/config.yaml': 'parent: extra\nsteps:\n  - copy: files/config/\n    to: /etc/app/\n    owner: 0:0\n',
+  'files/base.txt': 'base\n',
+  'files/server.txt': 'server\n',
+  'files/extra.txt': 'extra\n',
+  'files/config/app.conf': 'x=1\n',
+};
+
+async function project(files: Files = CHAIN): Promise<string> {
+  const dir = tempDir('cli');
+  dirs.push(dir);
+  await writeFiles(dir, files);
+  return dir;
+}
+
+const FRESH_PLAN = `4 layers in build order, 4 to build:
+  base    build   never built
+  server  build   parent base will be rebuilt
+  extra   build   parent server will be rebuilt
+  config  build   parent extra will be rebuilt
+stacks (top to bottom):
+  sqsh_layers=config:extra:server:base
+`;
+
+describe('plan', () => {
+  it('shows a fresh chain: the build order, why each layer builds, and the stack', async () => {
+    const dir = await project();
+    expect(await runCli(['plan'], { cwd: dir })).toEqual({ code: 0, stdout: FRESH_PLAN, stderr: '' });
+    // Planning builds nothing.
+    expect(existsSync(path.join(dir, 'layers'))).toBe(false);
+  });
+
+  it('plans the named layers with their ancestors only', async () => {
+    const dir = await project();
+    expect(await runCli(['plan', 'server'], { cwd: dir })).toEqual({
+      code: 0,
+      stdout: `2 layers in build order, 2 to build:
+  base    build   never built
+  server  build   parent base will be rebuilt
+stacks (top to bottom):
+  sqsh_layers=server:base
+`,
+      stderr: '',
+    });
+  });
+
+  it('shows independent branches of a forest', async () => {
+    const dir = await project({ ...CHAIN, 'recipes/tools.yaml': 'steps:\n  - copy: files/base.txt\n' });
+    expect((await runCli(['plan'], { cwd: dir })).stdout).toBe(`5 layers in build order, 5 to build:
+  base    build   never built
+  tools   build   never built
+  server  build   parent base will be rebuilt
+  extra   build   parent server will be rebuilt
+  config  build   parent extra will be rebuilt
+independent branches (built at the same time): base → server → extra → config | tools
+stacks (top to bottom):
+  sqsh_layers=tools
+  sqsh_layers=config:extra:server:base
+`);
+  });
+
+  it('says --force for the layers forced', async () => {
+    const dir = await project();
+    expect((await runCli(['--force', 'plan', 'base'], { cwd: dir })).stdout).toBe(`1 layer in build order, 1 to build:
+  base  build   --force
+stacks (top to bottom):
+  sqsh_layers=base
+`);
+  });
+
+  it('shows a cached layer and names the recipe field that changed since the last build', async () => {
+    const dir = await project();
+    // Fake a cache entry for base and a previous build of server with another destination.
+    const { project: p, graph } = await openProject(dir, { checkInputs: true });
+    const stats = await StatCache.open(path.join(dir, 'scratch-stats.json'));
+    const mksquashfs = execFileSync('mksquashfs', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    const kc = { stats, mksquashfs, sourceDateEpoch: undefined, signal: new AbortController().signal };
+    const store = new LocalStore(p.config.cacheDir, stats, () => {});
+    const baseKey = await layerKey(kc, graph.recipes.get('base')!, null);
+    const blob = path.join(dir, 'base.sqsh.tmp');
+    await fs.writeFile(blob, 'not really squashfs');
+    const hit = await store.put(baseKey.key, baseKey.digest, blob, 'base');
+    const serverKey = await layerKey(kc, graph.recipes.get('server')!, { name: 'base', digest: hit.record.digest });
+    const oldKey = structuredClone(serverKey.key);
+    oldKey.recipe.steps[0]!.to = '/etc/old/';
+    const server = manifestEntry('server', { ...hit.record, key: oldKey, keyDigest: serverKey.digest, layer: 'server' });
+    await writeFiles(dir, { 'layers/manifest.json': JSON.stringify({ version: 1, layers: { server } }) });
+
+    expect(await runCli(['plan'], { cwd: dir })).toEqual({
+      code: 0,
+      stdout: `4 layers in build order, 3 to build:
+  base    cached  sha256:${hit.record.digest.slice(0, 12)}  19 B
+  server  build   recipe field steps[0].to changed
+  extra   build   parent server will be rebuilt
+  config  build   parent extra will be rebuilt
+stacks (top to bottom):
+  sqsh_layers=config:extra:server:base
+`,
+      stderr: '',
+    });
+    const json = JSON.parse((await runCli(['--json', 'plan', 'server'], { cwd: dir })).stdout) as { layers: unknown[] };
+    expect(json.layers).toEqual([
+      { name: 'base', parent: null, stack: ['base'], state: 'cached', sha256: hit.record.digest, size: 19 },
+      {
+        name: 'server',
+        parent: 'base',
+        stack: ['server', 'base'],
+        state: 'stale',
+        reasons: [{ reason: 'recipe', field: 'steps[0].to', text: 'recipe field steps[0].to changed' }],
+      },
+    ]);
+
+    // An input changed too: both are named.
+    await writeFiles(dir, { 'files/server.txt': 'server, changed\n' });
+    expect((await runCli(['plan', 'server'], { cwd: dir })).stdout).toContain(
+      '  server  build   recipe field steps[0].to changed; input files/server.txt changed (content)\n',
+    );
+    // SOURCE_DATE_EPOCH from the environment is part of every key.
+    expect((await runCli(['plan', 'base'], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } })).stdout).toBe(`1 layer in build order, 1 to build:
+  base  build   never built
+stacks (top to bottom):
+  sqsh_layers=base
+`);
+  });
+
+  it('prints the plan as JSON with --json', async () => {
+    const dir = await project();
+    const ok = await runCli(['plan', '--json'], { cwd: dir });
+    expect(ok.code).toBe(0);
+    // A global option may come before the command as well.
+    expect(await runCli(['--json', 'plan'], { cwd: dir })).toEqual(ok);
+    expect(ok.stderr).toBe('');
+    expect(JSON.parse(ok.stdout)).toEqual({
+      order: ['base', 'server', 'extra', 'config'],
+      branches: [['base', 'server', 'extra', 'config']],
+      layers: [
+        { name: 'base', parent: null, stack: ['base'], state: 'stale', reasons: [{ reason: 'not-built', text: 'never built' }] },
+        {
+          name: 'server',
+          parent: 'base',
+          stack: ['server', 'base'],
+          state: 'stale',
+          reasons: [{ reason: 'parent', name: 'base', what: 'stale', text: 'parent base will be rebuilt' }],
+        },
+        {
+          name: 'extra',
+          parent: 'server',
+          stack: ['extra', 'server', 'base'],
+          state: 'stale',
+          reasons: [{ reason: 'parent', name: 'server', what: 'stale', text: 'parent server will be rebuilt' }],
+        },
+        {
+          name: 'config',
+          parent: 'extra',
+          stack: ['config', 'extra', 'server', 'base'],
+          state: 'stale',
+          reasons: [{ reason: 'parent', name: 'extra', what: 'stale', text: 'parent extra will be rebuilt' }],
+        },
+      ],
+    });
+  });
+
+  it('refuses an unknown layer with a suggestion (exit 2)', async () => {
+    const dir = await project();
+    expect(await runCli(['plan', 'confgi'], { cwd: dir })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'sqsh-layers: error: unknown layer "confgi" (did you mean "config"?); layers of this project: base, config, extra, server\n',
+    });
+  });
+
+  it('refuses a malformed SOURCE_DATE_EPOCH (exit 2)', async () => {
+    const dir = await project();
+    expect(await runCli(['plan'], { cwd: dir, env: { SOURCE_DATE_EPOCH: 'yesterday' } })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'sqsh-layers: error: SOURCE_DATE_EPOCH must be a number of seconds since 1970, found "yesterday"\n',
+    });
+  });
+});
+
+describe('cmdline', () => {
+  it('prints the stack of a layer, top to bottom', async () => {
+    const dir = await project();
+    expect(await runCli(['cmdline', 'config'], { cwd: dir })).toEqual({ code: 0, stdout: 'sqsh_layers=config:extra:server:base\n', stderr: '' });
+    expect((await runCli(['cmdline', 'base'], { cwd: dir })).stdout).toBe('sqsh_layers=base\n');
+  });
+
+  it('adds the boot parameters asked for', async () => {
+    const dir = await project();
+    const args = ['--root', '/dev/sda1', '--layerdev', '/dev/sdb1', '--layerdir', 'layers', '--sqshfstype', 'ext4', '--ram-layer', '2G', '--overlayflags', 'xino=off'];
+    expect(await runCli(['cmdline', 'config', ...args], { cwd: dir })).toEqual({
+      code: 0,
+      stdout:
+        'root=/dev/sda1 sqsh_layerdev=/dev/sdb1 sqshfstype=ext4 sqsh_layerdir=layers sqsh_layers=config:extra:server:base ram_layer=2G overlayflags=xino=off\n',
+      stderr: '',
+    });
+    expect((await runCli(['cmdline', 'server', '--ram-layer', '50%', '--to-ram'], { cwd: dir })).stdout).toBe(
+      'sqsh_layers=server:base ram_layer=50% to_ram\n',
+    );
+  });
+
+  it('prints JSON with --json', async () => {
+    const dir = await project();
+    const r = await runCli(['--json', 'cmdline', 'extra', '--root', '/dev/vda'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ cmdline: 'root=/dev/vda sqsh_layers=extra:server:base', stack: ['extra', 'server', 'base'] });
+  });
+
+  it('refuses bad boot options (exit 2)', async () => {
+    const dir = await project();
+    expect(await runCli(['cmdline', 'config', '--to-ram'], { cwd: dir })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'sqsh-layers: error: --to-ram needs --ram-layer: with to_ram the root device may go away, so the upper must be in RAM\n',
+    });
+    expect((await runCli(['cmdline', 'config', '--layerdir', '/layers'], { cwd: dir })).stderr).toBe(
+      'sqsh-layers: error: --layerdir is relative to the root of each device, found "/layers"\n',
+    );
+  });
+
+  it('refuses an unknown layer and a missing one (exit 2)', async () => {
+    const dir = await project();
+    expect(await runCli(['cmdline', 'sever'], { cwd: dir })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'sqsh-layers: error: unknown layer "sever" (did you mean "server"?); layers of this project: base, config, extra, server\n',
+    });
+    expect(await runCli(['cmdline'], { cwd: dir })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: missing required argument 'layer'\n(run with --help for usage)\n",
+    });
+  });
+
+  it('does not need the inputs to exist', async () => {
+    const dir = await project({ 'recipes/base.yaml': 'steps:\n  - restore: inputs/base.dump\n' });
+    expect(await runCli(['cmdline', 'base'], { cwd: dir })).toEqual({ code: 0, stdout: 'sqsh_layers=base\n', stderr: '' });
+  });
+});
+
+describe('-C DIR', () => {
+  it('works on a project from another directory, absolute or relative', async () => {
+    const dir = await project();
+    const elsewhere = await project({ 'unrelated.txt': 'x' });
+    expect(await runCli(['-C', dir, 'cmdline', 'config'], { cwd: elsewhere })).toEqual({
+      code: 0,
+      stdout: 'sqsh_layers=config:extra:server:base\n',
+      stderr: '',
+    });
+    expect((await runCli(['-C', path.relative(elsewhere, dir), 'plan'], { cwd: elsewhere })).stdout).toBe(FRESH_PLAN);
+  });
+
+  it('names the directory it looked in when there is no project there', async () => {
+    const elsewhere = await project({ 'unrelated.txt': 'x' });
+    expect(await runCli(['-C', 'nowhere', 'plan'], { cwd: elsewhere })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `recipes/:1:1: the recipes directory does not exist
+  hint: a project holds one recipes/NAME.yaml per layer; run with -C DIR to point at another project (here: ${path.join(elsewhere, 'nowhere')})
+
+1 problem in the recipes; nothing was built
+`,
+    });
+  });
+});
+
+describe('a broken recipe set', () => {
+  const BROKEN: Files = {
+    'recipes/base.yaml': 'stpes:\n  - copy: files/base.txt\n',
+    'recipes/server.yaml': 'parent: bsae\nsteps:\n  - copy: files/missing.txt\n    to: etc\n',
+    'recipes/extra.yaml': 'parent: server\nsteps:\n  - untr: x.tar\n',
+    'files/base.txt': 'base\n',
+  };
+  const REPORT = `recipes/base.yaml:1:1: unknown key "stpes" (did you mean "steps"?)
+   1 | stpes:
+     | ^^^^^
+  hint: allowed keys: description, parent, steps, exclude, prune-identical, squashfs, tmpfs-size, checks
+
+recipes/extra.yaml:3:5: unknown step kind "untr" (did you mean "untar"?); a step is one of restore, untar, copy, run, host, remove
+   3 |   - untr: x.tar
+     |     ^^^^
+
+recipes/server.yaml:1:9: unknown parent "bsae": there is no recipes/bsae.yaml (did you mean "base"?)
+   1 | parent: bsae
+     |         ^^^^
+
+recipes/server.yaml:4:9: "steps[0].to" must be an absolute path inside the layer root, starting with "/", found "etc"
+   4 |     to: etc
+     |         ^^^
+
+4 problems in the recipes; nothing was built
+`;
+
+  it.each([['plan'], ['plan', 'extra'], ['cmdline', 'extra'], ['build'], ['gc']])('%s reports every problem at once (exit 2)', async (...args) => {
+    const dir = await project(BROKEN);
+    expect(await runCli(args, { cwd: dir })).toEqual({ code: 2, stdout: '', stderr: REPORT });
+    expect(existsSync(path.join(dir, 'layers'))).toBe(false);
+  });
+
+  it('reports missing inputs for plan, not for cmdline', async () => {
+    const dir = await project({ ...CHAIN, 'recipes/server.yaml': 'parent: base\nsteps:\n  - copy: files/missing.txt\n' });
+    expect(await runCli(['plan'], { cwd: dir })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `recipes/server.yaml:3:11: missing input: files/missing.txt does not exist
+   3 |   - copy: files/missing.txt
+     |           ^^^^^^^^^^^^^^^^^
+
+1 problem in the recipes; nothing was built
+`,
+    });
+    expect((await runCli(['cmdline', 'config'], { cwd: dir })).code).toBe(0);
+  });
+});
+
+describe('usage', () => {
+  it.each([[[]], [['plan']], [['cmdline']], [['build']], [['gc']]])('--help of %j shows examples', async (cmd) => {
+    const r = await runCli([...cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^Usage: sqsh-layers /);
+    expect(r.stdout).toMatch(new RegExp(`\\nExamples:\\n  sqsh-layers ${cmd.length > 0 ? `${cmd[0]}\\b` : ''}`));
+  });
+
+  it('prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it.each([
+    [['--bogus'], "error: unknown option '--bogus'"],
+    [['plan', '--bogus'], "error: unknown option '--bogus'"],
+    [['cmdline', 'config', '--ramlayer', '2G'], "error: unknown option '--ramlayer'\n(Did you mean --ram-layer?)"],
+    [['frob'], "error: unknown command 'frob'"],
+    [['plna'], "error: unknown command 'plna'\n(Did you mean plan?)"],
+  ])('refuses %j (exit 2)', async (args, message) => {
+    const dir = await project();
+    expect(await runCli(args, { cwd: dir })).toEqual({ code: 2, stdout: '', stderr: `${message}\n(run with --help for usage)\n` });
+  });
+
+  it('refuses a bad --jobs (exit 2)', async () => {
+    const dir = await project();
+    expect(await runCli(['--jobs', '0', 'plan'], { cwd: dir })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'sqsh-layers: error: --jobs must be a positive integer, found "0"\n',
+    });
+  });
+});
