@@ -61,6 +61,8 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
       return { layer: name, status: 'skipped', because: `parent ${parent.layer} was not built` };
     }
     return queue.add<LayerOutcome>(async () => {
+      // An interrupted run starts no further layer; a failed one neither.
+      if (s.signal.aborted) return { layer: name, status: 'failed', error: new Interrupted(s.signal.reason as NodeJS.Signals) };
       if (firstFailure !== undefined) return { layer: name, status: 'skipped', because: `layer ${firstFailure} failed` };
       const started = Date.now();
       try {
@@ -91,7 +93,9 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
         const seconds = (Date.now() - started) / 1000;
         s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds });
         return { layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, blob: hit.blobPath };
-      } catch (err) {
+      } catch (caught) {
+        // Whatever fails once the run is interrupted (an aborted read, a killed command) is the interrupt.
+        const err = s.signal.aborted && !(caught instanceof Interrupted) ? new Interrupted(s.signal.reason as NodeJS.Signals) : caught;
         if (!(err instanceof Interrupted)) {
           firstFailure ??= name;
           s.report.emit({ type: 'layer-failed', layer: name, message: (err as Error).message });

@@ -74,7 +74,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     lock = await ProjectLock.acquire(path.join(projectDir, LOCK_FILE), state.id);
     const layersDir = path.join(projectDir, LAYERS_DIR);
     await fs.mkdir(layersDir, { recursive: true });
-    await removeStaleTemps(o.stateRoot, [layersDir, path.join(o.project.config.cacheDir, 'tmp')]);
+    await removeStaleTemps(o.stateRoot, layersDir, o.project.config.cacheDir);
     const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => void state.recordChild(pid) });
     const stats = await StatCache.open(path.join(o.project.config.cacheDir, 'stat-cache.json'));
     const store = new LocalStore(o.project.config.cacheDir, stats, warn);
@@ -117,13 +117,20 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   }
 }
 
-/** Temp files are named `*.RUN-ID.tmp`; those of runs that are gone are partial leftovers. */
-async function removeStaleTemps(stateRoot: string, dirs: string[]): Promise<void> {
+/**
+ * Partial files of runs that are gone. Cache temp files are named `*.RUN-ID.tmp` (the cache
+ * may be shared with live runs of other projects); in layers/, which only the lock holder
+ * writes, every temp name the tool uses (`.NAME.sqsh.RUN-ID.tmp`, `manifest.json.*.tmp`) is stale.
+ */
+async function removeStaleTemps(stateRoot: string, layersDir: string, cacheDir: string): Promise<void> {
   const live = await liveRunIds(stateRoot);
-  for (const dir of dirs) {
-    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-      const m = /\.([0-9TZ]+-\d+-[0-9a-f]{6})\.tmp$/.exec(name);
-      if (m && !live.has(m[1]!)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
-    }
+  const rm = (dir: string, name: string) => fs.rm(path.join(dir, name), { recursive: true, force: true });
+  for (const name of await fs.readdir(layersDir).catch(() => [] as string[])) {
+    if (/^\..+\.sqsh\.[^/]+\.tmp$/.test(name) || /^manifest\.json\.[^/]+\.tmp$/.test(name)) await rm(layersDir, name);
+  }
+  const tmp = path.join(cacheDir, 'tmp');
+  for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
+    const m = /\.([0-9TZ]+-\d+-[0-9a-f]{6})\.tmp$/.exec(name);
+    if (m && !live.has(m[1]!)) await rm(tmp, name);
   }
 }

@@ -13,7 +13,13 @@ export async function fingerprintInputs(r: Recipe, stats: StatCache, signal: Abo
   const out: InputFingerprint[] = [];
   for (const s of r.steps) {
     if (!('input' in s)) continue;
-    out.push(await fingerprint(s.input.path, s.input.abs, stats, signal));
+    try {
+      out.push(await fingerprint(s.input.path, s.input.abs, stats, signal));
+    } catch (err) {
+      // A read cut short by the interrupt is the interrupt, not a broken input.
+      checkInterrupted(signal);
+      throw err;
+    }
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { build, type LayerOutcome } from '../build/build.js';
 import { LayerBuildError } from '../build/layer-build.js';
 import { openSession } from '../build/session.js';
 import { FrozenError } from '../build/status.js';
-import { EXIT, trapInterrupts } from '../process/interrupt.js';
+import { EXIT, Interrupted, trapInterrupts } from '../process/interrupt.js';
 import { defaultJobs, type CommandKit } from './main.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
@@ -54,6 +54,8 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
               jobs: g.jobs ?? defaultJobs(project.config.jobs),
             });
           } catch (err) {
+            // Whatever failed after an interrupt failed because of it: the exit code says so.
+            if (interrupts.signal.aborted && !(err instanceof Interrupted)) throw new Interrupted(interrupts.signal.reason as NodeJS.Signals);
             if (err instanceof FrozenError) {
               io.stderr.write(`sqsh-layers: ${err.message}\n`);
               return EXIT.failure;

@@ -48,8 +48,6 @@ export interface Log {
 export type SpawnListener = (pid: number) => void;
 
 export class Runner {
-  private readonly live = new Set<number>();
-
   constructor(
     private readonly opts: {
       log: Log;
@@ -103,8 +101,10 @@ export class Runner {
     })`exec ${[...argv]}`;
     const pid = p.pid;
     if (pid !== undefined) {
-      this.live.add(pid);
       this.opts.onSpawn?.(pid);
+      // When the command exits, what it left running in its group goes too; otherwise a
+      // background process holding the output pipe would keep the command from ending.
+      p.child?.once('exit', () => killQuietly(-pid, 'SIGKILL'));
     }
     let partial = '';
     const onData = (chunk: Buffer) => {
@@ -120,10 +120,16 @@ export class Runner {
     };
     p.stdout.on('data', onData);
     p.stderr.on('data', onData);
+    // SIGTERM first, SIGKILL after the grace time; the timer goes when the command ends, so a
+    // command that obeyed SIGTERM does not keep the tool alive for the rest of the grace time.
+    let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
-      if (pid !== undefined) void this.killGroup(pid);
+      if (pid === undefined) return;
+      killQuietly(-pid, 'SIGTERM');
+      killTimer = setTimeout(() => killQuietly(-pid, 'SIGKILL'), this.opts.killGraceMs ?? 3000);
     };
     this.opts.signal.addEventListener('abort', onAbort, { once: true });
+    if (this.opts.signal.aborted) onAbort(); // interrupted while the command was being started
     try {
       const out = await p;
       if (partial !== '') pushLine(partial);
@@ -136,19 +142,13 @@ export class Runner {
       return { code, stdout: out.stdout, tail };
     } finally {
       this.opts.signal.removeEventListener('abort', onAbort);
+      clearTimeout(killTimer);
       if (pid !== undefined) {
-        this.live.delete(pid);
         this.opts.onExit?.(pid);
         // The command is done; anything it left in its process group goes with it.
         killQuietly(-pid, 'SIGKILL');
       }
     }
-  }
-
-  private async killGroup(pid: number): Promise<void> {
-    killQuietly(-pid, 'SIGTERM');
-    await new Promise((r) => setTimeout(r, this.opts.killGraceMs ?? 3000));
-    if (this.live.has(pid)) killQuietly(-pid, 'SIGKILL');
   }
 }
 

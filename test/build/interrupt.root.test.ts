@@ -2,7 +2,7 @@
 // exit code says what happened and nothing is left behind (PRODUCT.md section 5).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, promises as fs, readdirSync, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
@@ -188,7 +188,140 @@ describe('interrupts', () => {
   });
 });
 
+describe('interrupts, harder cases', () => {
+  const sleeper = (p: TestProject, layer: string) =>
+    `parent: base\nsteps:\n  - run: |\n      touch /started\n      echo ${layer} started\n      sleep 1000\n    env: { ${TOKEN_VAR}: ${p.token} }\n`;
+
+  it('SIGINT with two layers building at once cleans up both', async () => {
+    const p = await project('sigint-jobs');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, { 'recipes/left.yaml': sleeper(p, 'left'), 'recipes/right.yaml': sleeper(p, 'right') });
+    const child = spawnCli(['build', '--jobs', '2'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    await waitFor('both steps to start', () => upperFile(p, 'left', 'started') && upperFile(p, 'right', 'started'));
+    expect(mountsBelow(p.stateRoot).length).toBeGreaterThanOrEqual(6);
+
+    child.kill('SIGINT');
+    expect(await exitOf(child)).toBe(130);
+    await expectNothingLeft(p, before);
+  });
+
+  it('after SIGINT no queued layer starts', async () => {
+    const p = await project('sigint-queue');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, { 'recipes/left.yaml': sleeper(p, 'left'), 'recipes/right.yaml': sleeper(p, 'right') });
+    const child = spawnCli(['build', '--jobs', '1'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    await waitFor('one step to start', () => upperFile(p, 'left', 'started') ?? upperFile(p, 'right', 'started'));
+    const started = upperFile(p, 'left', 'started') ? 'left' : 'right';
+    const queued = started === 'left' ? 'right' : 'left';
+
+    child.kill('SIGINT');
+    expect(await exitOf(child)).toBe(130);
+    expect(child.output()).toContain(`[${started}] building`);
+    expect(child.output()).not.toContain(`[${queued}] building`);
+    expect(child.output()).not.toMatch(/error/i);
+    await expectNothingLeft(p, before);
+  });
+
+  it('a host step that ignores SIGTERM is killed after the grace time; a second SIGINT does not cut cleanup short', async () => {
+    const p = await project('stubborn');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'hooks/stubborn.sh': { text: `#!/bin/sh\ntrap '' TERM INT\ntouch "$SQSH_ROOT/started"\nsleep 1000\n`, mode: 0o755 },
+      'recipes/app.yaml': `parent: base\nsteps:\n  - host: hooks/stubborn.sh\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    await waitFor('the hook to start', () => upperFile(p, 'app', 'started') && processesWithEnv(TOKEN_VAR, p.token).length >= 2);
+
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    expect(await exitOf(child)).toBe(130);
+    expect(child.output()).toContain('cleaning up, please wait');
+    await expectNothingLeft(p, before);
+  });
+
+  it('SIGINT while a big input is being hashed exits 130', async () => {
+    const p = await project('sigint-hash');
+    const before = layerFiles(p);
+    // A sparse 64 GiB input: hashing it takes far longer than the test waits.
+    const big = path.join(p.dir, 'inputs/big.img');
+    mkdirSync(path.dirname(big));
+    await fs.writeFile(big, '');
+    await fs.truncate(big, 64 * 1024 ** 3);
+    await writeFiles(p.dir, { 'recipes/app.yaml': 'parent: base\nsteps:\n  - copy: inputs/big.img\n    to: /big.img\n' });
+    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    await waitFor('the CLI to read the input', () => {
+      const fds = existsSync(`/proc/${child.pid}/fd`) ? readdirSync(`/proc/${child.pid}/fd`) : [];
+      return fds.some((fd) => {
+        try {
+          return readlinkSync(`/proc/${child.pid}/fd/${fd}`) === big;
+        } catch {
+          return false;
+        }
+      });
+    });
+
+    child.kill('SIGINT');
+    expect(await exitOf(child)).toBe(130);
+    expect(child.output()).toContain('interrupted by SIGINT');
+    expect(child.output()).not.toContain('error');
+    await expectNothingLeft(p, before);
+  });
+
+  it('a run killed with SIGKILL while packing: the next run removes its partial files', async () => {
+    const p = await project('sigkill-pack');
+    await writeFiles(p.dir, {
+      'hooks/big.sh': { text: '#!/bin/sh\nhead -c 256M /dev/urandom > "$SQSH_ROOT/big"\n', mode: 0o755 },
+      'recipes/app.yaml': 'parent: base\nsquashfs: { compression: xz }\nsteps:\n  - host: hooks/big.sh\n',
+    });
+    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    const [mksquashfs] = await waitFor('mksquashfs started by the CLI', () => {
+      const found = descendantsNamed(child.pid!, 'mksquashfs');
+      return found.length > 0 && found;
+    });
+    p.pids.push(mksquashfs!);
+    await waitFor('mksquashfs output', () => readdirSync(path.join(p.dir, '.sqsh-cache/tmp')).length > 0);
+    const [killedRun] = readdirSync(p.stateRoot);
+    child.kill('SIGKILL');
+    await exitOf(child);
+    // mksquashfs runs on in its own process group, writing the partial file.
+    expect(isRunning(mksquashfs!)).toBe(true);
+    expect(readdirSync(path.join(p.dir, '.sqsh-cache/tmp'))).toEqual([`app.${killedRun}.tmp`]);
+    // What the same run leaves when killed while writing layers/ (names as the tool makes them).
+    await writeFiles(p.dir, {
+      [`layers/.app.sqsh.${killedRun}.tmp`]: 'partial',
+      [`layers/manifest.json.${child.pid}.k1ll3d.tmp`]: '{"partial',
+    });
+
+    // A small layer this time: the next run must clean up, then build.
+    await writeFiles(p.dir, { 'hooks/big.sh': { text: '#!/bin/sh\nhead -c 1M /dev/urandom > "$SQSH_ROOT/big"\n', mode: 0o755 } });
+    const r = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`cleaned up after a run that was killed \\(${killedRun}, ${p.dir}\\): 2 mount\\(s\\), 1 process group\\(s\\)`));
+    expect(isRunning(mksquashfs!)).toBe(false);
+    const manifest = JSON.parse(readFileSync(path.join(p.dir, 'layers/manifest.json'), 'utf8')) as { layers: Record<string, { sha256: string }> };
+    await expectNothingLeft(p, { ...layerFiles(p), 'app.sqsh': manifest.layers.app!.sha256 });
+  });
+});
+
 describe('failures', () => {
+  it("a host step's background process neither outlives the step nor keeps the build waiting", async () => {
+    const p = await project('background');
+    await writeFiles(p.dir, {
+      'hooks/daemon.sh': { text: '#!/bin/sh\nsleep 1000 &\necho "started $!"\n', mode: 0o755 },
+      'recipes/app.yaml': `parent: base\nsteps:\n  - host: hooks/daemon.sh\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    const r = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(r.code, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(p.dir, 'layers/manifest.json'), 'utf8')) as { layers: Record<string, { sha256: string }> };
+    await expectNothingLeft(p, { ...layerFiles(p), 'app.sqsh': manifest.layers.app!.sha256 });
+  });
+
   it('a failing step names layer, step and exit code, shows its output tail, leaves nothing mounted', async () => {
     const p = await project('fail');
     const before = layerFiles(p);
