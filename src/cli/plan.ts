@@ -48,7 +48,7 @@ Examples:
         const statuses = await layerStatuses(kc, store, graph, order, manifest, forced);
         await stats.save().catch(() => {});
         const groups = branches(graph, order);
-        const targets = layers.length > 0 ? layers : order.filter((n) => (graph.children.get(n) ?? []).length === 0);
+        const targets = layers.length > 0 ? [...new Set(layers)] : order.filter((n) => (graph.children.get(n) ?? []).length === 0);
         if (g.json) {
           io.stdout.write(
             `${JSON.stringify(

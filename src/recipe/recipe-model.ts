@@ -85,7 +85,17 @@ export function buildRecipe(
     if ('run' in s) return { kind: 'run', index, loc, script: s.run as string, network: s.network === true, env: envOf(s.env) };
     if ('host' in s) return { kind: 'host', index, loc, input: input([...at, 'host'], 'executable'), env: envOf(s.env) };
     const r = s.remove as string | string[];
-    return { kind: 'remove', index, loc, paths: Array.isArray(r) ? r : [r] };
+    const paths = Array.isArray(r) ? r : [r];
+    paths.forEach((p, i) => {
+      // Caught here rather than when the step runs: a layer that deletes everything is never meant.
+      if (path.posix.resolve('/', p) === '/') {
+        diagnostics.push({
+          loc: source.locate(Array.isArray(r) ? [...at, 'remove', i] : [...at, 'remove']),
+          message: `"steps[${index}].remove${Array.isArray(r) ? `[${i}]` : ''}" would remove the whole layer root, found ${JSON.stringify(p)}`,
+        });
+      }
+    });
+    return { kind: 'remove', index, loc, paths };
   });
   const recipe: Recipe = {
     name,

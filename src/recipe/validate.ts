@@ -33,7 +33,7 @@ export function validateRecipeData(data: unknown, source: YamlSource): Diagnosti
   if (data === null || data === undefined) {
     return [{ loc: fileLoc(source.file), message: 'the recipe is empty; it needs at least "steps"' }];
   }
-  const out = errorsOf(validateRecipeTop, data, [], source);
+  const out = errorsOf(validateRecipeTop, data, [], source, 'the recipe');
   const steps = (data as { steps?: unknown }).steps;
   if (Array.isArray(steps)) steps.forEach((s, i) => out.push(...validateStep(s, ['steps', i], source)));
   return out;
@@ -41,7 +41,7 @@ export function validateRecipeData(data: unknown, source: YamlSource): Diagnosti
 
 export function validateProjectConfigData(data: unknown, source: YamlSource): Diagnostic[] {
   if (data === null || data === undefined) return [];
-  return errorsOf(validateProjectData, data, [], source);
+  return errorsOf(validateProjectData, data, [], source, source.file);
 }
 
 function validateStep(step: unknown, at: PathSegment[], source: YamlSource): Diagnostic[] {
@@ -71,17 +71,18 @@ function validateStep(step: unknown, at: PathSegment[], source: YamlSource): Dia
       },
     ];
   }
-  return errorsOf(validateStepOfKind.get(kinds[0]!)!, step, at, source);
+  return errorsOf(validateStepOfKind.get(kinds[0]!)!, step, at, source, 'the recipe');
 }
 
-function errorsOf(validate: ValidateFunction, data: unknown, base: PathSegment[], source: YamlSource): Diagnostic[] {
+/** `whole` names the file's top level in messages ("the recipe", "sqsh-layers.yaml"). */
+function errorsOf(validate: ValidateFunction, data: unknown, base: PathSegment[], source: YamlSource, whole: string): Diagnostic[] {
   if (validate(data)) return [];
   const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
   const kept = errors.filter((e) => !redundant(e, errors));
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   for (const e of kept) {
-    const d = toDiagnostic(e, data, base, source);
+    const d = toDiagnostic(e, data, base, source, whole);
     const key = `${d.loc.line}:${d.loc.col}:${d.message}`;
     if (!seen.has(key)) {
       seen.add(key);
@@ -118,7 +119,7 @@ function redundant(e: ErrorObject, all: ErrorObject[]): boolean {
   return false;
 }
 
-function toDiagnostic(e: ErrorObject, data: unknown, base: PathSegment[], source: YamlSource): Diagnostic {
+function toDiagnostic(e: ErrorObject, data: unknown, base: PathSegment[], source: YamlSource, whole: string): Diagnostic {
   const rel = pointerToPath(e.instancePath, data);
   const path = [...base, ...rel];
   const name = label(path);
@@ -147,7 +148,7 @@ function toDiagnostic(e: ErrorObject, data: unknown, base: PathSegment[], source
       const wanted = schema?.['x-message'] as string | undefined;
       return {
         loc: source.locate(path),
-        message: `${name || 'the recipe'} must be ${expected}, found ${describe(value)}`,
+        message: `${name || whole} must be ${expected}, found ${describe(value)}`,
         ...(wanted !== undefined ? { hint: `${name} ${wanted}` } : {}),
       };
     }
@@ -182,7 +183,7 @@ function toDiagnostic(e: ErrorObject, data: unknown, base: PathSegment[], source
         message: `${name} must be ${describeAnyOf(schema)}, found ${describe(value)}`,
       };
     default:
-      return { loc: source.locate(path), message: `${name || 'the recipe'} ${e.message ?? 'is invalid'}` };
+      return { loc: source.locate(path), message: `${name || whole} ${e.message ?? 'is invalid'}` };
   }
 }
 

@@ -66,6 +66,18 @@ stacks (top to bottom):
     });
   });
 
+  it('shows one stack per named layer, once', async () => {
+    const dir = await project();
+    expect((await runCli(['plan', 'extra', 'base', 'extra'], { cwd: dir })).stdout).toBe(`3 layers in build order, 3 to build:
+  base    build   never built
+  server  build   parent base will be rebuilt
+  extra   build   parent server will be rebuilt
+stacks (top to bottom):
+  sqsh_layers=extra:server:base
+  sqsh_layers=base
+`);
+  });
+
   it('shows independent branches of a forest', async () => {
     const dir = await project({ ...CHAIN, 'recipes/tools.yaml': 'steps:\n  - copy: files/base.txt\n' });
     expect((await runCli(['plan'], { cwd: dir })).stdout).toBe(`5 layers in build order, 5 to build:

@@ -259,6 +259,13 @@ describe('schema problems', () => {
     ]);
   });
 
+  it('refuses to remove the whole layer root', async () => {
+    expect(await headlines({ 'recipes/base.yaml': 'steps:\n  - remove: /\n  - remove: [/etc/motd, /var/..]\n' })).toEqual([
+      'recipes/base.yaml:2:13: "steps[0].remove" would remove the whole layer root, found "/"',
+      'recipes/base.yaml:3:25: "steps[1].remove[1]" would remove the whole layer root, found "/var/.."',
+    ]);
+  });
+
   it('describes both forms of remove when the value is neither', async () => {
     expect(await headlines({ 'recipes/base.yaml': 'steps:\n  - remove: 3\n  - remove: []\n' })).toEqual([
       'recipes/base.yaml:2:13: "steps[0].remove" must be an absolute path or a list of absolute paths, found 3',
@@ -699,6 +706,12 @@ describe('sqsh-layers.yaml', () => {
   it('reports YAML problems and option checks of the project file', async () => {
     expect(await headlines({ 'sqsh-layers.yaml': 'jobs: 2\njobs: 3\n', 'recipes/base.yaml': RUN })).toEqual([
       'sqsh-layers.yaml:2:1: duplicate key "jobs": a key may appear only once in a mapping',
+    ]);
+    expect(await headlines({ 'sqsh-layers.yaml': 'squashfs: { level: 1, "level": 2 }\n', 'recipes/base.yaml': RUN })).toEqual([
+      'sqsh-layers.yaml:1:23: duplicate key "level": a key may appear only once in a mapping',
+    ]);
+    expect(await headlines({ 'sqsh-layers.yaml': '- jobs: 2\n', 'recipes/base.yaml': RUN })).toEqual([
+      'sqsh-layers.yaml:1:1: sqsh-layers.yaml must be a mapping, found a list',
     ]);
     expect(
       await headlines({ 'sqsh-layers.yaml': 'squashfs: { compression: lz4, level: 3, block-size: 3K }\n', 'recipes/base.yaml': RUN }),
