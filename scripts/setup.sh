@@ -4,7 +4,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap"
+# debian-archive-keyring: debootstrap of the example's Debian base checks signatures with it (on Ubuntu too).
+PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap debian-archive-keyring"
 
 missing=""
 for p in $PACKAGES; do
