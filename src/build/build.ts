@@ -120,14 +120,14 @@ async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
   if (missing.length === 0) return;
   const layers = stale.map((st) => st.layer);
   const uses = missing.map((t) => {
-    const users = BASE_TOOLS.includes(t)
-      ? [`building layer${layers.length === 1 ? '' : 's'} ${layers.join(', ')}`]
-      : stale.flatMap((st) =>
-          s.graph.recipes
-            .get(st.layer)!
-            .steps.filter((step) => toolsOf(step).includes(t))
-            .map((step) => `layer ${st.layer} step ${step.index + 1} (${step.kind})`),
-        );
+    // The steps that ask for it; a tool only the machinery uses is needed by every layer.
+    const steps = stale.flatMap((st) =>
+      s.graph.recipes
+        .get(st.layer)!
+        .steps.filter((step) => toolsOf(step).includes(t))
+        .map((step) => `layer ${st.layer} step ${step.index + 1} (${step.kind})`),
+    );
+    const users = steps.length > 0 ? steps : [`building layer${layers.length === 1 ? '' : 's'} ${layers.join(', ')}`];
     return `  ${t}: needed for ${users.slice(0, 5).join(', ')}${users.length > 5 ? ', ...' : ''}; ${installHint(t)}`;
   });
   throw new MissingToolsError(`missing tool${missing.length === 1 ? '' : 's'} (nothing was built):\n${uses.join('\n')}`);

@@ -181,6 +181,10 @@ describe('interrupts', () => {
     // The first run's mounts and state are untouched; the second left no state of its own.
     expect(mountsBelow(p.stateRoot)).toEqual(mountsOfFirst);
     expect(readdirSync(p.stateRoot)).toHaveLength(1);
+    // gc takes the same lock: it must not prune under a running build.
+    const gc = await execCli(['gc'], { cwd: p.dir, env: p.env });
+    expect(gc.code).not.toBe(0);
+    expect(gc.stderr).toMatch(new RegExp(`another sqsh-layers run \\(pid ${first.pid}, since [^)]+\\) is working on this project`));
 
     first.kill('SIGINT');
     expect(await exitOf(first)).toBe(130);
@@ -362,21 +366,25 @@ describe('failures', () => {
     await expectNothingLeft(p, before);
   });
 
-  it('a missing mksquashfs is named with its package before anything is mounted', async () => {
+  it('missing tools are named with the layer or step that needs them and their package, before anything is mounted', async () => {
     const p = await project('notool');
     const before = layerFiles(p);
-    // A PATH with every host tool but mksquashfs.
+    // A PATH with every host tool but mksquashfs and restore.
     const bin = path.join(p.dir, 'bin');
     mkdirSync(bin);
     for (const d of ['/usr/local/bin', '/usr/bin', '/usr/sbin']) {
       for (const name of existsSync(d) ? readdirSync(d) : []) {
-        if (name !== 'mksquashfs' && !existsSync(path.join(bin, name))) symlinkSync(path.join(d, name), path.join(bin, name));
+        if (!['mksquashfs', 'restore'].includes(name) && !existsSync(path.join(bin, name))) symlinkSync(path.join(d, name), path.join(bin, name));
       }
     }
-    await writeFiles(p.dir, { 'recipes/app.yaml': 'parent: base\nsteps:\n  - run: echo v2 > /version\n' });
+    await writeFiles(p.dir, { 'inputs/app.dump': '', 'recipes/app.yaml': 'parent: base\nsteps:\n  - run: echo v2 > /version\n  - restore: inputs/app.dump\n' });
     const r = await execCli(['build'], { cwd: p.dir, env: { ...p.env, PATH: bin } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/missing tool \(nothing was built\):\n\s+mksquashfs: needed for building layers base, app; install it: apt-get install squashfs-tools\n/);
+    expect(r.stderr).toBe(
+      'sqsh-layers: error: missing tools (nothing was built):\n' +
+        '  mksquashfs: needed for building layers base, app; install it: apt-get install squashfs-tools\n' +
+        '  restore: needed for layer app step 2 (restore); install it: apt-get install dump\n',
+    );
     await expectNothingLeft(p, before);
   });
 });

@@ -4,7 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, promises as fs, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execCli, tempDir, writeFiles, type CliResult } from '../support/project.js';
@@ -218,6 +218,45 @@ describe('cache', () => {
     const ok = await cli(dir, ['build', '--frozen']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(counts(dir)).toEqual({ base: 1, mid: 1, top: 2, side: 1 });
+    expectConsistent(dir);
+  });
+
+  it("an input's mtime is not in the key; its mode and a tree's content are", async () => {
+    const dir = newDir('key-inputs');
+    await stackProject(dir);
+    await build(dir);
+    const stale = async () => Object.fromEntries((await planJson(dir)).layers.filter((l) => l.state === 'stale').map((l) => [l.name, l.reasons!.map((r) => r.text)]));
+
+    await fs.utimes(path.join(dir, 'files/mid.txt'), new Date(), new Date(Date.now() + 3600_000));
+    expect(await stale()).toEqual({});
+    await fs.chmod(path.join(dir, 'files/mid.txt'), 0o600);
+    expect(await stale()).toEqual({ mid: ['input files/mid.txt changed (mode)'], top: ['parent mid will be rebuilt'] });
+    await fs.chmod(path.join(dir, 'files/mid.txt'), 0o644);
+    await writeFiles(dir, { 'rootfs/etc/motd': 'hello\n' });
+    expect(await stale()).toEqual({
+      base: ['input rootfs/ changed (content)'],
+      mid: ['parent base will be rebuilt'],
+      side: ['parent base will be rebuilt'],
+      top: ['parent mid will be rebuilt'],
+    });
+  });
+
+  it('a key record that does not parse, or a blob that is gone, is a miss: rebuilt, to the same bytes', async () => {
+    const dir = newDir('miss');
+    await stackProject(dir);
+    await build(dir);
+    const before = digests(dir);
+    const keyOf = (name: string) => (JSON.parse(readFileSync(path.join(dir, 'layers/manifest.json'), 'utf8')) as { layers: Record<string, { keyDigest: string }> }).layers[name]!.keyDigest;
+
+    writeFileSync(path.join(dir, '.sqsh-cache/keys', `${keyOf('side')}.json`), '{"trunc');
+    await fs.rm(path.join(dir, '.sqsh-cache/blobs/sha256', before.top!));
+    const plan = await planJson(dir);
+    const stale = Object.fromEntries(plan.layers.filter((l) => l.state === 'stale').map((l) => [l.name, l.reasons!.map((r) => r.text)]));
+    expect(stale).toEqual({ side: ['built before, but its cache entry is gone'], top: ['built before, but its cache entry is gone'] });
+
+    const r = await build(dir);
+    expect(outcomes(r)).toEqual({ base: 'cached', mid: 'cached', top: 'built', side: 'built' });
+    expect(digests(dir)).toEqual(before);
     expectConsistent(dir);
   });
 
