@@ -43,14 +43,21 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   const xattrs = await readTreeXattrs(f.runner, f.upper);
   const forbidden: string[] = [];
   const strip = new Map<string, string[]>();
+  // Hardlinks share their xattrs: an attribute is removed through one name only, since
+  // setfattr fails on the second name once it is gone.
+  const stripped = new Set<string>();
   for (const [p, attrs] of xattrs) {
+    let inode: string | undefined;
     for (const [name, value] of attrs) {
       if (!name.startsWith('trusted.overlay.')) continue;
       if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
         forbidden.push('/' + path.relative(f.upper, p));
       } else if (!(name === 'trusted.overlay.opaque' && hexIs(value, 'y'))) {
-        strip.set(name, [...(strip.get(name) ?? []), p]);
         attrs.delete(name);
+        inode ??= await inodeOf(p);
+        if (stripped.has(`${inode} ${name}`)) continue;
+        stripped.add(`${inode} ${name}`);
+        strip.set(name, [...(strip.get(name) ?? []), p]);
       }
     }
   }
@@ -71,6 +78,11 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
     });
   }
   return stats;
+}
+
+async function inodeOf(p: string): Promise<string> {
+  const st = await fs.lstat(p);
+  return `${st.dev}:${st.ino}`;
 }
 
 function hexIs(value: string, text: string): boolean {

@@ -35,6 +35,8 @@ interface Entry {
   st: Stats;
   candidate: boolean;
   children: Entry[];
+  /** dev:ino of the lower counterpart, for candidates. */
+  lowerId?: string;
 }
 
 const OVERLAY_PRIVATE = /^trusted\.overlay\./;
@@ -45,6 +47,7 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const candidates: Entry[] = [];
   const tree = await scan(input, '', scope, candidates);
   if (!tree) return stats;
+  keepLinkGroups(tree);
   const lowerXattrs = await readXattrs(
     input.runner,
     candidates.map((c) => path.join(input.lowerView, c.rel)),
@@ -98,9 +101,31 @@ async function scan(input: PruneInput, rel: string, scope: Set<string> | undefin
   const lower = await fs.lstat(path.join(input.lowerView, rel)).catch(() => undefined);
   if (lower && sameMeta(st, lower) && (await sameContent(input, rel, st, lower))) {
     entry.candidate = true;
+    entry.lowerId = `${lower.dev}:${lower.ino}`;
     candidates.push(entry);
   }
   return entry;
+}
+
+/**
+ * Names of one upper inode go together: pruning only some of them would split the hardlink
+ * (the pruned names would show the lower inode). They go only if all are identical to lower
+ * names of one lower inode.
+ */
+function keepLinkGroups(tree: Entry): void {
+  const groups = new Map<string, Entry[]>();
+  const visit = (e: Entry) => {
+    if (!e.st.isDirectory() && e.st.nlink > 1) {
+      const id = `${e.st.dev}:${e.st.ino}`;
+      groups.set(id, [...(groups.get(id) ?? []), e]);
+    }
+    e.children.forEach(visit);
+  };
+  visit(tree);
+  for (const group of groups.values()) {
+    const together = group.every((e) => e.candidate) && new Set(group.map((e) => e.lowerId)).size === 1;
+    if (!together) for (const e of group) e.candidate = false;
+  }
 }
 
 function isWhiteout(st: Stats): boolean {

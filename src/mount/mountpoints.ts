@@ -1,20 +1,32 @@
 // Mount points that a sandbox needs inside a layer root (/proc, /dev, a bind target...)
 // are machinery, not content: what we had to create is removed afterwards, and the
 // directories it was created in get their times back, so nothing of it reaches the layer.
+// What a step claimed (put content in, or gave its own mode, owner or time) stays.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
+import type { Runner } from '../process/run.js';
 
 export interface MountpointRequest {
   /** Absolute path inside the root. */
   path: string;
-  type: 'dir' | 'file';
+  /**
+   * `null`: a real character device 1:3 (a tool that opens /dev/null itself, such as
+   * restore, may then replace it with its own node, which is not ours to remove).
+   */
+  type: 'dir' | 'file' | 'null';
 }
 
 interface Created {
   host: string;
-  type: 'dir' | 'file';
+  type: MountpointRequest['type'];
   parent: string;
+  /** Identity and attributes right after we created it (for dirs: after our last creation inside). */
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
 }
 
 interface ParentTimes {
@@ -29,7 +41,11 @@ export class Mountpoints {
   /** In-root directories whose entries were touched (for pruning of copied-up parents). */
   readonly touchedDirs = new Set<string>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /** Makes device nodes (mknod); needed only for `null` requests. */
+    private readonly runner?: Runner,
+  ) {}
 
   /**
    * Makes sure each requested path exists in the root. Returns the requests that can be
@@ -47,7 +63,7 @@ export class Mountpoints {
         const next = path.join(host, parts[i]!);
         const st = await fs.lstat(next).catch(() => undefined);
         if (st) {
-          if (st.isSymbolicLink() || (!last && !st.isDirectory()) || (last && (req.type === 'dir') !== st.isDirectory())) {
+          if (st.isSymbolicLink() || (!last && !st.isDirectory()) || (last && !fits(req.type, st))) {
             ok = false;
             break;
           }
@@ -55,11 +71,15 @@ export class Mountpoints {
           const type = last ? req.type : 'dir';
           const pst = await fs.stat(host);
           if (type === 'dir') await fs.mkdir(next, { mode: 0o755 });
-          else await fs.writeFile(next, '', { mode: 0o644 });
-          const after = (await fs.stat(host)).mtimeMs;
+          else if (type === 'file') await fs.writeFile(next, '', { mode: 0o644 });
+          else await this.mknodNull(next);
+          const parentAfter = await fs.stat(host);
           const known = this.parents.get(host);
-          this.parents.set(host, { before: known?.before ?? { atime: pst.atime, mtime: pst.mtime }, after });
-          this.created.push({ host: next, type, parent: host });
+          this.parents.set(host, { before: known?.before ?? { atime: pst.atime, mtime: pst.mtime }, after: parentAfter.mtimeMs });
+          // The parent may be one of ours: it is as we left it after this creation.
+          const ours = this.created.find((c) => c.host === host);
+          if (ours) ours.mtimeMs = parentAfter.mtimeMs;
+          this.created.push({ host: next, type, parent: host, ...identity(await fs.lstat(next)) });
           this.touchedDirs.add('/' + path.relative(this.root, host));
         }
         host = next;
@@ -69,7 +89,12 @@ export class Mountpoints {
     return usable;
   }
 
-  /** Removes what `prepare` created (if still empty) and restores its parents' times. */
+  private async mknodNull(host: string): Promise<void> {
+    if (!this.runner) throw new Error('bug: a /dev/null mount point needs a runner');
+    await this.runner.run(['mknod', '-m', '0666', host, 'c', '1', '3']);
+  }
+
+  /** Removes what `prepare` created (if still as we left it) and restores its parents' times. */
   async cleanup(): Promise<void> {
     // A parent whose mtime moved since our last creation in it was changed by a step: keep its time.
     const untouched = new Set<string>();
@@ -77,25 +102,21 @@ export class Mountpoints {
       const st = await fs.stat(dir).catch(() => undefined);
       if (st && Math.abs(st.mtimeMs - t.after) < 1e-3) untouched.add(dir);
     }
-    while (this.created.length > 0) {
-      const c = this.created.pop()!;
-      const st = await fs.lstat(c.host).catch(() => undefined);
+    // Judged before anything is removed: removing an entry changes its parent's mtime.
+    const states: (Stats | undefined)[] = [];
+    for (const c of this.created) states.push(await fs.lstat(c.host).catch(() => undefined));
+    for (let i = this.created.length - 1; i >= 0; i--) {
+      const c = this.created[i]!;
+      const st = states[i];
       if (!st) continue;
-      if (c.type === 'dir') {
-        if (!st.isDirectory()) continue;
-        if ((await fs.readdir(c.host)).length > 0) {
-          untouched.delete(c.parent); // a step put content there: it is the step's now
-          continue;
-        }
-        await fs.rmdir(c.host);
-      } else {
-        if (!st.isFile() || st.size > 0) {
-          untouched.delete(c.parent);
-          continue;
-        }
-        await fs.unlink(c.host);
+      if (!this.stillOurs(c, st) || (c.type === 'dir' && (await fs.readdir(c.host)).length > 0)) {
+        untouched.delete(c.parent); // a step put content there or claimed the entry: it is the step's now
+        continue;
       }
+      if (c.type === 'dir') await fs.rmdir(c.host);
+      else await fs.unlink(c.host);
     }
+    this.created.length = 0;
     const deepestFirst = [...untouched].sort((a, b) => b.length - a.length);
     for (const dir of deepestFirst) {
       const t = this.parents.get(dir)!;
@@ -103,4 +124,26 @@ export class Mountpoints {
     }
     this.parents.clear();
   }
+
+  /** The entry is the one we created, and no step gave it other attributes or content. */
+  private stillOurs(c: Created, st: Stats): boolean {
+    if (st.ino !== c.ino || st.mode !== c.mode || st.uid !== c.uid || st.gid !== c.gid) return false;
+    if (Math.abs(st.mtimeMs - c.mtimeMs) >= 1e-3) return false;
+    if (c.type === 'file') return st.size === 0;
+    if (c.type === 'null') return st.rdev === NULL_RDEV;
+    return true;
+  }
+}
+
+/** Linux's dev_t of 1:3 as stat reports it. */
+const NULL_RDEV = (1 << 8) | 3;
+
+function fits(type: MountpointRequest['type'], st: Stats): boolean {
+  if (type === 'dir') return st.isDirectory();
+  if (type === 'null') return st.isCharacterDevice() && st.rdev === NULL_RDEV;
+  return !st.isDirectory();
+}
+
+function identity(st: Stats): Pick<Created, 'ino' | 'mode' | 'uid' | 'gid' | 'mtimeMs'> {
+  return { ino: st.ino, mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs };
 }

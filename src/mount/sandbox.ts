@@ -138,15 +138,27 @@ export interface ToolSandbox {
   chdir: string;
   /** Host directories made visible read-only at HOST_DIR/NAME. */
   extraBinds?: { host: string; name: string }[];
+  /** The root holds a /dev/null node the tool opens (see toolSandboxMountpoints). */
+  devNull?: boolean;
   argv: string[];
 }
 
-export function toolSandboxMountpoints(): MountpointRequest[] {
-  return [{ path: HOST_DIR, type: 'dir' }];
+/**
+ * What a tool sandbox needs in the root: HOST_DIR, and for tools that insist on opening
+ * /dev/null (restore) a real null device node, since the root's own /dev is the tool's to write.
+ */
+export function toolSandboxMountpoints(devNull = false): MountpointRequest[] {
+  const list: MountpointRequest[] = [{ path: HOST_DIR, type: 'dir' }];
+  if (devNull) list.push({ path: '/dev/null', type: 'null' });
+  return list;
 }
 
 export function toolSandboxArgv(s: ToolSandbox): string[] {
-  const argv = ['bwrap', '--bind', s.root, '/', '--tmpfs', HOST_DIR, ...s.tools.binds, '--dir', `${HOST_DIR}/tmp`];
+  // The root is bound nodev unless the tool must open the null device node prepared in it
+  // (restore, which runs with -u: it unlinks what is at a path before creating its entry
+  // there, so it never opens an existing device node of the root).
+  const bind = s.devNull ? '--dev-bind' : '--bind';
+  const argv = ['bwrap', bind, s.root, '/', '--tmpfs', HOST_DIR, ...s.tools.binds, '--dir', `${HOST_DIR}/tmp`];
   for (const b of s.extraBinds ?? []) argv.push('--ro-bind', b.host, `${HOST_DIR}/${b.name}`);
   argv.push(...COMMON, '--unshare-net', '--chdir', s.chdir, ...s.argv);
   return argv;

@@ -12,10 +12,16 @@ import { applyTree, copyDirAttributes, freshStage, runTool } from './sandboxed.j
 // restore asks for a tty it does not need, and lists every existing directory it reuses.
 const NOISE = /cannot open \/dev\/tty|: File exists$/;
 
+// -u: an entry of the image replaces what is at its path (a file does not get written
+// through an existing symlink, a changed symlink or hardlink is not skipped as existing).
+// Existing directories, and symlinks to directories, are kept and restored into.
+const RESTORE_ARGS = ['-r', '-u', '-y', '-f', '-'];
+
 async function restoreInto(ctx: StepContext, root: string, chdir: string, image: string): Promise<void> {
   const symtable = path.join(hostPath(root, chdir), 'restoresymtable');
   const hadSymtable = await fs.lstat(symtable).then(() => true, () => false);
-  await runTool(ctx, { root, chdir, tool: 'restore', args: ['-r', '-y', '-f', '-'], stdinFile: image, quiet: NOISE });
+  // restore will not start without /dev/null (or a tty) to read answers from.
+  await runTool(ctx, { root, chdir, tool: 'restore', args: RESTORE_ARGS, stdinFile: image, quiet: NOISE, devNull: true });
   if (!hadSymtable && !ctx.runner.dryRun) await fs.rm(symtable, { force: true });
 }
 
@@ -24,7 +30,7 @@ export const restoreStep: StepKindImpl<RestoreStep> = {
   tools: (s) => (s.replace ? ['restore', 'rsync'] : ['restore']),
   async run(s, ctx) {
     if (ctx.runner.dryRun) {
-      await runTool(ctx, { root: ctx.root, chdir: s.to, tool: 'restore', args: ['-r', '-y', '-f', '-'], stdinFile: s.input.abs });
+      await runTool(ctx, { root: ctx.root, chdir: s.to, tool: 'restore', args: RESTORE_ARGS, stdinFile: s.input.abs, devNull: true });
       return;
     }
     const destHost = await mkdirInRoot(ctx.root, s.to);

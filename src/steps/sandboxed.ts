@@ -21,19 +21,32 @@ export interface ToolRun {
   /** Lines of output that are noise (matched lines are not shown). */
   quiet?: RegExp;
   okCodes?: number[];
+  /** The tool opens /dev/null (restore does): a null device node is prepared in the root. */
+  devNull?: boolean;
 }
 
 export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
   const prefix = await ctx.tools.command(t.tool);
   if (!prefix) throw new MissingToolError(t.tool);
-  const mountpoints = new Mountpoints(t.root);
-  if (!ctx.runner.dryRun) await mountpoints.prepare(toolSandboxMountpoints());
+  const mountpoints = new Mountpoints(t.root, ctx.runner);
   try {
+    if (!ctx.runner.dryRun) {
+      const wanted = toolSandboxMountpoints(t.devNull);
+      const usable = await mountpoints.prepare(wanted);
+      const blocked = wanted.filter((w) => !usable.includes(w));
+      if (blocked.length > 0) {
+        const what = blocked.map((b) => b.path).join(' and ');
+        throw new StepError(
+          `cannot run ${t.tool} in the layer root: its sandbox needs ${what} there, and the root has a symlink on that path or another kind of file in its place`,
+        );
+      }
+    }
     let argv = toolSandboxArgv({
       root: t.root,
       tools: ctx.tools,
       chdir: t.chdir,
       extraBinds: t.extraBinds,
+      devNull: t.devNull,
       argv: [...prefix, ...t.args],
     });
     if (t.stdinFrom) {
@@ -74,7 +87,10 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
  */
 export async function applyTree(ctx: StepContext, stage: string, destInRoot: string, deleteExtra: boolean): Promise<void> {
   const args = ['-aHAX', '--numeric-ids', '--checksum', '--filter', `P ${HOST_DIR}`];
-  if (deleteExtra) args.push('--delete');
+  // Merging keeps the root's symlinks to directories (a merged-/usr /lib -> usr/lib) and
+  // writes through them, in-root; replacing makes the tree exactly the stage, so no following
+  // (and --delete never works through a symlink).
+  args.push(deleteExtra ? '--delete' : '--keep-dirlinks');
   const dest = destInRoot.endsWith('/') ? destInRoot : `${destInRoot}/`;
   args.push(`${HOST_DIR}/stage/`, dest);
   await runTool(ctx, { root: ctx.root, chdir: '/', tool: 'rsync', args, extraBinds: [{ host: stage, name: 'stage' }] });

@@ -1,6 +1,7 @@
 // untar: a tar archive (plain, gzip, xz, zstd, bzip2) unpacked at the destination inside the
 // layer root, owners, modes and xattrs kept. GNU tar refuses `..` members and strips leading
 // `/`; running it with the layer root as `/` keeps symlinks already in the tree inside it.
+// The root's symlinks to directories (merged /usr) are kept and written through.
 
 import { promises as fs } from 'node:fs';
 import type { UntarStep } from '../recipe/types.js';
@@ -36,9 +37,10 @@ const DECOMPRESSOR: Record<Exclude<Compression, 'none'>, string[]> = {
   bzip2: ['bzip2', '-dc', '--'],
 };
 
-async function untarInto(ctx: StepContext, root: string, chdir: string, archive: string): Promise<void> {
+/** `merge`: unpack onto an existing tree, keeping its symlinks to directories (see applyTree). */
+async function untarInto(ctx: StepContext, root: string, chdir: string, archive: string, merge: boolean): Promise<void> {
   const compression = await detectCompression(archive);
-  const common = { root, chdir, tool: 'tar', args: TAR_ARGS };
+  const common = { root, chdir, tool: 'tar', args: merge ? [...TAR_ARGS, '--keep-directory-symlink'] : TAR_ARGS };
   if (compression === 'none') await runTool(ctx, { ...common, stdinFile: archive });
   else await runTool(ctx, { ...common, stdinFrom: [...DECOMPRESSOR[compression], archive] });
 }
@@ -48,7 +50,7 @@ export const untarStep: StepKindImpl<UntarStep> = {
   tools: (s) => ['tar', ...(s.replace ? ['rsync'] : [])],
   async run(s, ctx) {
     if (ctx.runner.dryRun) {
-      await untarInto(ctx, ctx.root, s.to, s.input.abs);
+      await untarInto(ctx, ctx.root, s.to, s.input.abs, !s.replace);
       return;
     }
     const compression = await detectCompression(s.input.abs);
@@ -59,12 +61,12 @@ export const untarStep: StepKindImpl<UntarStep> = {
     const destHost = await mkdirInRoot(ctx.root, s.to);
     const dest = await resolveInRoot(ctx.root, s.to, true);
     if (!s.replace) {
-      await untarInto(ctx, ctx.root, dest, s.input.abs);
+      await untarInto(ctx, ctx.root, dest, s.input.abs, true);
       return;
     }
     const stage = await freshStage(ctx);
     await copyDirAttributes(destHost, stage);
-    await untarInto(ctx, stage, '/', s.input.abs);
+    await untarInto(ctx, stage, '/', s.input.abs, false);
     await applyTree(ctx, stage, dest, true);
   },
 };
