@@ -1,11 +1,12 @@
 // Interrupts, kills, failures and missing tools with the real CLI as a real process: the
 // exit code says what happened and nothing is left behind (PRODUCT.md section 5).
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, promises as fs, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
+import { CLI, execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
 import { busyboxTree, mountsBelow, stateEnv } from '../support/rootfs.js';
 import {
   cacheProblems,
@@ -20,6 +21,11 @@ import {
 } from '../support/leftovers.js';
 
 const TOKEN_VAR = 'SQSH_TEST_TOKEN';
+
+/** perl: become a child subreaper (prctl PR_SET_CHILD_SUBREAPER), run ARGV, reap every child until none is left. */
+const REAPER =
+  'require "syscall.ph"; syscall(&SYS_prctl, 36, 1, 0, 0, 0) == 0 or die "prctl: $!\\n"; ' +
+  'defined(my $pid = fork) or die "fork: $!\\n"; if ($pid == 0) { exec @ARGV or die "exec: $!\\n" } 1 while wait() != -1;';
 
 interface TestProject {
   dir: string;
@@ -162,6 +168,43 @@ describe('interrupts', () => {
     });
   });
 
+  it('after SIGKILL, what the step left in its process group is killed even when the step itself has ended', async () => {
+    const p = await project('sigkill-group');
+    // The hook leaves a sleeper in its process group and waits for "release" before it ends.
+    const hook = '#!/bin/sh\nsleep 1000 &\ntouch "$SQSH_ROOT/started"\nwhile [ ! -e "$SQSH_PROJECT/release" ]; do sleep 0.1; done\n';
+    await writeFiles(p.dir, {
+      'hooks/leave.sh': { text: hook, mode: 0o755 },
+      'recipes/app.yaml': `parent: base\nsteps:\n  - host: hooks/leave.sh\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    // The CLI runs under a subreaper, so what its death orphans is reaped as soon as it ends
+    // (as under an init that reaps promptly): the hook's pid is then really gone.
+    const reaper = spawn('perl', ['-e', REAPER, process.execPath, CLI, 'build'], { cwd: p.dir, env: { ...process.env, ...p.env }, stdio: 'ignore' });
+    p.pids.push(reaper.pid!);
+    const [cli] = await waitFor('the CLI under the reaper', () => {
+      const found = descendantsNamed(reaper.pid!, 'node');
+      return found.length > 0 && found;
+    });
+    p.pids.push(cli!);
+    await waitFor('the hook to start', () => upperFile(p, 'app', 'started'));
+    const [killedRun] = readdirSync(p.stateRoot);
+    process.kill(cli!, 'SIGKILL');
+    await waitFor('the CLI to die', () => !isRunning(cli!));
+    await writeFiles(p.dir, { release: '' });
+    // The hook ends by itself; its sleeper is left, in the dead run's process group.
+    const [sleeper] = await waitFor('only the sleeper to be left', () => {
+      const left = processesWithEnv(TOKEN_VAR, p.token);
+      return left.length === 1 && left;
+    });
+
+    const r = await execCli(['build'], { cwd: p.dir, env: p.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`cleaned up after a run that was killed \\(${killedRun}, ${p.dir}\\): 3 mount\\(s\\), 1 process group\\(s\\)`));
+    expect(r.stderr).not.toContain('busy');
+    expect(isRunning(sleeper!)).toBe(false);
+    const manifest = JSON.parse(readFileSync(path.join(p.dir, 'layers/manifest.json'), 'utf8')) as { layers: Record<string, { sha256: string }> };
+    await expectNothingLeft(p, { ...layerFiles(p), 'app.sqsh': manifest.layers.app!.sha256 });
+  });
+
   it('a second run on the same project is refused while the first holds the lock, and disturbs nothing', async () => {
     const p = await project('lock');
     const before = layerFiles(p);
@@ -293,8 +336,7 @@ describe('interrupts, harder cases', () => {
     const [killedRun] = readdirSync(p.stateRoot);
     child.kill('SIGKILL');
     await exitOf(child);
-    // mksquashfs runs on in its own process group, writing the partial file.
-    expect(isRunning(mksquashfs!)).toBe(true);
+    // mksquashfs may run on in its own process group (or die of the broken pipe); the partial file stays.
     expect(readdirSync(path.join(p.dir, '.sqsh-cache/tmp'))).toEqual([`app.${killedRun}.tmp`]);
     // What the same run leaves when killed while writing layers/ (names as the tool makes them).
     await writeFiles(p.dir, {
@@ -306,7 +348,7 @@ describe('interrupts, harder cases', () => {
     await writeFiles(p.dir, { 'hooks/big.sh': { text: '#!/bin/sh\nhead -c 1M /dev/urandom > "$SQSH_ROOT/big"\n', mode: 0o755 } });
     const r = await execCli(['build'], { cwd: p.dir, env: p.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`cleaned up after a run that was killed \\(${killedRun}, ${p.dir}\\): 2 mount\\(s\\), 1 process group\\(s\\)`));
+    expect(r.stderr).toMatch(new RegExp(`cleaned up after a run that was killed \\(${killedRun}, ${p.dir}\\): 2 mount\\(s\\), [01] process group\\(s\\)`));
     expect(isRunning(mksquashfs!)).toBe(false);
     const manifest = JSON.parse(readFileSync(path.join(p.dir, 'layers/manifest.json'), 'utf8')) as { layers: Record<string, { sha256: string }> };
     await expectNothingLeft(p, { ...layerFiles(p), 'app.sqsh': manifest.layers.app!.sha256 });
