@@ -3,7 +3,7 @@
 // for error messages, and kills the whole process group when the run is interrupted.
 
 import { createReadStream } from 'node:fs';
-import { $, type ProcessPromise } from 'zx';
+import type { ProcessPromise } from 'zx';
 import { checkInterrupted, Interrupted } from './interrupt.js';
 
 export interface CommandOptions {
@@ -88,6 +88,8 @@ export class Runner {
     const tailMax = o.tailLines ?? 30;
     const tail: string[] = [];
     const env = o.clearEnv ? { ...o.env } : { ...process.env, ...o.env };
+    // zx is loaded on first use: a no-op build runs no command and need not pay for it.
+    const { $ } = await import('zx');
     const p: ProcessPromise = $({
       cwd: o.cwd ?? process.cwd(),
       env,

@@ -1,32 +1,19 @@
 // Schema validation with messages a person can act on: which key, what was expected,
 // what was found, and the closest valid name where a name was misspelled.
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { type Diagnostic, fileLoc } from './diagnostic.js';
-import { projectSchema, recipeSchema, stepKinds } from './schema.js';
+import { stepKinds } from './schema.js';
+import * as generated from './validators.generated.js';
 import { closest, didYouMean } from './suggest.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
-// `verbose` gives each error its schema, where the allowed keys, ranges and x-message live.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true });
-ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' });
-ajv.addSchema(recipeSchema);
-ajv.addSchema(projectSchema);
-
-function compiled(ref: string): ValidateFunction {
-  const v = ajv.getSchema(ref);
-  if (!v) throw new Error(`bug: schema ${ref} is not registered`);
-  return v;
-}
-
-const validateProjectData = compiled(projectSchema.$id);
-const validateRecipeTop = ajv.compile({
-  ...recipeSchema,
-  $id: undefined,
-  properties: { ...recipeSchema.properties, steps: { type: 'array', minItems: 1 } },
-  definitions: undefined,
-});
-const validateStepOfKind = new Map(stepKinds.map((k) => [k, compiled(`${recipeSchema.$id}#/definitions/${k}`)]));
+// Precompiled from schema.ts (generate-validators.ts): compiling at start-up was the
+// slowest part of a no-op build.
+const validators = generated as unknown as Record<string, ValidateFunction>;
+const validateProjectData = validators.project!;
+const validateRecipeTop = validators.recipeTop!;
+const validateStepOfKind = new Map(stepKinds.map((k) => [k, validators[`step_${k}`]!]));
 
 /** Validates a recipe file's data; steps are checked one by one against the schema of their kind. */
 export function validateRecipeData(data: unknown, source: YamlSource): Diagnostic[] {

@@ -179,3 +179,11 @@ describe('the example recipe of the product spec', () => {
     expect(base.tmpfsSize).toBe('2G');
   });
 });
+
+describe('precompiled validators', () => {
+  // validate.ts uses code generated from the schemas; `npm run schema` (after `npm run build`) rewrites it.
+  it('src/recipe/validators.generated.ts is fresh', async () => {
+    const { generateValidatorsSource } = await import('../../src/recipe/generate-validators.js');
+    expect(readFileSync(path.join(REPO, 'src/recipe/validators.generated.ts'), 'utf8')).toBe(generateValidatorsSource());
+  });
+});

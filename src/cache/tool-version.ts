@@ -1,0 +1,43 @@
+// The mksquashfs version is part of every cache key. Asking the binary costs a process
+// start on every run; instead the answer is kept next to the stat cache, keyed by the
+// binary's path, size, mtime and inode, so a no-op build starts no process at all.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Runner } from '../process/run.js';
+import { writeAtomic } from './local-store.js';
+
+interface Known {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  version: string;
+}
+
+async function findInPath(name: string, pathEnv: string): Promise<string | undefined> {
+  for (const dir of pathEnv.split(':').filter(Boolean)) {
+    const p = path.join(dir, name);
+    const st = await fs.stat(p).catch(() => undefined);
+    if (st?.isFile() && (st.mode & 0o111) !== 0) return fs.realpath(p);
+  }
+  return undefined;
+}
+
+/** `mksquashfs -version`'s first line, or "mksquashfs not installed". */
+export async function mksquashfsVersion(runner: Runner, cacheDir: string, pathEnv = process.env.PATH ?? ''): Promise<string> {
+  const bin = await findInPath('mksquashfs', pathEnv);
+  if (!bin) return 'mksquashfs not installed';
+  const st = await fs.stat(bin);
+  const file = path.join(cacheDir, 'tools.json');
+  const known = (await fs
+    .readFile(file, 'utf8')
+    .then((t) => JSON.parse(t) as Record<string, Known>)
+    .catch(() => ({}))) as Record<string, Known>;
+  const k = known[bin];
+  if (k && k.size === st.size && k.mtimeMs === st.mtimeMs && k.ino === st.ino) return k.version;
+  const res = await runner.query([bin, '-version'], { okCodes: [0, 1] });
+  const version = (res.stdout.split('\n')[0] ?? '').trim();
+  known[bin] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, version };
+  await writeAtomic(file, JSON.stringify(known, null, 2) + '\n').catch(() => {});
+  return version;
+}
