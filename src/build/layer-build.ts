@@ -145,7 +145,7 @@ async function runStep(step: Step, ctx: StepContext, tmp: string, recipe: Recipe
       ? `the layer's tmpfs (tmpfs-size: ${recipe.tmpfsSize}) is full; raise tmpfs-size in ${recipe.file}`
       : undefined;
     if (err instanceof StepError) {
-      throw new LayerBuildError(recipe.name, where, err.message, err.tail, hint ?? `${recipe.file}:${step.loc.line}`);
+      throw new LayerBuildError(recipe.name, where, err.message, err.tail, hint ?? `the step is at ${recipe.file}:${step.loc.line}:${step.loc.col}`);
     }
     if (err instanceof MissingToolError) {
       throw new LayerBuildError(recipe.name, where, err.message, [], installHint(err.tool));

@@ -378,7 +378,7 @@ describe('failures', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('sqsh-layers: error: layer app, step 2 (run): the script exited with code 3');
     expect(r.stderr).toMatch(/\| first line\n\s+\| last words\n/);
-    expect(r.stderr).toContain('recipes/app.yaml:4');
+    expect(r.stderr).toContain('  hint: the step is at recipes/app.yaml:4:5\n');
     expect(r.stderr.match(/error:/g)).toHaveLength(1);
     await expectNothingLeft(p, before);
   });
@@ -393,6 +393,7 @@ describe('failures', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('sqsh-layers: error: layer app, step 1 (run)');
     expect(r.stderr).toMatch(/hint: .*tmpfs-size: 1M.*full.*raise tmpfs-size in recipes\/app\.yaml/);
+    expect(r.stderr).toContain("| dd: error writing '/big': No space left on device");
     expect(r.stderr.match(/error:/g)).toHaveLength(1);
     await expectNothingLeft(p, before);
   });
