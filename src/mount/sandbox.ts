@@ -50,7 +50,8 @@ export function runSandboxArgv(s: RunSandbox): string[] {
   const argv = ['bwrap', '--bind', s.root, '/'];
   if (has('/proc')) argv.push('--proc', '/proc');
   if (has('/dev')) argv.push('--dev', '/dev');
-  if (has('/tmp')) argv.push('--tmpfs', '/tmp');
+  // A real /tmp is world-writable and sticky: apt's _apt user needs it to check signatures.
+  if (has('/tmp')) argv.push('--perms', '1777', '--tmpfs', '/tmp');
   if (has('/run')) argv.push('--tmpfs', '/run');
   if (has('/usr/sbin/policy-rc.d')) argv.push('--ro-bind', s.policyRcD, '/usr/sbin/policy-rc.d');
   if (s.network && has('/etc/resolv.conf')) argv.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
