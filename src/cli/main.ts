@@ -81,6 +81,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`sqsh-layers: ${s}`),
     })
     .exitOverride()
     .addHelpText(

@@ -263,7 +263,7 @@ describe('cmdline', () => {
     expect(await runCli(['cmdline'], { cwd: dir })).toEqual({
       code: 2,
       stdout: '',
-      stderr: "error: missing required argument 'layer'\n(run with --help for usage)\n",
+      stderr: "sqsh-layers: error: missing required argument 'layer'\n(run with --help for usage)\n",
     });
   });
 
@@ -370,7 +370,7 @@ describe('usage', () => {
     [['plna'], "error: unknown command 'plna'\n(Did you mean plan?)"],
   ])('refuses %j (exit 2)', async (args, message) => {
     const dir = await project();
-    expect(await runCli(args, { cwd: dir })).toEqual({ code: 2, stdout: '', stderr: `${message}\n(run with --help for usage)\n` });
+    expect(await runCli(args, { cwd: dir })).toEqual({ code: 2, stdout: '', stderr: `sqsh-layers: ${message}\n(run with --help for usage)\n` });
   });
 
   it('refuses a bad --jobs (exit 2)', async () => {
