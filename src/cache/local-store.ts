@@ -61,8 +61,16 @@ export class LocalStore implements LayerStore {
     const blob = this.blobPath(digest);
     await fs.mkdir(path.dirname(blob), { recursive: true });
     await fs.chmod(file, 0o444);
-    if (await fs.stat(blob).catch(() => undefined)) await fs.rm(file, { force: true });
-    else await fs.rename(file, blob);
+    // A blob already stored under this digest is kept only if it still has these bytes;
+    // a corrupt one is replaced (rename is atomic: readers see the old or the new file).
+    const existing = await fs.stat(blob).catch(() => undefined);
+    if (existing && (await this.stats.digest(blob).catch(() => undefined)) === digest) {
+      await fs.rm(file, { force: true });
+    } else {
+      if (existing) this.warn(`cache blob ${digest.slice(0, 12)} (layer ${layer}) was corrupt; replaced by the rebuilt one`);
+      this.stats.forget(blob);
+      await fs.rename(file, blob);
+    }
     const record: KeyRecord = { keyDigest, key, digest, size, layer, createdAt: new Date().toISOString() };
     await writeAtomic(this.keyPath(keyDigest), JSON.stringify(record, null, 2) + '\n');
     await this.stats.digest(blob);

@@ -303,6 +303,22 @@ describe('cache', () => {
     expectConsistent(dir);
   });
 
+  it('a rebuild that produces the bytes of a corrupt blob replaces the blob instead of trusting it', async () => {
+    const dir = newDir('corrupt-force');
+    await stackProject(dir);
+    await build(dir);
+    const before = digests(dir);
+
+    appendFileSync(path.join(dir, '.sqsh-cache/blobs/sha256', before.base!), 'x');
+    // --force does not look the entry up: the rebuilt bytes meet the corrupt blob in put.
+    const r = await build(dir, ['--force', 'base']);
+    expect(outcomes(r)).toEqual({ base: 'built' });
+    expect(r.stderr).toContain(`warning: cache blob ${before.base!.slice(0, 12)} (layer base) was corrupt; replaced by the rebuilt one`);
+    expect(digests(dir)).toEqual(before);
+    expectConsistent(dir);
+    expect(outcomes(await build(dir, ['--frozen']))).toEqual({ base: 'cached', mid: 'cached', top: 'cached', side: 'cached' });
+  });
+
   it('independent branches build at the same time with --jobs 2, one after the other with --jobs 1', async () => {
     const dir = newDir('parallel');
     const timed = '#!/bin/sh\nlog="$SQSH_PROJECT/times-$SQSH_LAYER"\ndate +%s.%N >> "$log"\nsleep 1.5\necho "$SQSH_LAYER" > "$SQSH_ROOT/$SQSH_LAYER"\ndate +%s.%N >> "$log"\n';
