@@ -88,7 +88,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
           await buildLayer(s, recipe, lowers, tmp);
           hit = await s.store.put(key, kd, tmp, name);
         }
-        await materialize(hit.blobPath, path.join(s.layersDir, `${name}.sqsh`), s.state.id);
+        await materialize(hit.blobPath, path.join(s.layersDir, `${name}.sqsh`), s.state.id, { digest: hit.record.digest, stats: s.stats });
         await writer.update(name, manifestEntry(name, hit.record));
         const seconds = (Date.now() - started) / 1000;
         s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds });

@@ -94,11 +94,20 @@ export async function writeAtomic(file: string, data: string): Promise<void> {
 
 /**
  * Puts a blob at `dest` (layers/NAME.sqsh): a hardlink when on the same filesystem, else a
- * reflink or copy; always through a temp name so `dest` is never half-written.
+ * reflink or copy; always through a temp name so `dest` is never half-written. A copy on
+ * another filesystem that already has the blob's bytes (checked through the stat cache) stays.
  */
-export async function materialize(blob: string, dest: string, runId: string): Promise<'linked' | 'copied' | 'unchanged'> {
+export async function materialize(
+  blob: string,
+  dest: string,
+  runId: string,
+  known?: { digest: Sha256; stats: StatCache },
+): Promise<'linked' | 'copied' | 'unchanged'> {
   const [b, d] = await Promise.all([fs.stat(blob), fs.stat(dest).catch(() => undefined)]);
   if (d && d.ino === b.ino && d.dev === b.dev) return 'unchanged';
+  // On another filesystem than the cache (no hardlink possible), a copy with the right bytes stays.
+  const copied = d !== undefined && d.dev !== b.dev && d.isFile() && d.size === b.size;
+  if (copied && known && (await known.stats.digest(dest).catch(() => undefined)) === known.digest) return 'unchanged';
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${runId}.tmp`);
   await fs.rm(tmp, { force: true });
   let how: 'linked' | 'copied' = 'linked';

@@ -4,7 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, promises as fs, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, promises as fs, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execCli, tempDir, writeFiles, type CliResult } from '../support/project.js';
@@ -370,6 +370,33 @@ describe('cache', () => {
     const back = await build(dir);
     expect(outcomes(back)).toEqual({ base: 'cached', mid: 'cached', top: 'cached', side: 'cached' });
     expect(digests(dir)).toEqual(v1);
+  });
+
+  it('with the cache on another filesystem, layers/ holds copies that a no-op build leaves alone and a damaged one is replaced', async () => {
+    const dir = newDir('cachefs');
+    await stackProject(dir);
+    const cachefs = path.join(dir, 'cachefs');
+    mkdirSync(cachefs);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64M', 'sqsh-layers-test', cachefs]);
+    try {
+      const cache = path.join(cachefs, 'cache');
+      await build(dir, ['--cache', cache]);
+      const layer = (name: string) => path.join(dir, 'layers', `${name}.sqsh`);
+      expect(statSync(layer('base')).dev).not.toBe(statSync(path.join(cache, 'blobs/sha256', digests(dir).base!)).dev);
+      const inodes = () => ['base', 'mid', 'top', 'side'].map((n) => statSync(layer(n)).ino);
+      const before = inodes();
+
+      expect(outcomes(await build(dir, ['--cache', cache]))).toEqual({ base: 'cached', mid: 'cached', top: 'cached', side: 'cached' });
+      expect(inodes()).toEqual(before);
+
+      appendFileSync(layer('mid'), 'x');
+      const r = await build(dir, ['--cache', cache]);
+      expect(outcomes(r)).toEqual({ base: 'cached', mid: 'cached', top: 'cached', side: 'cached' });
+      expect(r.stderr).not.toContain('warning');
+      expectConsistent(dir, cache);
+    } finally {
+      execFileSync('umount', [cachefs]);
+    }
   });
 
   it('--cache DIR shares one cache between projects: the second project gets cache hits', async () => {
