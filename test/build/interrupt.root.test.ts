@@ -235,6 +235,28 @@ describe('interrupts', () => {
   });
 });
 
+describe('the project lock', () => {
+  it('runs starting together over a stale lock take it one at a time', async () => {
+    const p = await project('lock-race');
+    const hook = '#!/bin/sh\necho "$(date +%s.%N) $(sleep 0.5; date +%s.%N)" >> "$SQSH_PROJECT/intervals"\n';
+    await writeFiles(p.dir, { 'hooks/interval.sh': { text: hook, mode: 0o755 }, 'recipes/app.yaml': 'parent: base\nsteps:\n  - host: hooks/interval.sh\n' });
+    // The lock of a run that is gone (a process that has exited).
+    const gone = spawn('true');
+    await exitOf(gone);
+    await writeFiles(p.dir, { '.sqsh-layers.lock': JSON.stringify({ pid: gone.pid, start: 1, runId: 'dead', since: 'then' }) });
+
+    const runs = Array.from({ length: 6 }, () => execCli(['build', 'app', '--force'], { cwd: p.dir, env: p.env }));
+    const results = await Promise.all(runs);
+    for (const r of results.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(/another sqsh-layers run \(pid \d+, since [^)]+\) is working on this project/);
+    const intervals = readFileSync(path.join(p.dir, 'intervals'), 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number]);
+    expect(intervals).toHaveLength(results.filter((r) => r.code === 0).length);
+    expect(intervals.length).toBeGreaterThanOrEqual(1);
+    intervals.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < intervals.length; i++) expect(intervals[i]![0]).toBeGreaterThan(intervals[i - 1]![1]);
+    expect(readdirSync(p.dir).filter((n) => n.startsWith('.sqsh-layers.lock'))).toEqual([]);
+  });
+});
+
 describe('interrupts, harder cases', () => {
   const sleeper = (p: TestProject, layer: string) =>
     `parent: base\nsteps:\n  - run: |\n      touch /started\n      echo ${layer} started\n      sleep 1000\n    env: { ${TOKEN_VAR}: ${p.token} }\n`;
