@@ -2,7 +2,7 @@
 // --verbose, prints it instead of running it in --dry-run, keeps the tail of the output
 // for error messages, and kills the whole process group when the run is interrupted.
 
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { ProcessPromise } from 'zx';
 import { checkInterrupted, Interrupted } from './interrupt.js';
 
@@ -90,6 +90,7 @@ export class Runner {
     const env = o.clearEnv ? { ...o.env } : { ...process.env, ...o.env };
     // zx is loaded on first use: a no-op build runs no command and need not pay for it.
     const { $ } = await import('zx');
+    const stdinFd = o.stdinFile !== undefined ? openSync(o.stdinFile, 'r') : undefined;
     const p: ProcessPromise = $({
       cwd: o.cwd ?? process.cwd(),
       env,
@@ -98,8 +99,9 @@ export class Runner {
       detached: true,
       prefix: '',
       postfix: '',
-      stdio: [o.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      ...(o.stdinFile ? { input: createReadStream(o.stdinFile) } : {}),
+      // The file itself is the command's stdin: no copy through this process, and a command
+      // that stops reading early (a corrupt image) cannot break a pipe we write to.
+      stdio: [stdinFd ?? 'ignore', 'pipe', 'pipe'],
     })`exec ${[...argv]}`;
     const pid = p.pid;
     if (pid !== undefined) {
@@ -143,6 +145,7 @@ export class Runner {
       if (!(o.okCodes ?? [0]).includes(code)) throw new CommandError(argv, out.exitCode, out.signal, tail);
       return { code, stdout: out.stdout, tail };
     } finally {
+      if (stdinFd !== undefined) closeSync(stdinFd);
       this.opts.signal.removeEventListener('abort', onAbort);
       clearTimeout(killTimer);
       if (pid !== undefined) {
