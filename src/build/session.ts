@@ -12,7 +12,7 @@ import { cleanLeftovers, liveRunIds, ProjectLock, RunState } from '../mount/stat
 import { Runner } from '../process/run.js';
 import type { LayerGraph } from '../plan/graph.js';
 import type { Project } from '../recipe/types.js';
-import { mksquashfsVersion } from '../layer/pack.js';
+import { mksquashfsVersion } from '../cache/tool-version.js';
 import type { Reporter } from './report.js';
 
 export const LOCK_FILE = '.sqsh-layers.lock';
@@ -78,7 +78,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => void state.recordChild(pid) });
     const stats = await StatCache.open(path.join(o.project.config.cacheDir, 'stat-cache.json'));
     const store = new LocalStore(o.project.config.cacheDir, stats, warn);
-    const mksquashfs = await mksquashfsVersion(runner).catch(() => 'mksquashfs not installed');
+    const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir).catch(() => 'mksquashfs not installed');
     let overlay: Promise<string[]> | undefined;
     let tools: Promise<HostTools> | undefined;
     let policy: Promise<string> | undefined;

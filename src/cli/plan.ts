@@ -8,7 +8,7 @@ import { StatCache } from '../cache/stat-cache.js';
 import { layerStatuses, type LayerStatus } from '../build/status.js';
 import { LAYERS_DIR } from '../build/session.js';
 import { readManifest } from '../layer/manifest.js';
-import { mksquashfsVersion } from '../layer/pack.js';
+import { mksquashfsVersion } from '../cache/tool-version.js';
 import { branches, buildOrder, stackOf } from '../plan/graph.js';
 import { Runner } from '../process/run.js';
 import type { CommandKit } from './main.js';
@@ -39,7 +39,7 @@ Examples:
         const store = new LocalStore(project.config.cacheDir, stats, () => {});
         const kc = {
           stats,
-          mksquashfs: await mksquashfsVersion(runner).catch(() => 'mksquashfs not installed'),
+          mksquashfs: await mksquashfsVersion(runner, project.config.cacheDir, io.env.PATH ?? process.env.PATH).catch(() => 'mksquashfs not installed'),
           sourceDateEpoch: sourceDateEpochFromEnv(io.env) ?? project.config.sourceDateEpoch,
           signal,
         };

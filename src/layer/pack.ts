@@ -59,9 +59,3 @@ export async function pack(p: PackInput): Promise<void> {
     throw err;
   }
 }
-
-/** The version line of mksquashfs: part of every cache key, since it decides the bytes. */
-export async function mksquashfsVersion(runner: Runner): Promise<string> {
-  const res = await runner.query(['mksquashfs', '-version'], { okCodes: [0, 1] });
-  return (res.stdout.split('\n')[0] ?? '').trim();
-}
