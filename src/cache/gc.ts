@@ -11,11 +11,18 @@ export interface GcOptions {
   keep: Set<string>;
   maxSize: number | undefined;
   dryRun: boolean;
+  /**
+   * Unreferenced blobs and temp files younger than this stay: with a cache shared between
+   * projects, another build may have just stored a blob and not yet written its key record.
+   */
+  graceMs: number;
 }
 
 export interface GcReport {
   removedBlobs: { digest: string; size: number }[];
   removedKeys: string[];
+  /** Temp files of writes that never finished (their writer was killed). */
+  removedTemps: string[];
   keptBytes: number;
   freedBytes: number;
 }
@@ -31,12 +38,26 @@ export async function gc(o: GcOptions): Promise<GcReport> {
   const blobsDir = path.join(o.dir, 'blobs', 'sha256');
   const keysDir = path.join(o.dir, 'keys');
   const blobs = new Map<string, number>();
+  const fresh = new Set<string>();
+  const now = Date.now();
   for (const name of (await fs.readdir(blobsDir).catch(() => [] as string[])).sort()) {
     const st = await fs.stat(path.join(blobsDir, name)).catch(() => undefined);
-    if (st?.isFile()) blobs.set(name, st.size);
+    if (!st?.isFile()) continue;
+    blobs.set(name, st.size);
+    // ctime: the moment the blob was renamed into the store.
+    if (now - st.ctimeMs < o.graceMs) fresh.add(name);
   }
   const keys: KeyFile[] = [];
-  const report: GcReport = { removedBlobs: [], removedKeys: [], keptBytes: 0, freedBytes: 0 };
+  const report: GcReport = { removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 0, freedBytes: 0 };
+  for (const dir of [o.dir, keysDir, path.join(o.dir, 'tmp')]) {
+    for (const name of (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.tmp')).sort()) {
+      const p = path.join(dir, name);
+      const st = await fs.stat(p).catch(() => undefined);
+      if (!st?.isFile() || now - st.mtimeMs < o.graceMs) continue;
+      report.removedTemps.push(path.relative(o.dir, p));
+      if (!o.dryRun) await fs.rm(p, { force: true });
+    }
+  }
   for (const name of (await fs.readdir(keysDir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort()) {
     const file = path.join(keysDir, name);
     try {
@@ -70,7 +91,7 @@ export async function gc(o: GcOptions): Promise<GcReport> {
   }
   const referenced = new Set([...live.map((k) => k.digest), ...o.keep]);
   for (const [digest, size] of blobs) {
-    if (referenced.has(digest)) {
+    if (referenced.has(digest) || fresh.has(digest)) {
       report.keptBytes += size;
       continue;
     }

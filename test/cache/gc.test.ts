@@ -62,7 +62,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 200, [C]: 300, [O]: 50 },
       { k1: { digest: A, usedSecondsAgo: 10 }, k2: { digest: hex('d'), usedSecondsAgo: 10 }, bad: '{broken' },
     );
-    const report = await gc({ dir: s.dir, keep: new Set([C]), maxSize: undefined, dryRun: false });
+    const report = await gc({ dir: s.dir, keep: new Set([C]), maxSize: undefined, dryRun: false, graceMs: 0 });
     expect(report.removedKeys).toEqual(['bad', 'k2']);
     expect(report.removedBlobs).toEqual([
       { digest: O, size: 50 },
@@ -78,10 +78,10 @@ describe('gc', () => {
     const keys = { k1: { digest: A, usedSecondsAgo: 30 }, k2: { digest: B, usedSecondsAgo: 10 }, gone: { digest: C, usedSecondsAgo: 1 } };
     const dry = await store(layout, keys);
     const before = await contents(dry);
-    const dryReport = await gc({ dir: dry.dir, keep: new Set(), maxSize: 250, dryRun: true });
+    const dryReport = await gc({ dir: dry.dir, keep: new Set(), maxSize: 250, dryRun: true, graceMs: 0 });
     expect(await contents(dry)).toEqual(before);
     const wet = await store(layout, keys);
-    const wetReport = await gc({ dir: wet.dir, keep: new Set(), maxSize: 250, dryRun: false });
+    const wetReport = await gc({ dir: wet.dir, keep: new Set(), maxSize: 250, dryRun: false, graceMs: 0 });
     expect(dryReport).toEqual(wetReport);
     expect(wetReport.removedKeys).toEqual(['gone', 'k1']);
   });
@@ -91,7 +91,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 100, [C]: 100 },
       { old: { digest: A, usedSecondsAgo: 300 }, mid: { digest: B, usedSecondsAgo: 200 }, new: { digest: C, usedSecondsAgo: 100 } },
     );
-    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 150, dryRun: false });
+    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 150, dryRun: false, graceMs: 0 });
     expect(report.removedKeys).toEqual(['old', 'mid']);
     expect(report.removedBlobs.map((b) => b.digest)).toEqual([A, B]);
     expect(report.keptBytes).toBe(100);
@@ -103,7 +103,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 100, [C]: 100 },
       { old: { digest: A, usedSecondsAgo: 300 }, mid: { digest: B, usedSecondsAgo: 200 }, new: { digest: C, usedSecondsAgo: 100 } },
     );
-    const report = await gc({ dir: s.dir, keep: new Set([A]), maxSize: 200, dryRun: false });
+    const report = await gc({ dir: s.dir, keep: new Set([A]), maxSize: 200, dryRun: false, graceMs: 0 });
     expect(report.removedKeys).toEqual(['mid']);
     expect(await contents(s)).toEqual({ blobs: [A, C], keys: ['new.json', 'old.json'] });
   });
@@ -113,7 +113,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 100 },
       { old: { digest: A, usedSecondsAgo: 300 }, b: { digest: B, usedSecondsAgo: 200 }, again: { digest: A, usedSecondsAgo: 10 } },
     );
-    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 100, dryRun: false });
+    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 100, dryRun: false, graceMs: 0 });
     // Dropping "old" frees nothing (A is still used by "again"); "b" goes next.
     expect(report.removedKeys).toEqual(['old', 'b']);
     expect(await contents(s)).toEqual({ blobs: [A], keys: ['again.json'] });
@@ -121,25 +121,43 @@ describe('gc', () => {
 
   it('stops when what is left is only what layers/ uses', async () => {
     const s = await store({ [A]: 100, [B]: 100 }, { a: { digest: A, usedSecondsAgo: 10 }, b: { digest: B, usedSecondsAgo: 20 } });
-    const report = await gc({ dir: s.dir, keep: new Set([A, B]), maxSize: 0, dryRun: false });
-    expect(report).toEqual({ removedBlobs: [], removedKeys: [], keptBytes: 200, freedBytes: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set([A, B]), maxSize: 0, dryRun: false, graceMs: 0 });
+    expect(report).toEqual({ removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 200, freedBytes: 0 });
     expect(existsSync(s.blob(A)) && existsSync(s.key('a'))).toBe(true);
+  });
+
+  it('keeps unreferenced blobs and temp files younger than the grace time (a build of another project may be storing them)', async () => {
+    const s = await store({ [A]: 100, [O]: 50 }, { a: { digest: A, usedSecondsAgo: 10 } });
+    await fs.writeFile(path.join(s.dir, 'keys', `${'b'.repeat(64)}.json.123.ab12cd.tmp`), '{');
+    await fs.mkdir(path.join(s.dir, 'tmp'));
+    await fs.writeFile(path.join(s.dir, 'tmp', 'server.20261126T000000-1-abcdef.tmp'), 'partial');
+    const young = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 60_000 });
+    expect(young).toEqual({ removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 150, freedBytes: 0 });
+    const old = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 0 });
+    expect(old).toEqual({
+      removedBlobs: [{ digest: O, size: 50 }],
+      removedKeys: [],
+      removedTemps: [`keys/${'b'.repeat(64)}.json.123.ab12cd.tmp`, 'tmp/server.20261126T000000-1-abcdef.tmp'],
+      keptBytes: 100,
+      freedBytes: 50,
+    });
+    expect(await contents(s)).toEqual({ blobs: [A], keys: ['a.json'] });
   });
 
   it('does nothing on an empty or missing store', async () => {
     const dir = tempDir('gc');
     dirs.push(dir);
-    const empty = { removedBlobs: [], removedKeys: [], keptBytes: 0, freedBytes: 0 };
-    expect(await gc({ dir, keep: new Set(), maxSize: 0, dryRun: false })).toEqual(empty);
-    expect(await gc({ dir: path.join(dir, 'missing'), keep: new Set([A]), maxSize: undefined, dryRun: false })).toEqual(empty);
+    const empty = { removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 0, freedBytes: 0 };
+    expect(await gc({ dir, keep: new Set(), maxSize: 0, dryRun: false, graceMs: 0 })).toEqual(empty);
+    expect(await gc({ dir: path.join(dir, 'missing'), keep: new Set([A]), maxSize: undefined, dryRun: false, graceMs: 0 })).toEqual(empty);
   });
 
   it('ignores what is not a blob file in blobs/ and not a .json record in keys/', async () => {
     const s = await store({ [A]: 100 }, { a: { digest: A, usedSecondsAgo: 10 } });
     await fs.mkdir(path.join(s.dir, 'blobs', 'sha256', 'subdir'));
     await fs.writeFile(path.join(s.dir, 'keys', 'notes.txt'), 'x');
-    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false });
-    expect(report).toEqual({ removedBlobs: [], removedKeys: [], keptBytes: 100, freedBytes: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 0 });
+    expect(report).toEqual({ removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 100, freedBytes: 0 });
     expect(await contents(s)).toEqual({ blobs: [A, 'subdir'], keys: ['a.json', 'notes.txt'] });
   });
 });
