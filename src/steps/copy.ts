@@ -35,7 +35,7 @@ async function applyOwnerAndMode(dir: string, s: CopyStep, includeSelf: boolean)
 
 export const copyStep: StepKindImpl<CopyStep> = {
   describe: (s) => `copy ${s.input.path} to ${s.to}${s.replace ? ' (replace)' : ''}`,
-  tools: () => ['cp', 'rsync'],
+  tools: () => ['cp', 'rsync', 'bwrap'],
   async run(s, ctx) {
     const isDir = (await fs.stat(s.input.abs)).isDirectory();
     if (s.replace && !isDir) throw new StepError(`replace needs a directory to copy, ${s.input.path} is a file`);

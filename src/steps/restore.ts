@@ -27,7 +27,7 @@ async function restoreInto(ctx: StepContext, root: string, chdir: string, image:
 
 export const restoreStep: StepKindImpl<RestoreStep> = {
   describe: (s) => `restore ${s.input.path}${s.to !== '/' ? ` into ${s.to}` : ''}${s.replace ? ' (replace)' : ''}`,
-  tools: (s) => (s.replace ? ['restore', 'rsync'] : ['restore']),
+  tools: (s) => ['restore', 'bwrap', ...(s.replace ? ['rsync'] : [])],
   async run(s, ctx) {
     if (ctx.runner.dryRun) {
       await runTool(ctx, { root: ctx.root, chdir: s.to, tool: 'restore', args: RESTORE_ARGS, stdinFile: s.input.abs, devNull: true });

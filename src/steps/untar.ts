@@ -47,7 +47,7 @@ async function untarInto(ctx: StepContext, root: string, chdir: string, archive:
 
 export const untarStep: StepKindImpl<UntarStep> = {
   describe: (s) => `untar ${s.input.path}${s.to !== '/' ? ` into ${s.to}` : ''}${s.replace ? ' (replace)' : ''}`,
-  tools: (s) => ['tar', ...(s.replace ? ['rsync'] : [])],
+  tools: (s) => ['tar', 'bwrap', ...(s.replace ? ['rsync'] : [])],
   async run(s, ctx) {
     if (ctx.runner.dryRun) {
       await untarInto(ctx, ctx.root, s.to, s.input.abs, !s.replace);
