@@ -6,7 +6,7 @@ import type { LayerKey } from './key.js';
 export type StaleReason =
   | { reason: 'not-built' }
   | { reason: 'forced' }
-  | { reason: 'recipe'; field: string }
+  | { reason: 'recipe'; field: string; detail?: string }
   | { reason: 'input'; path: string; what: 'content' | 'mode' | 'owner' | 'added' | 'removed' }
   /** `changed`: another parent (`from` the old one, absent when there was none); `removed`: now a bottom layer. */
   | { reason: 'parent'; name: string; what: 'rebuilt' | 'changed' | 'stale' | 'removed'; from?: string }
@@ -22,7 +22,7 @@ export function describeReason(r: StaleReason): string {
     case 'forced':
       return '--force';
     case 'recipe':
-      return `recipe field ${r.field} changed`;
+      return `recipe field ${r.field} changed${r.detail ? ` (${r.detail})` : ''}`;
     case 'input':
       return r.what === 'added' || r.what === 'removed' ? `input ${r.path} ${r.what}` : `input ${r.path} changed (${r.what})`;
     case 'parent':
@@ -64,7 +64,7 @@ export function explainKeyChange(prev: LayerKey | undefined, cur: LayerKey): Sta
   } else if (prev.parent && cur.parent && prev.parent.digest !== cur.parent.digest) {
     out.push({ reason: 'parent', name: cur.parent.name, what: 'rebuilt' });
   }
-  for (const field of diffPaths(prev.recipe, cur.recipe, '')) out.push({ reason: 'recipe', field });
+  out.push(...recipeChanges(prev.recipe, cur.recipe));
   const prevInputs = new Map(prev.inputs.map((i) => [i.path, i]));
   const curPaths = new Set(cur.inputs.map((i) => i.path));
   for (const i of cur.inputs) {
@@ -86,6 +86,34 @@ function dedupe(rs: StaleReason[]): StaleReason[] {
     seen.add(k);
     return true;
   });
+}
+
+/** The step kind of a normalized step: its first key (restore, untar, copy, run, host, remove). */
+function kindOf(step: unknown): string {
+  return Object.keys((step ?? {}) as object)[0] ?? '?';
+}
+
+/**
+ * Recipe fields that differ, in key order, with steps told apart the way a person edits
+ * them: steps added or removed (`steps`, "2 → 3 steps"), a step of another kind
+ * (`steps[1]`, "run → copy"), else the field inside the step (`steps[1].to`).
+ */
+function recipeChanges(a: LayerKey['recipe'], b: LayerKey['recipe']): StaleReason[] {
+  const { steps: sa, ...ra } = a;
+  const { steps: sb, ...rb } = b;
+  const out: StaleReason[] = diffPaths(ra, rb, '').map((field) => ({ reason: 'recipe', field }));
+  if (sa.length !== sb.length) {
+    out.push({ reason: 'recipe', field: 'steps', detail: `${sa.length} → ${sb.length} steps` });
+    return out;
+  }
+  sa.forEach((step, i) => {
+    if (kindOf(step) !== kindOf(sb[i])) {
+      out.push({ reason: 'recipe', field: `steps[${i}]`, detail: `${kindOf(step)} → ${kindOf(sb[i])}` });
+    } else {
+      for (const field of diffPaths(step, sb[i], `steps[${i}]`)) out.push({ reason: 'recipe', field });
+    }
+  });
+  return out;
 }
 
 /** Paths (`steps[1].to`, `squashfs.level`) where two JSON-like values differ. */

@@ -60,7 +60,13 @@ describe('explainKeyChange', () => {
   it('names the whole list when steps were added or removed', () => {
     const cur = key();
     cur.recipe = { ...cur.recipe, steps: [...cur.recipe.steps, { remove: ['/etc/motd'] }], exclude: [] };
-    expect(texts(key(), cur)).toEqual(['recipe field exclude changed', 'recipe field steps changed']);
+    expect(texts(key(), cur)).toEqual(['recipe field exclude changed', 'recipe field steps changed (2 → 3 steps)']);
+  });
+
+  it('names a step that became another kind once, not field by field', () => {
+    const cur = key();
+    cur.recipe = { ...cur.recipe, steps: [cur.recipe.steps[0]!, { copy: 'files/x', to: '/', owner: '0:0', mode: null, replace: false }] };
+    expect(texts(key(), cur)).toEqual(['recipe field steps[1] changed (run → copy)']);
   });
 
   it('names inputs by what changed in them', () => {
