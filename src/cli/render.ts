@@ -156,7 +156,7 @@ export class TtyReporter implements Reporter {
 
   private redraw(): void {
     this.clear();
-    const width = Math.max(40, (this.o.out.columns ?? 100) - 1);
+    const width = Math.max(40, (this.o.out.columns || 100) - 1);
     const spin = SPIN[this.frame++ % SPIN.length]!;
     const lines = [...this.tasks.values()].map((t) => {
       const secs = Math.floor((Date.now() - t.started) / 1000);
