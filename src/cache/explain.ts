@@ -90,7 +90,7 @@ function dedupe(rs: StaleReason[]): StaleReason[] {
 
 /** The step kind of a normalized step: its first key (restore, untar, copy, run, host, remove). */
 function kindOf(step: unknown): string {
-  return Object.keys((step ?? {}) as object)[0] ?? '?';
+  return Object.keys(step ?? {})[0] ?? '?';
 }
 
 /**
