@@ -431,6 +431,10 @@ async function main() {
       jobs1: j1.seconds,
       jobs2: j2.seconds,
       rssKiB: { jobs1: j1.probe?.maxRssKiB, jobs2: j2.probe?.maxRssKiB },
+      // CPU seconds (node + the commands it waited for): divided by the cores, the floor
+      // that no scheduling can beat when the layers are CPU-bound.
+      cpuJobs1: j1.probe ? j1.probe.userCpu + j1.probe.sysCpu + (j1.probe.childCpu ?? 0) : undefined,
+      cores: results.machine.cores,
       layersJobs1: l1,
       layersJobs2: perLayer(j2),
       overhead,
