@@ -99,6 +99,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
         exclude: recipe.exclude,
         pruneIdentical: recipe.pruneIdentical,
         touchedDirs: ctx.touchedDirs,
+        sourceDateEpoch: s.sourceDateEpoch,
         runner: s.runner,
         signal: s.signal,
       });

@@ -26,6 +26,8 @@ export interface FinalizeInput {
   pruneIdentical: boolean;
   /** In-root directories that sandbox machinery touched (pruned even without prune-identical). */
   touchedDirs: Set<string>;
+  /** Packing clamps mtimes to it: pruning compares times as they will be packed. */
+  sourceDateEpoch: number | undefined;
   runner: Runner;
   signal: AbortSignal;
 }
@@ -57,7 +59,9 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
         inode ??= await inodeOf(p);
         if (stripped.has(`${inode} ${name}`)) continue;
         stripped.add(`${inode} ${name}`);
-        strip.set(name, [...(strip.get(name) ?? []), p]);
+        const paths = strip.get(name);
+        if (paths) paths.push(p);
+        else strip.set(name, [p]);
       }
     }
   }
@@ -73,6 +77,7 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
       lowerView: f.lowerView,
       upperXattrs: xattrs,
       onlyDirs: f.pruneIdentical ? undefined : f.touchedDirs,
+      sourceDateEpoch: f.sourceDateEpoch,
       runner: f.runner,
       signal: f.signal,
     });
@@ -89,23 +94,31 @@ function hexIs(value: string, text: string): boolean {
   return value === `0x${Buffer.from(text).toString('hex')}` || value === `"${text}"`;
 }
 
-/** Deletes upper entries matching the recipe's `exclude` globs; returns how many went. */
+/**
+ * Deletes upper entries matching the recipe's `exclude` globs; returns how many went. The
+ * directories they were in keep their times: excluding is packing, not a change of the tree.
+ */
 async function applyExclude(upper: string, globs: string[], signal: AbortSignal): Promise<number> {
   if (globs.length === 0) return 0;
   const res = globs.map(globToRegExp);
   let count = 0;
   const visit = async (rel: string) => {
     checkInterrupted(signal);
-    const entries = await fs.readdir(path.join(upper, rel), { withFileTypes: true });
+    const dir = path.join(upper, rel);
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    const before = await fs.lstat(dir);
+    let removed = false;
     for (const e of entries) {
       const childRel = `${rel}/${e.name}`;
       if (res.some((re) => re.test(childRel))) {
         await fs.rm(path.join(upper, childRel), { recursive: true, force: true });
         count++;
+        removed = true;
       } else if (e.isDirectory()) {
         await visit(childRel);
       }
     }
+    if (removed) await fs.utimes(dir, before.atime, before.mtime);
   };
   await visit('');
   return count;

@@ -1,7 +1,8 @@
 // prune-identical: drops upper entries that the lowers already show identically (type,
-// content, mode, owner, xattrs, mtime to the second that squashfs keeps), and directories
-// left empty and unchanged. Whiteouts and opaque directories (with everything in them) stay:
-// they are what the layer changes. The stacked result is unchanged.
+// content, mode, owner, xattrs, and mtime as the packed layer will have it: to the second,
+// clamped to SOURCE_DATE_EPOCH), and directories left empty and unchanged. Whiteouts and
+// opaque directories (with everything in them) stay: they are what the layer changes.
+// The stacked result is unchanged; directories that stay keep their times.
 
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,8 @@ export interface PruneInput {
   lowerView: string;
   /** xattrs of the upper tree (readTreeXattrs), after finalization stripped overlay ones. */
   upperXattrs: XattrMap;
+  /** Packing clamps newer mtimes to it; the lowers were clamped the same way. */
+  sourceDateEpoch: number | undefined;
   /**
    * Limits pruning to these in-root directories and their ancestors, directories only: used
    * when prune-identical is off, to undo copy-ups that only sandbox machinery caused.
@@ -40,13 +43,17 @@ interface Entry {
 }
 
 const OVERLAY_PRIVATE = /^trusted\.overlay\./;
+/** Content comparisons in flight at once (each holds two buffers). */
+const PARALLEL = 8;
+const SMALL = 64 * 1024;
+const CHUNK = 256 * 1024;
 
 export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const scope = input.onlyDirs ? withAncestors(input.onlyDirs) : undefined;
   const stats: PruneStats = { files: 0, dirs: 0, bytes: 0 };
   const candidates: Entry[] = [];
-  const tree = await scan(input, '', scope, candidates);
-  if (!tree) return stats;
+  const compare = new Comparer(PARALLEL);
+  const tree = await scan(input, '', scope, candidates, compare);
   keepLinkGroups(tree);
   const lowerXattrs = await readXattrs(
     input.runner,
@@ -56,17 +63,25 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
     equalXattrs(input.upperXattrs.get(path.join(input.upper, rel)), lowerXattrs.get(path.join(input.lowerView, rel)));
   const removeIdentical = async (e: Entry): Promise<boolean> => {
     checkInterrupted(input.signal);
+    const p = path.join(input.upper, e.rel);
     if (e.st.isDirectory()) {
       let allGone = true;
-      for (const c of e.children) if (!(await removeIdentical(c))) allGone = false;
-      if (e.rel === '' || !allGone || !e.candidate || !sameXattrs(e.rel)) return false;
-      if ((await fs.readdir(path.join(input.upper, e.rel))).length > 0) return false;
-      await fs.rmdir(path.join(input.upper, e.rel));
-      stats.dirs++;
-      return true;
+      let removedSome = false;
+      for (const c of e.children) {
+        if (await removeIdentical(c)) removedSome = true;
+        else allGone = false;
+      }
+      if (e.rel !== '' && allGone && e.candidate && sameXattrs(e.rel) && (await fs.readdir(p)).length === 0) {
+        await fs.rmdir(p);
+        stats.dirs++;
+        return true;
+      }
+      // Removing entries touched the directory's times; it keeps the ones the steps gave it.
+      if (removedSome) await fs.utimes(p, e.st.atime, e.st.mtime);
+      return false;
     }
     if (!e.candidate || !sameXattrs(e.rel)) return false;
-    await fs.unlink(path.join(input.upper, e.rel));
+    await fs.unlink(p);
     stats.files++;
     stats.bytes += e.st.size;
     return true;
@@ -76,7 +91,13 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
 }
 
 /** Walks the upper, marking entries whose lower counterpart matches in everything but xattrs. */
-async function scan(input: PruneInput, rel: string, scope: Set<string> | undefined, candidates: Entry[]): Promise<Entry | undefined> {
+async function scan(
+  input: PruneInput,
+  rel: string,
+  scope: Set<string> | undefined,
+  candidates: Entry[],
+  compare: Comparer,
+): Promise<Entry> {
   checkInterrupted(input.signal);
   const upperPath = path.join(input.upper, rel);
   const st = await fs.lstat(upperPath);
@@ -85,21 +106,21 @@ async function scan(input: PruneInput, rel: string, scope: Set<string> | undefin
   if (st.isDirectory()) {
     const attrs = input.upperXattrs.get(upperPath);
     if (attrs?.get('trusted.overlay.opaque') !== undefined) return entry;
-    for (const name of (await fs.readdir(upperPath)).sort()) {
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      if (scope && !scope.has('/' + childRel)) {
-        entry.children.push({ rel: childRel, st, candidate: false, children: [] });
-        continue;
-      }
-      const child = await scan(input, childRel, scope, candidates);
-      if (child) entry.children.push(child);
-    }
+    const names = (await fs.readdir(upperPath)).sort();
+    entry.children = await Promise.all(
+      names.map((name) => {
+        const childRel = rel === '' ? name : `${rel}/${name}`;
+        // Outside the scope: a child that keeps its directory, never pruned itself.
+        if (scope && !scope.has('/' + childRel)) return Promise.resolve({ rel: childRel, st, candidate: false, children: [] });
+        return scan(input, childRel, scope, candidates, compare);
+      }),
+    );
   } else if (scope) {
     return entry;
   }
   if (rel === '') return entry;
   const lower = await fs.lstat(path.join(input.lowerView, rel)).catch(() => undefined);
-  if (lower && sameMeta(st, lower) && (await sameContent(input, rel, st, lower))) {
+  if (lower && sameMeta(st, lower, input.sourceDateEpoch) && (await compare.run(() => sameContent(input, rel, st, lower)))) {
     entry.candidate = true;
     entry.lowerId = `${lower.dev}:${lower.ino}`;
     candidates.push(entry);
@@ -117,7 +138,9 @@ function keepLinkGroups(tree: Entry): void {
   const visit = (e: Entry) => {
     if (!e.st.isDirectory() && e.st.nlink > 1) {
       const id = `${e.st.dev}:${e.st.ino}`;
-      groups.set(id, [...(groups.get(id) ?? []), e]);
+      const group = groups.get(id);
+      if (group) group.push(e);
+      else groups.set(id, [e]);
     }
     e.children.forEach(visit);
   };
@@ -132,12 +155,18 @@ function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
-function sameMeta(a: Stats, b: Stats): boolean {
+/** The mtime a packed layer records: whole seconds, clamped to SOURCE_DATE_EPOCH. */
+export function packedMtime(st: Stats, sourceDateEpoch: number | undefined): number {
+  const s = Math.floor(st.mtimeMs / 1000);
+  return sourceDateEpoch !== undefined && s > sourceDateEpoch ? sourceDateEpoch : s;
+}
+
+function sameMeta(a: Stats, b: Stats, sourceDateEpoch: number | undefined): boolean {
   return (
     a.mode === b.mode &&
     a.uid === b.uid &&
     a.gid === b.gid &&
-    Math.floor(a.mtimeMs / 1000) === Math.floor(b.mtimeMs / 1000) &&
+    packedMtime(a, sourceDateEpoch) === packedMtime(b, sourceDateEpoch) &&
     (a.isDirectory() || a.size === b.size) &&
     ((!a.isCharacterDevice() && !a.isBlockDevice()) || a.rdev === b.rdev) &&
     !isWhiteout(b)
@@ -150,16 +179,40 @@ async function sameContent(input: PruneInput, rel: string, a: Stats, b: Stats): 
   }
   if (!a.isFile()) return true;
   if (a.size !== b.size) return false;
-  return equalFiles(path.join(input.upper, rel), path.join(input.lowerView, rel));
+  return equalFiles(path.join(input.upper, rel), path.join(input.lowerView, rel), a.size);
 }
 
-const CHUNK = 1 << 20;
+/** Runs at most `limit` comparisons at once, so memory stays flat however big the tree. */
+class Comparer {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
-export async function equalFiles(a: string, b: string): Promise<boolean> {
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Buffers for big-file comparisons, reused (at most PARALLEL pairs are ever in use). */
+const buffers: Buffer[] = [];
+
+export async function equalFiles(a: string, b: string, size?: number): Promise<boolean> {
+  if (size !== undefined && size <= SMALL) {
+    const [da, db] = await Promise.all([fs.readFile(a), fs.readFile(b)]);
+    return da.equals(db);
+  }
   const [fa, fb] = await Promise.all([fs.open(a, 'r'), fs.open(b, 'r')]);
+  const ba = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
+  const bb = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
   try {
-    const ba = Buffer.allocUnsafe(CHUNK);
-    const bb = Buffer.allocUnsafe(CHUNK);
     for (;;) {
       const [ra, rb] = await Promise.all([fa.read(ba, 0, CHUNK, null), fb.read(bb, 0, CHUNK, null)]);
       if (ra.bytesRead !== rb.bytesRead) return false;
@@ -167,13 +220,14 @@ export async function equalFiles(a: string, b: string): Promise<boolean> {
       if (ba.compare(bb, 0, rb.bytesRead, 0, ra.bytesRead) !== 0) return false;
     }
   } finally {
+    buffers.push(ba, bb);
     await Promise.all([fa.close(), fb.close()]);
   }
 }
 
 function equalXattrs(a: Map<string, string> | undefined, b: Map<string, string> | undefined): boolean {
   const norm = (m: Map<string, string> | undefined) =>
-    [...(m ?? new Map<string, string>())].filter(([k]) => !OVERLAY_PRIVATE.test(k)).sort(([x], [y]) => x.localeCompare(y));
+    [...(m ?? new Map<string, string>())].filter(([k]) => !OVERLAY_PRIVATE.test(k)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 

@@ -22,7 +22,12 @@ async function restoreInto(ctx: StepContext, root: string, chdir: string, image:
   const hadSymtable = await fs.lstat(symtable).then(() => true, () => false);
   // restore will not start without /dev/null (or a tty) to read answers from.
   await runTool(ctx, { root, chdir, tool: 'restore', args: RESTORE_ARGS, stdinFile: image, quiet: NOISE, devNull: true });
-  if (!hadSymtable && !ctx.runner.dryRun) await fs.rm(symtable, { force: true });
+  if (!hadSymtable && !ctx.runner.dryRun) {
+    // Removing restore's bookkeeping must not change the directory's time the image gave it.
+    const dir = await fs.lstat(path.dirname(symtable));
+    await fs.rm(symtable, { force: true });
+    await fs.utimes(path.dirname(symtable), dir.atime, dir.mtime);
+  }
 }
 
 export const restoreStep: StepKindImpl<RestoreStep> = {
