@@ -73,7 +73,8 @@ export class LocalStore implements LayerStore {
     }
     const record: KeyRecord = { keyDigest, key, digest, size, layer, createdAt: new Date().toISOString() };
     await writeAtomic(this.keyPath(keyDigest), JSON.stringify(record, null, 2) + '\n');
-    await this.stats.digest(blob);
+    // Hashed above, from the very bytes now in the store: no second read, and trusted next time.
+    await this.stats.seal(blob, digest);
     return { record, blobPath: blob };
   }
 

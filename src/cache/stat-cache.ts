@@ -14,6 +14,11 @@ interface Entry {
   digest: Sha256;
   /** When the digest was computed (ns since epoch). */
   hashedNs: string;
+  /**
+   * A blob this tool wrote and hashed itself and never writes again: not racy, and its ctime
+   * is not compared (hardlinking it into layers/ changes the ctime, not the content).
+   */
+  sealed?: boolean;
 }
 
 const RACY_NS = 2_000_000_000n;
@@ -48,9 +53,10 @@ export class StatCache {
       known.size === String(st.size) &&
       known.mtimeNs === String(st.mtimeNs) &&
       known.ino === String(st.ino) &&
-      known.ctimeNs === String(st.ctimeNs) &&
-      st.mtimeNs + RACY_NS < BigInt(known.hashedNs) &&
-      st.ctimeNs + RACY_NS < BigInt(known.hashedNs);
+      (known.sealed === true ||
+        (known.ctimeNs === String(st.ctimeNs) &&
+          st.mtimeNs + RACY_NS < BigInt(known.hashedNs) &&
+          st.ctimeNs + RACY_NS < BigInt(known.hashedNs)));
     if (same) return known.digest;
     const hashedNs = BigInt(Date.now()) * 1_000_000n;
     const digest = await sha256OfFile(file, signal);
@@ -65,6 +71,21 @@ export class StatCache {
     });
     this.dirty = true;
     return digest;
+  }
+
+  /** Records the digest of a file this tool just wrote and hashed, and will not write again. */
+  async seal(file: string, digest: Sha256): Promise<void> {
+    const st = await fs.stat(file, { bigint: true });
+    this.entries.set(file, {
+      size: String(st.size),
+      mtimeNs: String(st.mtimeNs),
+      ino: String(st.ino),
+      ctimeNs: String(st.ctimeNs),
+      digest,
+      hashedNs: String(BigInt(Date.now()) * 1_000_000n),
+      sealed: true,
+    });
+    this.dirty = true;
   }
 
   /** Forgets a file (e.g. a blob found corrupt). */

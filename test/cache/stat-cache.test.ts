@@ -147,3 +147,24 @@ describe('StatCache', () => {
     await expect(stats.digest(path.join(dir, 'nope'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('sealed entries', () => {
+  it('trust a blob the tool wrote itself at once, even after a hardlink changed its ctime; a content change is still seen', async () => {
+    const dir = tempDir('seal');
+    try {
+      const blob = path.join(dir, 'blob');
+      await fs.writeFile(blob, 'layer bytes');
+      const cache = await StatCache.open(path.join(dir, 'stat-cache.json'));
+      const digest = sha256OfString('layer bytes');
+      await cache.seal(blob, digest);
+      await fs.link(blob, path.join(dir, 'layer.sqsh')); // changes the blob's ctime
+      expect(await cache.digest(blob)).toBe(digest);
+      expect(cache.hashed).toBe(0);
+      await fs.writeFile(blob, 'other bytes');
+      expect(await cache.digest(blob)).toBe(sha256OfString('other bytes'));
+      expect(cache.hashed).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
