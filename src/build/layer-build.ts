@@ -44,24 +44,23 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
     for (const [i, l] of lowers.entries()) {
       lowerDirs.push(await scope.mount(squashfsMount(l.blob, path.join(dir, 'lower', `${i}-${l.name}`))));
     }
-    if (lowerDirs.length === 0) {
-      const empty = path.join(dir, 'empty');
-      await fs.mkdir(empty, { recursive: true, mode: 0o755 });
-      lowerDirs.push(empty);
-    }
     const tmp = await scope.mount(tmpfsMount(path.join(dir, 'tmpfs'), recipe.tmpfsSize));
     const upper = path.join(tmp, 'upper');
     const work = path.join(tmp, 'work');
     const scratch = path.join(tmp, 'scratch');
     for (const d of [upper, work, scratch]) await fs.mkdir(d, { mode: 0o755 });
-    // The merged root shows the upper's root attributes: start from what the lowers show.
-    const rootSt = await fs.stat(lowerDirs[0]!);
-    await fs.chown(upper, rootSt.uid, rootSt.gid);
-    await fs.chmod(upper, rootSt.mode & 0o7777);
-    await fs.utimes(upper, rootSt.atime, rootSt.mtime);
-
-    const options = await s.overlayOptions();
-    const root = await scope.mount(overlayMount({ lowers: lowerDirs, upper, work, options }, path.join(dir, 'root')));
+    // A bottom layer has nothing below it to hide or show: its steps work on the upper dir
+    // itself, without an overlay over an empty lower (which only cost time).
+    let root = upper;
+    if (lowerDirs.length > 0) {
+      // The merged root shows the upper's root attributes: start from what the lowers show.
+      const rootSt = await fs.stat(lowerDirs[0]!);
+      await fs.chown(upper, rootSt.uid, rootSt.gid);
+      await fs.chmod(upper, rootSt.mode & 0o7777);
+      await fs.utimes(upper, rootSt.atime, rootSt.mtime);
+      const options = await s.overlayOptions();
+      root = await scope.mount(overlayMount({ lowers: lowerDirs, upper, work, options }, path.join(dir, 'root')));
+    }
     const ctx: StepContext = {
       recipe,
       root,
@@ -69,7 +68,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
       scratch,
       policyRcD: await s.policyRcD(),
       projectDir: s.project.config.dir,
-      lowers: lowers.length > 0 ? lowerDirs : [],
+      lowers: lowerDirs,
       lowerNames: lowers.map((l) => l.name),
       sourceDateEpoch: s.sourceDateEpoch,
       runner: s.runner,
@@ -83,12 +82,13 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
       await fs.rm(scratch, { recursive: true, force: true });
       await fs.mkdir(scratch, { mode: 0o755 });
     }
-    await scope.releaseMount(root);
+    if (root !== upper) await scope.releaseMount(root);
 
     emitPhase('finalizing the upper dir');
     let lowerView: string | undefined;
     if (lowers.length === 1) lowerView = lowerDirs[0];
     if (lowers.length > 1) {
+      const options = await s.overlayOptions();
       lowerView = await scope.mount(overlayMount({ lowers: lowerDirs, options }, path.join(dir, 'lowerview')));
     }
     let stats: FinalizeStats;
@@ -109,15 +109,20 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
     }
     if (lowers.length > 1) await scope.releaseMount(lowerView!);
 
-    emitPhase('packing with mksquashfs');
+    if (s.packs.pending > 0) emitPhase('waiting for mksquashfs (another layer is packing)');
     try {
-      await pack({
-        upper,
-        out,
-        squashfs: recipe.squashfs,
-        sourceDateEpoch: s.sourceDateEpoch,
-        runner: s.runner,
-        onProgress: (percent) => s.report.emit({ type: 'pack-progress', layer: recipe.name, percent }),
+      // One mksquashfs at a time: each uses every CPU, two at once only contend, while the
+      // other layers' steps (mostly I/O) go on beside it.
+      await s.packs.add(async () => {
+        emitPhase('packing with mksquashfs');
+        await pack({
+          upper,
+          out,
+          squashfs: recipe.squashfs,
+          sourceDateEpoch: s.sourceDateEpoch,
+          runner: s.runner,
+          onProgress: (percent) => s.report.emit({ type: 'pack-progress', layer: recipe.name, percent }),
+        });
       });
     } catch (err) {
       if (err instanceof Interrupted) throw err;
@@ -201,17 +206,14 @@ export function installHint(tool: string): string {
 /** What building a layer would do, for --dry-run. */
 export async function describeLayerBuild(s: Session, recipe: Recipe, lowers: Lower[]): Promise<string[]> {
   const dir = path.join(s.state.dir, 'layers', recipe.name);
-  const options = await s.overlayOptions();
   const lowerDirs = lowers.map((l, i) => path.join(dir, 'lower', `${i}-${l.name}`));
-  const ops = [
-    ...lowers.map((l, i) => squashfsMount(l.blob, lowerDirs[i]!)),
-    tmpfsMount(path.join(dir, 'tmpfs'), recipe.tmpfsSize),
-    overlayMount(
-      { lowers: lowerDirs.length > 0 ? lowerDirs : [path.join(dir, 'empty')], upper: path.join(dir, 'tmpfs/upper'), work: path.join(dir, 'tmpfs/work'), options },
-      path.join(dir, 'root'),
-    ),
-  ];
+  const ops = [...lowers.map((l, i) => squashfsMount(l.blob, lowerDirs[i]!)), tmpfsMount(path.join(dir, 'tmpfs'), recipe.tmpfsSize)];
+  if (lowers.length > 0) {
+    const work = { upper: path.join(dir, 'tmpfs/upper'), work: path.join(dir, 'tmpfs/work') };
+    ops.push(overlayMount({ lowers: lowerDirs, ...work, options: await s.overlayOptions() }, path.join(dir, 'root')));
+  }
   const lines = ops.map((op) => `+ ${formatArgv(op.argv())}`);
+  if (lowers.length === 0) lines.push('  (a bottom layer: the steps work on the tmpfs upper dir itself)');
   for (const step of recipe.steps) lines.push(`  step ${step.index + 1}: ${describeStep(step)}`);
   lines.push(`  finalize: strip overlay xattrs${recipe.exclude.length ? `, exclude ${recipe.exclude.join(' ')}` : ''}${recipe.pruneIdentical ? ', prune identical entries' : ''}`);
   lines.push(`+ mksquashfs ${path.join(dir, 'tmpfs/upper')} ... (${recipe.squashfs.compression}, block ${recipe.squashfs.blockSize})`);

@@ -3,6 +3,7 @@
 // Passed explicitly to everything that builds; no global configuration.
 
 import { promises as fs } from 'node:fs';
+import PQueue from 'p-queue';
 import path from 'node:path';
 import { LocalStore } from '../cache/local-store.js';
 import { StatCache } from '../cache/stat-cache.js';
@@ -48,6 +49,8 @@ export interface Session {
   overlayOptions(): Promise<string[]>;
   hostTools(): Promise<HostTools>;
   policyRcD(): Promise<string>;
+  /** mksquashfs runs one at a time (it uses every CPU itself). */
+  packs: PQueue;
   close(): Promise<void>;
 }
 
@@ -96,6 +99,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       layersDir,
       sourceDateEpoch: o.envSourceDateEpoch ?? o.project.config.sourceDateEpoch,
       mksquashfs,
+      packs: new PQueue({ concurrency: 1 }),
       overlayOptions: () => (overlay ??= probeOverlayOptions(runner, path.join(state.dir, 'probe'), warn)),
       hostTools: () => (tools ??= HostTools.detect()),
       policyRcD: () =>
