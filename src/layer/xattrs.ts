@@ -6,7 +6,27 @@ import type { Runner } from '../process/run.js';
 /** Attribute name → value, per host path. */
 export type XattrMap = Map<string, Map<string, string>>;
 
-const BATCH = 500;
+/** Arguments per process, in bytes: well under the kernel's limit (ARG_MAX, 2 MiB or more). */
+const BATCH_BYTES = 512 * 1024;
+
+/** Splits paths into argument lists of at most BATCH_BYTES each. */
+export function batches(paths: string[]): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let size = 0;
+  for (const p of paths) {
+    const len = Buffer.byteLength(p) + 1;
+    if (cur.length > 0 && size + len > BATCH_BYTES) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(p);
+    size += len;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
 
 /** getfattr escapes unprintable bytes, `\` and `=` in names as \ooo octal. */
 function unescapePath(s: string): string {
@@ -50,8 +70,7 @@ export async function readTreeXattrs(runner: Runner, dir: string): Promise<Xattr
 /** Every xattr of the given entries (which must exist). */
 export async function readXattrs(runner: Runner, paths: string[]): Promise<XattrMap> {
   const out: XattrMap = new Map();
-  for (let i = 0; i < paths.length; i += BATCH) {
-    const chunk = paths.slice(i, i + BATCH);
+  for (const chunk of batches(paths)) {
     const res = await runner.query(['getfattr', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--', ...chunk], {
       tailLines: 5,
       okCodes: [0, 1],
@@ -63,7 +82,7 @@ export async function readXattrs(runner: Runner, paths: string[]): Promise<Xattr
 
 /** Removes attribute `name` from each path, in batches. */
 export async function removeXattr(runner: Runner, name: string, paths: string[]): Promise<void> {
-  for (let i = 0; i < paths.length; i += BATCH) {
-    await runner.run(['setfattr', '-h', '-x', name, '--', ...paths.slice(i, i + BATCH)]);
+  for (const chunk of batches(paths)) {
+    await runner.run(['setfattr', '-h', '-x', name, '--', ...chunk]);
   }
 }

@@ -84,7 +84,7 @@ export class Runner {
 
   private async exec(argv: readonly string[], o: CommandOptions): Promise<CommandResult> {
     checkInterrupted(this.opts.signal);
-    this.opts.log.verbose(`+ ${formatArgv(argv)}${o.cwd ? `   (in ${o.cwd})` : ''}`);
+    this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}${o.cwd ? `   (in ${o.cwd})` : ''}`);
     const tailMax = o.tailLines ?? 30;
     const tail: string[] = [];
     const env = o.clearEnv ? { ...o.env } : { ...process.env, ...o.env };
@@ -169,6 +169,12 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
+}
+
+/** Long argument lists (thousands of paths for getfattr) are cut for the log. */
+function shortened(argv: readonly string[]): readonly string[] {
+  const MAX = 40;
+  return argv.length <= MAX ? argv : [...argv.slice(0, MAX), `... (${argv.length - MAX} more arguments)`];
 }
 
 /** A command line as a shell would need it, for logs and --dry-run. */
