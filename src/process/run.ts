@@ -173,7 +173,7 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
 
 /** Long argument lists (thousands of paths for getfattr) are cut for the log. */
 function shortened(argv: readonly string[]): readonly string[] {
-  const MAX = 40;
+  const MAX = 120;
   return argv.length <= MAX ? argv : [...argv.slice(0, MAX), `... (${argv.length - MAX} more arguments)`];
 }
 
