@@ -42,7 +42,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
   const onDisk = await readManifestFile(s.layersDir);
   const manifest = onDisk ?? { version: 1 as const, layers: {} };
-  const kc = { stats: s.stats, mksquashfs: s.mksquashfs, sourceDateEpoch: s.sourceDateEpoch, signal: s.signal };
+  const kc = { stats: s.stats, mksquashfs: s.mksquashfs, sourceDateEpoch: s.sourceDateEpoch, signal: s.signal, fingerprints: new Map() };
   const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
   if (o.frozen && stale.length > 0) throw new FrozenError(stale);

@@ -4,7 +4,7 @@
 import { describeReason, explainKeyChange, type StaleReason } from '../cache/explain.js';
 import type { KeyDigest, Sha256 } from '../cache/digest.js';
 import { fingerprintInputs } from '../cache/inputs.js';
-import { keyDigest, LAYER_FORMAT, type LayerKey, normalizeRecipe } from '../cache/key.js';
+import { type InputFingerprint, keyDigest, LAYER_FORMAT, type LayerKey, normalizeRecipe } from '../cache/key.js';
 import type { StatCache } from '../cache/stat-cache.js';
 import type { LayerStore } from '../cache/store.js';
 import type { Manifest } from '../layer/manifest.js';
@@ -16,6 +16,8 @@ export interface KeyContext {
   mksquashfs: string;
   sourceDateEpoch: number | undefined;
   signal: AbortSignal;
+  /** Input fingerprints by layer, so planning and building in one run read the inputs once. */
+  fingerprints?: Map<string, Promise<InputFingerprint[]>>;
 }
 
 export async function layerKey(
@@ -23,10 +25,15 @@ export async function layerKey(
   recipe: Recipe,
   parent: { name: string; digest: Sha256 } | null,
 ): Promise<{ key: LayerKey; digest: KeyDigest }> {
+  let inputs = kc.fingerprints?.get(recipe.name);
+  if (!inputs) {
+    inputs = fingerprintInputs(recipe, kc.stats, kc.signal);
+    kc.fingerprints?.set(recipe.name, inputs);
+  }
   const key: LayerKey = {
     format: LAYER_FORMAT,
     recipe: normalizeRecipe(recipe),
-    inputs: await fingerprintInputs(recipe, kc.stats, kc.signal),
+    inputs: await inputs,
     parent,
     mksquashfs: kc.mksquashfs,
     sourceDateEpoch: kc.sourceDateEpoch ?? null,

@@ -6,8 +6,11 @@ import type { Runner } from '../process/run.js';
 /** Attribute name → value, per host path. */
 export type XattrMap = Map<string, Map<string, string>>;
 
-/** Arguments per process, in bytes: well under the kernel's limit (ARG_MAX, 2 MiB or more). */
-const BATCH_BYTES = 512 * 1024;
+/**
+ * Arguments per process, in bytes. Commands reach the kernel as one `bash -c` string (zx),
+ * which a single argument's limit (MAX_ARG_STRLEN, 128 KiB) caps, quoting included.
+ */
+const BATCH_BYTES = 64 * 1024;
 
 /** Splits paths into argument lists of at most BATCH_BYTES each. */
 export function batches(paths: string[]): string[][] {

@@ -122,8 +122,11 @@ export class Runner {
       if (tail.length > tailMax) tail.shift();
       o.onLine?.(line);
     };
-    p.stdout.on('data', onData);
-    p.stderr.on('data', onData);
+    // No child at all when the spawn itself failed (E2BIG, EACCES...): `await p` says why.
+    if (p.child) {
+      p.stdout.on('data', onData);
+      p.stderr.on('data', onData);
+    }
     // SIGTERM first, SIGKILL after the grace time; the timer goes when the command ends, so a
     // command that obeyed SIGTERM does not keep the tool alive for the rest of the grace time.
     let killTimer: NodeJS.Timeout | undefined;
@@ -138,6 +141,10 @@ export class Runner {
       const out = await p;
       if (partial !== '') pushLine(partial);
       if (this.opts.signal.aborted) throw new Interrupted(this.opts.signal.reason as NodeJS.Signals);
+      const cause = (out as { cause?: Error }).cause;
+      if (out.exitCode === null && out.signal === null && cause) {
+        throw new CommandError(argv, null, null, [`could not start ${argv[0]}: ${cause.message}`]);
+      }
       const code = out.exitCode ?? -1;
       if (code === 127 && tail.some((l) => /exec: .*: not found/.test(l))) {
         throw new MissingToolError(argv[0] ?? '');

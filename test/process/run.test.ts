@@ -59,3 +59,12 @@ describe('Runner', () => {
     expect((err as Interrupted).signal).toBe('SIGINT');
   });
 });
+
+describe('Runner, when a command cannot start', () => {
+  it('fails with the reason instead of crashing', async () => {
+    const { r } = runner();
+    const err = await r.run(['echo', 'x'.repeat(200_000)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).tail).toEqual(['could not start echo: spawn E2BIG']);
+  });
+});
