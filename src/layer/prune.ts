@@ -33,9 +33,15 @@ export interface PruneInput {
   signal: AbortSignal;
 }
 
+/** What pruning keeps of an upper entry (not the whole Stats: thousands of them add up). */
 interface Entry {
   rel: string;
-  st: Stats;
+  dir: boolean;
+  size: number;
+  /** dev:ino, for names of an inode with more than one link. */
+  linked: string | undefined;
+  atimeMs: number;
+  mtimeMs: number;
   candidate: boolean;
   children: Entry[];
   /** dev:ino of the lower counterpart, for candidates. */
@@ -44,16 +50,14 @@ interface Entry {
 
 const OVERLAY_PRIVATE = /^trusted\.overlay\./;
 /** Content comparisons in flight at once (each holds two buffers). */
-const PARALLEL = 8;
-const SMALL = 64 * 1024;
-const CHUNK = 256 * 1024;
+const PARALLEL = 32;
+const CHUNK = 128 * 1024;
 
 export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const scope = input.onlyDirs ? withAncestors(input.onlyDirs) : undefined;
   const stats: PruneStats = { files: 0, dirs: 0, bytes: 0 };
   const candidates: Entry[] = [];
-  const compare = new Comparer(PARALLEL);
-  const tree = await scan(input, '', scope, candidates, compare);
+  const tree = await scan(input, '', scope, candidates, new Comparer(PARALLEL));
   keepLinkGroups(tree);
   const lowerXattrs = await readXattrs(
     input.runner,
@@ -64,7 +68,7 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const removeIdentical = async (e: Entry): Promise<boolean> => {
     checkInterrupted(input.signal);
     const p = path.join(input.upper, e.rel);
-    if (e.st.isDirectory()) {
+    if (e.dir) {
       let allGone = true;
       let removedSome = false;
       for (const c of e.children) {
@@ -77,55 +81,89 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
         return true;
       }
       // Removing entries touched the directory's times; it keeps the ones the steps gave it.
-      if (removedSome) await fs.utimes(p, e.st.atime, e.st.mtime);
+      if (removedSome) await fs.utimes(p, e.atimeMs / 1000, e.mtimeMs / 1000);
       return false;
     }
     if (!e.candidate || !sameXattrs(e.rel)) return false;
     await fs.unlink(p);
     stats.files++;
-    stats.bytes += e.st.size;
+    stats.bytes += e.size;
     return true;
   };
   await removeIdentical(tree);
   return stats;
 }
 
-/** Walks the upper, marking entries whose lower counterpart matches in everything but xattrs. */
+/**
+ * Walks the upper, marking entries whose lower counterpart matches in everything but xattrs.
+ * Directories are walked as they come; the work on other entries (stat both sides, compare
+ * content) takes one of a few slots, so a huge directory does not hold thousands of entries
+ * in flight at once.
+ */
 async function scan(
   input: PruneInput,
   rel: string,
   scope: Set<string> | undefined,
   candidates: Entry[],
-  compare: Comparer,
+  slots: Comparer,
 ): Promise<Entry> {
   checkInterrupted(input.signal);
   const upperPath = path.join(input.upper, rel);
   const st = await fs.lstat(upperPath);
-  const entry: Entry = { rel, st, candidate: false, children: [] };
-  if (isWhiteout(st)) return entry;
-  if (st.isDirectory()) {
-    const attrs = input.upperXattrs.get(upperPath);
-    if (attrs?.get('trusted.overlay.opaque') !== undefined) return entry;
-    const names = (await fs.readdir(upperPath)).sort();
-    entry.children = await Promise.all(
-      names.map((name) => {
-        const childRel = rel === '' ? name : `${rel}/${name}`;
-        // Outside the scope: a child that keeps its directory, never pruned itself.
-        if (scope && !scope.has('/' + childRel)) return Promise.resolve({ rel: childRel, st, candidate: false, children: [] });
-        return scan(input, childRel, scope, candidates, compare);
-      }),
-    );
-  } else if (scope) {
-    return entry;
-  }
-  if (rel === '') return entry;
-  const lower = await fs.lstat(path.join(input.lowerView, rel)).catch(() => undefined);
-  if (lower && sameMeta(st, lower, input.sourceDateEpoch) && (await compare.run(() => sameContent(input, rel, st, lower)))) {
+  const entry = entryOf(rel, st);
+  const attrs = input.upperXattrs.get(upperPath);
+  if (attrs?.get('trusted.overlay.opaque') !== undefined) return entry;
+  const dirents = (await fs.readdir(upperPath, { withFileTypes: true })).sort((x, y) => (x.name < y.name ? -1 : 1));
+  entry.children = await Promise.all(
+    dirents.map((d) => {
+      const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+      // Outside the scope: a child that keeps its directory, never pruned itself.
+      if (scope && !scope.has('/' + childRel)) return Promise.resolve({ ...entryOf(childRel, st), children: [] });
+      if (d.isDirectory()) return scan(input, childRel, scope, candidates, slots);
+      return slots.run(() => leaf(input, childRel, scope, candidates));
+    }),
+  );
+  if (rel !== '') await markIfIdentical(input, entry, st, candidates, () => Promise.resolve(true));
+  return entry;
+}
+
+/** A non-directory entry of the upper. */
+async function leaf(input: PruneInput, rel: string, scope: Set<string> | undefined, candidates: Entry[]): Promise<Entry> {
+  checkInterrupted(input.signal);
+  const st = await fs.lstat(path.join(input.upper, rel));
+  const entry = entryOf(rel, st);
+  // Whiteouts are what the layer deletes; with a scope only directories are pruned.
+  if (isWhiteout(st) || scope) return entry;
+  await markIfIdentical(input, entry, st, candidates, (lower) => sameContent(input, rel, st, lower));
+  return entry;
+}
+
+function entryOf(rel: string, st: Stats): Entry {
+  return {
+    rel,
+    dir: st.isDirectory(),
+    size: st.size,
+    linked: !st.isDirectory() && st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined,
+    atimeMs: st.atimeMs,
+    mtimeMs: st.mtimeMs,
+    candidate: false,
+    children: [],
+  };
+}
+
+async function markIfIdentical(
+  input: PruneInput,
+  entry: Entry,
+  st: Stats,
+  candidates: Entry[],
+  same: (lower: Stats) => Promise<boolean>,
+): Promise<void> {
+  const lower = await fs.lstat(path.join(input.lowerView, entry.rel)).catch(() => undefined);
+  if (lower && sameMeta(st, lower, input.sourceDateEpoch) && (await same(lower))) {
     entry.candidate = true;
     entry.lowerId = `${lower.dev}:${lower.ino}`;
     candidates.push(entry);
   }
-  return entry;
 }
 
 /**
@@ -136,11 +174,10 @@ async function scan(
 function keepLinkGroups(tree: Entry): void {
   const groups = new Map<string, Entry[]>();
   const visit = (e: Entry) => {
-    if (!e.st.isDirectory() && e.st.nlink > 1) {
-      const id = `${e.st.dev}:${e.st.ino}`;
-      const group = groups.get(id);
+    if (e.linked !== undefined) {
+      const group = groups.get(e.linked);
       if (group) group.push(e);
-      else groups.set(id, [e]);
+      else groups.set(e.linked, [e]);
     }
     e.children.forEach(visit);
   };
@@ -179,7 +216,7 @@ async function sameContent(input: PruneInput, rel: string, a: Stats, b: Stats): 
   }
   if (!a.isFile()) return true;
   if (a.size !== b.size) return false;
-  return equalFiles(path.join(input.upper, rel), path.join(input.lowerView, rel), a.size);
+  return equalFiles(path.join(input.upper, rel), path.join(input.lowerView, rel));
 }
 
 /** Runs at most `limit` comparisons at once, so memory stays flat however big the tree. */
@@ -201,14 +238,13 @@ class Comparer {
   }
 }
 
-/** Buffers for big-file comparisons, reused (at most PARALLEL pairs are ever in use). */
+/**
+ * Comparison buffers, reused: at most PARALLEL pairs are ever in use, so memory stays flat
+ * (a fresh buffer per file let thousands of small files pile up as garbage).
+ */
 const buffers: Buffer[] = [];
 
-export async function equalFiles(a: string, b: string, size?: number): Promise<boolean> {
-  if (size !== undefined && size <= SMALL) {
-    const [da, db] = await Promise.all([fs.readFile(a), fs.readFile(b)]);
-    return da.equals(db);
-  }
+export async function equalFiles(a: string, b: string): Promise<boolean> {
   const [fa, fb] = await Promise.all([fs.open(a, 'r'), fs.open(b, 'r')]);
   const ba = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
   const bb = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
