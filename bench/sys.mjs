@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fs, createReadStream, createWriteStream } from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../dist/cli/render.js';
 
 /** Process groups started by the bench and still running. */
 const live = new Set();
@@ -170,15 +171,7 @@ export function median(xs) {
 }
 
 export function fmtBytes(n) {
-  if (n === undefined || n === null || Number.isNaN(n)) return 'n/a';
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+  return n === undefined || n === null || Number.isNaN(n) ? 'n/a' : formatBytes(n);
 }
 
 export const fmtS = (s) => (s === undefined || Number.isNaN(s) ? 'n/a' : `${s.toFixed(s < 10 ? 3 : 1)} s`);

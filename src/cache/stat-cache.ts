@@ -2,7 +2,7 @@
 // change keeps its digest without being read again. Entries hashed while the file was
 // still changing ("racy": modified within the last seconds) are not trusted later.
 
-import { promises as fs } from 'node:fs';
+import { type BigIntStats, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Sha256, sha256OfFile } from './digest.js';
 
@@ -61,6 +61,16 @@ export class StatCache {
     const hashedNs = BigInt(Date.now()) * 1_000_000n;
     const digest = await sha256OfFile(file, signal);
     this.hashed++;
+    this.remember(file, st, digest, hashedNs, false);
+    return digest;
+  }
+
+  /** Records the digest of a file this tool just wrote and hashed, and will not write again. */
+  async seal(file: string, digest: Sha256): Promise<void> {
+    this.remember(file, await fs.stat(file, { bigint: true }), digest, BigInt(Date.now()) * 1_000_000n, true);
+  }
+
+  private remember(file: string, st: BigIntStats, digest: Sha256, hashedNs: bigint, sealed: boolean): void {
     this.entries.set(file, {
       size: String(st.size),
       mtimeNs: String(st.mtimeNs),
@@ -68,22 +78,7 @@ export class StatCache {
       ctimeNs: String(st.ctimeNs),
       digest,
       hashedNs: String(hashedNs),
-    });
-    this.dirty = true;
-    return digest;
-  }
-
-  /** Records the digest of a file this tool just wrote and hashed, and will not write again. */
-  async seal(file: string, digest: Sha256): Promise<void> {
-    const st = await fs.stat(file, { bigint: true });
-    this.entries.set(file, {
-      size: String(st.size),
-      mtimeNs: String(st.mtimeNs),
-      ino: String(st.ino),
-      ctimeNs: String(st.ctimeNs),
-      digest,
-      hashedNs: String(BigInt(Date.now()) * 1_000_000n),
-      sealed: true,
+      ...(sealed ? { sealed } : {}),
     });
     this.dirty = true;
   }
