@@ -78,7 +78,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     const layersDir = path.join(projectDir, LAYERS_DIR);
     await fs.mkdir(layersDir, { recursive: true });
     await removeStaleTemps(o.stateRoot, layersDir, o.project.config.cacheDir);
-    const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => void state.recordChild(pid) });
+    const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => state.recordChild(pid) });
     const stats = await StatCache.open(path.join(o.project.config.cacheDir, 'stat-cache.json'));
     const store = new LocalStore(o.project.config.cacheDir, stats, warn);
     const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir).catch(() => 'mksquashfs not installed');

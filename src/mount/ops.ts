@@ -98,12 +98,9 @@ export class Scope {
   ) {}
 
   async mount(op: MountOp): Promise<string> {
-    if (!this.runner.dryRun) await fs.mkdir(op.target, { recursive: true });
+    await fs.mkdir(op.target, { recursive: true });
     // Registered before applying: an interrupt mid-mount must still try to undo it.
-    this.defer(`unmount ${op.target}`, async () => {
-      if (this.runner.dryRun) return;
-      await unmountAllUnder(this.cleanupRunner, op.target, this.warn);
-    });
+    this.defer(`unmount ${op.target}`, () => unmountAllUnder(this.cleanupRunner, op.target, this.warn).then(() => {}));
     await this.runner.run(op.argv());
     return op.target;
   }

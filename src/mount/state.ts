@@ -2,7 +2,7 @@
 // lives, the detection and cleanup of what a killed run left, and the project lock.
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { appendFileSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Runner } from '../process/run.js';
 import { mountsUnder } from './mountinfo.js';
@@ -18,11 +18,14 @@ export interface ProcessId {
   start: number;
 }
 
+/** Field 22 of a /proc/PID/stat line (after the parenthesized command name). */
+function startOf(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
 export async function processStart(pid: number): Promise<number | undefined> {
   try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
+    return startOf(await fs.readFile(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
@@ -60,9 +63,15 @@ export class RunState {
   }
 
   /** Remembers a started process group, so that a run killed with SIGKILL can be cleaned up. */
-  async recordChild(pid: number): Promise<void> {
-    const start = await processStart(pid);
-    if (start !== undefined) await fs.appendFile(path.join(this.dir, CHILDREN_FILE), `${pid} ${start}\n`).catch(() => {});
+  recordChild(pid: number): void {
+    // Synchronous: the record is on disk before the command gets far, so a SIGKILL right
+    // after the spawn cannot leave an unrecorded process group behind.
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      appendFileSync(path.join(this.dir, CHILDREN_FILE), `${pid} ${startOf(stat)}\n`);
+    } catch {
+      // the process is already gone
+    }
   }
 
   /** Removes the state directory; refuses while anything is still mounted below it. */

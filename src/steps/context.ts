@@ -30,6 +30,7 @@ export interface StepContext {
   touchedDirs: Set<string>;
 }
 
+/** Steps only run for real: --dry-run prints their descriptions instead (build/layer-build.ts). */
 export interface StepKindImpl<S extends Step> {
   /** One line for progress, logs and --dry-run. */
   describe(step: S): string;

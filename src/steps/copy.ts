@@ -39,11 +39,6 @@ export const copyStep: StepKindImpl<CopyStep> = {
   async run(s, ctx) {
     const isDir = (await fs.stat(s.input.abs)).isDirectory();
     if (s.replace && !isDir) throw new StepError(`replace needs a directory to copy, ${s.input.path} is a file`);
-    if (ctx.runner.dryRun) {
-      await ctx.runner.run(['cp', '-a', isDir ? `${s.input.abs}/.` : s.input.abs, `${ctx.scratch}/stage/`]);
-      await ctx.runner.run(['rsync', '-aHAX', `${ctx.scratch}/stage/`, `${ctx.root}${s.to}`]);
-      return;
-    }
     const stage = await freshStage(ctx);
     let destInRoot: string;
     if (isDir) {

@@ -19,8 +19,7 @@ export const removeStep: StepKindImpl<RemoveStep> = {
       if (matches.length === 0 && !hasGlobMagic(pattern)) ctx.onLine(`warning: ${pattern} does not exist; nothing to remove`);
       for (const m of matches) {
         checkInterrupted(ctx.runner.signal);
-        if (ctx.runner.dryRun) ctx.onLine(`would remove ${m}`);
-        else await fs.rm(hostPath(ctx.root, m), { recursive: true, force: true });
+        await fs.rm(hostPath(ctx.root, m), { recursive: true, force: true });
       }
     }
   },

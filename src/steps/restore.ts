@@ -22,7 +22,7 @@ async function restoreInto(ctx: StepContext, root: string, chdir: string, image:
   const hadSymtable = await fs.lstat(symtable).then(() => true, () => false);
   // restore will not start without /dev/null (or a tty) to read answers from.
   await runTool(ctx, { root, chdir, tool: 'restore', args: RESTORE_ARGS, stdinFile: image, quiet: NOISE, devNull: true });
-  if (!hadSymtable && !ctx.runner.dryRun) {
+  if (!hadSymtable) {
     // Removing restore's bookkeeping must not change the directory's time the image gave it.
     const dir = await fs.lstat(path.dirname(symtable));
     await fs.rm(symtable, { force: true });
@@ -34,10 +34,6 @@ export const restoreStep: StepKindImpl<RestoreStep> = {
   describe: (s) => `restore ${s.input.path}${s.to !== '/' ? ` into ${s.to}` : ''}${s.replace ? ' (replace)' : ''}`,
   tools: (s) => ['restore', 'bwrap', ...(s.replace ? ['rsync'] : [])],
   async run(s, ctx) {
-    if (ctx.runner.dryRun) {
-      await runTool(ctx, { root: ctx.root, chdir: s.to, tool: 'restore', args: RESTORE_ARGS, stdinFile: s.input.abs, devNull: true });
-      return;
-    }
     const destHost = await mkdirInRoot(ctx.root, s.to);
     const dest = await resolveInRoot(ctx.root, s.to, true);
     if (!s.replace) {

@@ -14,14 +14,12 @@ export const runStep: StepKindImpl<RunStep> = {
   describe: (s) => `run ${firstLine(s.script)}${s.network ? ' (network)' : ''}`,
   tools: () => ['bwrap'],
   async run(s, ctx) {
-    if (!ctx.runner.dryRun) {
-      const sh = await resolveInRoot(ctx.root, '/bin/sh', true);
-      if (!(await fs.stat(hostPath(ctx.root, sh)).catch(() => undefined))) {
-        throw new StepError('the layer root has no /bin/sh to run the script with', [], undefined);
-      }
+    const sh = await resolveInRoot(ctx.root, '/bin/sh', true);
+    if (!(await fs.stat(hostPath(ctx.root, sh)).catch(() => undefined))) {
+      throw new StepError('the layer root has no /bin/sh to run the script with', [], undefined);
     }
     const mountpoints = new Mountpoints(ctx.root);
-    const usable = ctx.runner.dryRun ? runSandboxMountpoints(s.network) : await mountpoints.prepare(runSandboxMountpoints(s.network));
+    const usable = await mountpoints.prepare(runSandboxMountpoints(s.network));
     const env: Record<string, string> = {
       PATH: SANDBOX_PATH,
       HOME: '/root',
@@ -40,10 +38,8 @@ export const runStep: StepKindImpl<RunStep> = {
       }
       throw err;
     } finally {
-      if (!ctx.runner.dryRun) {
-        await mountpoints.cleanup();
-        for (const d of mountpoints.touchedDirs) ctx.touchedDirs.add(d);
-      }
+      await mountpoints.cleanup();
+      for (const d of mountpoints.touchedDirs) ctx.touchedDirs.add(d);
     }
   },
 };

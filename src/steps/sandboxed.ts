@@ -30,16 +30,14 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
   if (!prefix) throw new MissingToolError(t.tool);
   const mountpoints = new Mountpoints(t.root, ctx.runner);
   try {
-    if (!ctx.runner.dryRun) {
-      const wanted = toolSandboxMountpoints(t.devNull);
-      const usable = await mountpoints.prepare(wanted);
-      const blocked = wanted.filter((w) => !usable.includes(w));
-      if (blocked.length > 0) {
-        const what = blocked.map((b) => b.path).join(' and ');
-        throw new StepError(
-          `cannot run ${t.tool} in the layer root: its sandbox needs ${what} there, and the root has a symlink on that path or another kind of file in its place`,
-        );
-      }
+    const wanted = toolSandboxMountpoints(t.devNull);
+    const usable = await mountpoints.prepare(wanted);
+    const blocked = wanted.filter((w) => !usable.includes(w));
+    if (blocked.length > 0) {
+      const what = blocked.map((b) => b.path).join(' and ');
+      throw new StepError(
+        `cannot run ${t.tool} in the layer root: its sandbox needs ${what} there, and the root has a symlink on that path or another kind of file in its place`,
+      );
     }
     let argv = toolSandboxArgv({
       root: t.root,
@@ -73,10 +71,8 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
     }
     throw err;
   } finally {
-    if (!ctx.runner.dryRun) {
-      await mountpoints.cleanup();
-      for (const d of mountpoints.touchedDirs) ctx.touchedDirs.add(d);
-    }
+    await mountpoints.cleanup();
+    for (const d of mountpoints.touchedDirs) ctx.touchedDirs.add(d);
   }
 }
 

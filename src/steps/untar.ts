@@ -49,10 +49,6 @@ export const untarStep: StepKindImpl<UntarStep> = {
   describe: (s) => `untar ${s.input.path}${s.to !== '/' ? ` into ${s.to}` : ''}${s.replace ? ' (replace)' : ''}`,
   tools: (s) => ['tar', 'bwrap', ...(s.replace ? ['rsync'] : [])],
   async run(s, ctx) {
-    if (ctx.runner.dryRun) {
-      await untarInto(ctx, ctx.root, s.to, s.input.abs, !s.replace);
-      return;
-    }
     const compression = await detectCompression(s.input.abs);
     if (compression !== 'none') {
       const tool = DECOMPRESSOR[compression][0]!;
