@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Runner } from '../process/run.js';
+import { findOnPath } from '../process/which.js';
 import { writeAtomic } from './local-store.js';
 
 interface Known {
@@ -14,19 +15,11 @@ interface Known {
   version: string;
 }
 
-async function findInPath(name: string, pathEnv: string): Promise<string | undefined> {
-  for (const dir of pathEnv.split(':').filter(Boolean)) {
-    const p = path.join(dir, name);
-    const st = await fs.stat(p).catch(() => undefined);
-    if (st?.isFile() && (st.mode & 0o111) !== 0) return fs.realpath(p);
-  }
-  return undefined;
-}
-
 /** `mksquashfs -version`'s first line, or "mksquashfs not installed". */
 export async function mksquashfsVersion(runner: Runner, cacheDir: string, pathEnv = process.env.PATH ?? ''): Promise<string> {
-  const bin = await findInPath('mksquashfs', pathEnv);
-  if (!bin) return 'mksquashfs not installed';
+  const found = await findOnPath('mksquashfs', pathEnv);
+  if (!found) return 'mksquashfs not installed';
+  const bin = await fs.realpath(found);
   const st = await fs.stat(bin);
   const file = path.join(cacheDir, 'tools.json');
   const known = (await fs

@@ -8,6 +8,7 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { findOnPath } from '../process/which.js';
 import type { MountpointRequest } from './mountpoints.js';
 
 /** Where host tools appear inside a `tool` sandbox; removed from the root afterwards. */
@@ -85,23 +86,21 @@ export class HostTools {
   async command(name: string): Promise<string[] | undefined> {
     const known = this.cache.get(name);
     if (known) return known;
-    for (const dir of SANDBOX_PATH.split(':')) {
-      const real = await fs.realpath(path.join(dir, name)).catch(() => undefined);
-      if (!real) continue;
-      const interp = await elfInterpreter(real);
-      const inBox = (p: string) => `${HOST_DIR}${p}`;
-      let argv: string[];
-      if (interp) {
-        const loader = await fs.realpath(interp);
-        const libdirs = [path.dirname(loader), '/usr/lib', '/lib'].filter((d, i, all) => all.indexOf(d) === i);
-        argv = [inBox(loader), '--library-path', libdirs.map(inBox).join(':'), inBox(real)];
-      } else {
-        argv = [inBox(real)];
-      }
-      this.cache.set(name, argv);
-      return argv;
+    const found = await findOnPath(name, SANDBOX_PATH);
+    if (!found) return undefined;
+    const real = await fs.realpath(found);
+    const interp = await elfInterpreter(real);
+    const inBox = (p: string) => `${HOST_DIR}${p}`;
+    let argv: string[];
+    if (interp) {
+      const loader = await fs.realpath(interp);
+      const libdirs = [path.dirname(loader), '/usr/lib', '/lib'].filter((d, i, all) => all.indexOf(d) === i);
+      argv = [inBox(loader), '--library-path', libdirs.map(inBox).join(':'), inBox(real)];
+    } else {
+      argv = [inBox(real)];
     }
-    return undefined;
+    this.cache.set(name, argv);
+    return argv;
   }
 }
 
