@@ -69,7 +69,6 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
       policyRcD: await s.policyRcD(),
       projectDir: s.project.config.dir,
       lowers: lowerDirs,
-      lowerNames: lowers.map((l) => l.name),
       sourceDateEpoch: s.sourceDateEpoch,
       runner: s.runner,
       tools: await s.hostTools(),

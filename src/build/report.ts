@@ -5,7 +5,6 @@ import type { StaleReason } from '../cache/explain.js';
 
 export type BuildEvent =
   | { type: 'layer-start'; layer: string; reasons: StaleReason[] }
-  | { type: 'mount'; layer: string; text: string }
   | { type: 'step-start'; layer: string; index: number; count: number; text: string }
   | { type: 'output'; layer: string; line: string }
   | { type: 'phase'; layer: string; text: string }
@@ -18,5 +17,3 @@ export type BuildEvent =
 export interface Reporter {
   emit(e: BuildEvent): void;
 }
-
-export const silentReporter: Reporter = { emit: () => {} };

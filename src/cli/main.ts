@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { EXIT, Interrupted } from '../process/interrupt.js';
 import { RecipeErrors } from './project.js';
 import { UsageError } from './errors.js';
@@ -144,4 +144,3 @@ export function defaultJobs(configured: number | undefined): number {
   return configured ?? Math.max(1, availableParallelism());
 }
 
-export { Option };

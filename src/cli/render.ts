@@ -42,8 +42,6 @@ export class PlainReporter implements Reporter {
     switch (e.type) {
       case 'layer-start':
         return quiet ? undefined : `[${e.layer}] building: ${e.reasons.map(describeReason).join('; ') || 'requested'}`;
-      case 'mount':
-        return verbose ? `[${e.layer}] ${e.text}` : undefined;
       case 'step-start':
         return quiet ? undefined : `[${e.layer}] step ${e.index + 1}/${e.count}: ${e.text}`;
       case 'output':
@@ -102,9 +100,6 @@ export class TtyReporter implements Reporter {
       }
       case 'output':
         if (this.o.verbose) this.print(`  ${e.layer} | ${e.line}`);
-        break;
-      case 'mount':
-        if (this.o.verbose) this.print(`  ${e.layer}: ${e.text}`);
         break;
       case 'layer-done':
         this.tasks.delete(e.layer);

@@ -19,8 +19,6 @@ export interface StepContext {
   projectDir: string;
   /** Mount paths of the lowers, nearest first. */
   lowers: string[];
-  /** Names of the lowers, nearest first. */
-  lowerNames: string[];
   sourceDateEpoch: number | undefined;
   runner: Runner;
   tools: HostTools;
