@@ -18,9 +18,14 @@ export interface ProcessId {
   start: number;
 }
 
-/** Field 22 of a /proc/PID/stat line (after the parenthesized command name). */
+/** The fields of a /proc/PID/stat line after the parenthesized command name (state is [0]). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Field 22 of a /proc/PID/stat line: the start time in clock ticks since boot. */
 function startOf(stat: string): number {
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return Number(statFields(stat)[19]);
 }
 
 export async function processStart(pid: number): Promise<number | undefined> {
@@ -152,8 +157,8 @@ async function processTable(): Promise<ProcEntry[]> {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = await fs.readFile(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid: Number(name), pgid: Number(f[2]), start: Number(f[19]), zombie: f[0] === 'Z' });
+      const f = statFields(stat);
+      out.push({ pid: Number(name), pgid: Number(f[2]), start: startOf(stat), zombie: f[0] === 'Z' });
     } catch {
       // gone meanwhile
     }
