@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # debian-archive-keyring: debootstrap of the example's Debian base checks signatures with it (on Ubuntu too).
-PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap debian-archive-keyring"
+# gcc, libc6-dev: dist/enter-root.so, the tool sandbox's helper (native/enter-root.c).
+PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap debian-archive-keyring gcc libc6-dev"
 
 missing=""
 for p in $PACKAGES; do
@@ -37,4 +38,8 @@ if [ ! -f dist/cli.js ] || [ -n "$(find src package.json tsconfig.json tsconfig.
   echo "setup: compiling" >&2
   npx tsc -p tsconfig.build.json >&2
   chmod +x dist/cli.js
+fi
+if [ ! -f dist/enter-root.so ] || [ native/enter-root.c -nt dist/enter-root.so ]; then
+  echo "setup: compiling dist/enter-root.so" >&2
+  sh scripts/build-native.sh
 fi

@@ -195,6 +195,9 @@ const PACKAGES: Record<string, string> = {
   zstd: 'zstd',
   xz: 'xz-utils',
   tar: 'tar',
+  gzip: 'gzip',
+  bzip2: 'bzip2',
+  unshare: 'util-linux',
 };
 
 export function installHint(tool: string): string {

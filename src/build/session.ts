@@ -8,7 +8,7 @@ import path from 'node:path';
 import { LocalStore } from '../cache/local-store.js';
 import { StatCache } from '../cache/stat-cache.js';
 import { probeOverlayOptions } from '../mount/features.js';
-import { HostTools } from '../mount/sandbox.js';
+import { HostTools } from '../mount/host-tools.js';
 import { cleanLeftovers, liveRunIds, ProjectLock, RunState } from '../mount/state.js';
 import { Runner } from '../process/run.js';
 import type { LayerGraph } from '../plan/graph.js';
@@ -101,7 +101,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       mksquashfs,
       packs: new PQueue({ concurrency: 1 }),
       overlayOptions: () => (overlay ??= probeOverlayOptions(runner, path.join(state.dir, 'probe'), warn)),
-      hostTools: () => (tools ??= HostTools.detect()),
+      hostTools: () => (tools ??= HostTools.detect(state.dir)),
       policyRcD: () =>
         (policy ??= (async () => {
           const file = path.join(state.dir, 'policy-rc.d');

@@ -5,16 +5,11 @@
 
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import type { Runner } from '../process/run.js';
 
 export interface MountpointRequest {
   /** Absolute path inside the root. */
   path: string;
-  /**
-   * `null`: a real character device 1:3 (a tool that opens /dev/null itself, such as
-   * restore, may then replace it with its own node, which is not ours to remove).
-   */
-  type: 'dir' | 'file' | 'null';
+  type: 'dir' | 'file';
 }
 
 interface Created {
@@ -41,11 +36,7 @@ export class Mountpoints {
   /** In-root directories whose entries were touched (for pruning of copied-up parents). */
   readonly touchedDirs = new Set<string>();
 
-  constructor(
-    private readonly root: string,
-    /** Makes device nodes (mknod); needed only for `null` requests. */
-    private readonly runner?: Runner,
-  ) {}
+  constructor(private readonly root: string) {}
 
   /**
    * Makes sure each requested path exists in the root. Returns the requests that can be
@@ -71,8 +62,7 @@ export class Mountpoints {
           const type = last ? req.type : 'dir';
           const pst = await fs.stat(host);
           if (type === 'dir') await fs.mkdir(next, { mode: 0o755 });
-          else if (type === 'file') await fs.writeFile(next, '', { mode: 0o644 });
-          else await this.mknodNull(next);
+          else await fs.writeFile(next, '', { mode: 0o644 });
           const parentAfter = await fs.stat(host);
           const known = this.parents.get(host);
           this.parents.set(host, { before: known?.before ?? { atime: pst.atime, mtime: pst.mtime }, after: parentAfter.mtimeMs });
@@ -87,11 +77,6 @@ export class Mountpoints {
       if (ok) usable.push(req);
     }
     return usable;
-  }
-
-  private async mknodNull(host: string): Promise<void> {
-    if (!this.runner) throw new Error('bug: a /dev/null mount point needs a runner');
-    await this.runner.run(['mknod', '-m', '0666', host, 'c', '1', '3']);
   }
 
   /** Removes what `prepare` created (if still as we left it) and restores its parents' times. */
@@ -130,17 +115,12 @@ export class Mountpoints {
     if (st.ino !== c.ino || st.mode !== c.mode || st.uid !== c.uid || st.gid !== c.gid) return false;
     if (Math.abs(st.mtimeMs - c.mtimeMs) >= 1e-3) return false;
     if (c.type === 'file') return st.size === 0;
-    if (c.type === 'null') return st.rdev === NULL_RDEV;
     return true;
   }
 }
 
-/** Linux's dev_t of 1:3 as stat reports it. */
-const NULL_RDEV = (1 << 8) | 3;
-
 function fits(type: MountpointRequest['type'], st: Stats): boolean {
   if (type === 'dir') return st.isDirectory();
-  if (type === 'null') return st.isCharacterDevice() && st.rdev === NULL_RDEV;
   return !st.isDirectory();
 }
 

@@ -1,28 +1,61 @@
-// bubblewrap sandboxes over a layer root. Two shapes:
+// bubblewrap sandboxes. They are security boundaries (PRODUCT.md section 5): what runs in
+// them (a `run` script and whatever packages it installs, or a host tool reading a hostile
+// archive or dump image) must not reach the host. Every sandbox has Docker's defaults as
+// its floor: the seccomp filter of seccomp.ts, no_new_privs (bwrap sets it), a reduced
+// capability set, its own ipc, pid, uts and net namespaces, device nodes of the layer
+// unusable (bwrap binds are nodev), and for `run` a /proc whose kernel knobs are read-only
+// and whose sensitive files are masked. Three shapes:
 // - `run`: the layer's own /bin/sh with /proc, a minimal /dev, tmpfs /tmp and /run, no
 //   network unless asked, Debian's policy-rc.d, and Docker's default capabilities;
 // - `tool`: a host tool (tar, restore, rsync) working with the layer root as its `/`, so
 //   absolute symlinks and `..` in the tree resolve inside the root and never on the host.
-//   The host's /usr is visible read-only under HOST_DIR and the tool is started through
-//   the host's dynamic loader, so the root needs no libc of its own.
+//   It is started through the host's loader while `/` holds only host files; enter-root.so
+//   then chroots it into the root (see native/enter-root.c): no file of the layer is ever
+//   loaded or executed;
+// - `filter`: a host program (a decompressor) that only reads its stdin and writes stdout.
 
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { findOnPath } from '../process/which.js';
+import { HOST_DIR, type HostTools } from './host-tools.js';
 import type { MountpointRequest } from './mountpoints.js';
 
-/** Where host tools appear inside a `tool` sandbox; removed from the root afterwards. */
-export const HOST_DIR = '/.sqsh-layers-host';
+/** Where a tool sandbox binds the layer root before the tool enters it. */
+const ROOT_DIR = '/.sqsh-layers-root';
 
 /** Docker's default capability set: enough for package managers, not for mounting or modules. */
-const CAPS = [
+const RUN_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
 
+/**
+ * What tar, restore and rsync need to recreate a tree as it was: any owner, mode and time
+ * (CHOWN, DAC_OVERRIDE, FOWNER, FSETID), device nodes (MKNOD), file capabilities (SETFCAP).
+ * SYS_CHROOT is for enter-root.so, which drops it again once in the root. No SYS_ADMIN: the
+ * privileged xattr namespaces (trusted.*, security.* other than security.capability) of an
+ * input are not restored.
+ */
+const TOOL_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_MKNOD', 'CAP_SETFCAP', 'CAP_SYS_CHROOT'];
+
 const COMMON = ['--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session'];
 
-export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The seccomp program is read from file descriptor 3 (see withSeccomp). */
+const SECCOMP = ['--seccomp', '3'];
+
+function caps(list: string[]): string[] {
+  return ['--cap-drop', 'ALL', ...list.flatMap((c) => ['--cap-add', c])];
+}
+
+/** A sandbox command line with the seccomp program file open on fd 3. */
+export function withSeccomp(tools: HostTools, argv: string[]): string[] {
+  return ['sh', '-c', 'f=$1; shift; exec "$@" 3<"$f"', 'sandbox', tools.seccompFile, ...argv];
+}
+
+/** Two sandboxed commands in a pipe (`from | to`), each with its own seccomp fd; either failing fails it. */
+export function pipeWithSeccomp(tools: HostTools, from: string[], to: string[]): string[] {
+  return [
+    'bash', '-c', 'set -o pipefail; f=$1; n=$2; shift 2; "${@:1:n}" 3<"$f" | "${@:n+1}" 3<"$f"',
+    'pipe', tools.seccompFile, String(from.length), ...from, ...to,
+  ];
+}
 
 export interface RunSandbox {
   root: string;
@@ -32,6 +65,7 @@ export interface RunSandbox {
   policyRcD: string;
   /** Mount points that could be prepared (see Mountpoints.prepare). */
   usable: MountpointRequest[];
+  tools: HostTools;
 }
 
 export function runSandboxMountpoints(network: boolean): MountpointRequest[] {
@@ -49,7 +83,14 @@ export function runSandboxMountpoints(network: boolean): MountpointRequest[] {
 export function runSandboxArgv(s: RunSandbox): string[] {
   const has = (p: string) => s.usable.some((u) => u.path === p);
   const argv = ['bwrap', '--bind', s.root, '/'];
-  if (has('/proc')) argv.push('--proc', '/proc');
+  if (has('/proc')) {
+    argv.push('--proc', '/proc');
+    // The host's /proc/sys and friends, read-only: the fresh /proc shows the same kernel knobs
+    // (core_pattern, sysctls), and bwrap cannot remount a part of it read-only in place.
+    for (const p of s.tools.proc.readOnly) argv.push('--ro-bind', p, p);
+    for (const p of s.tools.proc.maskedFiles) argv.push('--dev-bind', '/dev/null', p);
+    for (const p of s.tools.proc.maskedDirs) argv.push('--tmpfs', p, '--remount-ro', p);
+  }
   if (has('/dev')) argv.push('--dev', '/dev');
   // A real /tmp is world-writable and sticky: apt's _apt user needs it to check signatures.
   if (has('/tmp')) argv.push('--perms', '1777', '--tmpfs', '/tmp');
@@ -58,77 +99,9 @@ export function runSandboxArgv(s: RunSandbox): string[] {
   if (s.network && has('/etc/resolv.conf')) argv.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
   argv.push(...COMMON, '--hostname', 'sqsh-layers');
   if (!s.network) argv.push('--unshare-net');
-  argv.push('--cap-drop', 'ALL');
-  for (const c of CAPS) argv.push('--cap-add', c);
+  argv.push(...caps(RUN_CAPS), ...SECCOMP);
   argv.push('--chdir', '/', '/bin/sh', '-e', '-c', s.script);
-  return argv;
-}
-
-/** How to start host binaries inside a root that has no libc of its own. */
-export class HostTools {
-  private readonly cache = new Map<string, string[]>();
-
-  private constructor(
-    /** bwrap arguments that make the host's tool directories visible under HOST_DIR. */
-    readonly binds: string[],
-  ) {}
-
-  static async detect(): Promise<HostTools> {
-    const binds: string[] = [];
-    for (const d of ['/usr', '/lib', '/lib64', '/lib32', '/bin', '/sbin']) {
-      const st = await fs.lstat(d).catch(() => undefined);
-      if (st?.isDirectory()) binds.push('--ro-bind', d, `${HOST_DIR}${d}`);
-    }
-    return new HostTools(binds);
-  }
-
-  /** The argv prefix that starts host tool `name` in a tool sandbox (through its ELF interpreter). */
-  async command(name: string): Promise<string[] | undefined> {
-    const known = this.cache.get(name);
-    if (known) return known;
-    const found = await findOnPath(name, SANDBOX_PATH);
-    if (!found) return undefined;
-    const real = await fs.realpath(found);
-    const interp = await elfInterpreter(real);
-    const inBox = (p: string) => `${HOST_DIR}${p}`;
-    let argv: string[];
-    if (interp) {
-      const loader = await fs.realpath(interp);
-      const libdirs = [path.dirname(loader), '/usr/lib', '/lib'].filter((d, i, all) => all.indexOf(d) === i);
-      argv = [inBox(loader), '--library-path', libdirs.map(inBox).join(':'), inBox(real)];
-    } else {
-      argv = [inBox(real)];
-    }
-    this.cache.set(name, argv);
-    return argv;
-  }
-}
-
-/** PT_INTERP of an ELF executable; undefined for static binaries and scripts. */
-async function elfInterpreter(file: string): Promise<string | undefined> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    await fh.read(head, 0, 64, 0);
-    if (head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2 || head[5] !== 1) return undefined; // 64-bit little-endian ELF only
-    const phoff = Number(head.readBigUInt64LE(32));
-    const phentsize = head.readUInt16LE(54);
-    const phnum = head.readUInt16LE(56);
-    const ph = Buffer.alloc(phentsize * phnum);
-    await fh.read(ph, 0, ph.length, phoff);
-    for (let i = 0; i < phnum; i++) {
-      const off = i * phentsize;
-      if (ph.readUInt32LE(off) !== 3) continue; // PT_INTERP
-      const at = Number(ph.readBigUInt64LE(off + 8));
-      const size = Number(ph.readBigUInt64LE(off + 32));
-      const buf = Buffer.alloc(size);
-      await fh.read(buf, 0, size, at);
-      return buf.toString('utf8').replace(/\0.*$/s, '');
-    }
-    return undefined;
-  } finally {
-    await fh.close();
-  }
+  return withSeccomp(s.tools, argv);
 }
 
 export interface ToolSandbox {
@@ -136,33 +109,49 @@ export interface ToolSandbox {
   tools: HostTools;
   /** In-root working directory. */
   chdir: string;
-  /** Host directories made visible read-only at HOST_DIR/NAME. */
+  /** Host files or directories made visible read-only at HOST_DIR/NAME inside the root. */
   extraBinds?: { host: string; name: string }[];
-  /** The root holds a /dev/null node the tool opens (see toolSandboxMountpoints). */
-  devNull?: boolean;
-  argv: string[];
+  /** The host tool, as HostTools.command gives it. */
+  tool: { loader: string[]; program: string };
+  args: string[];
+  env: Record<string, string>;
 }
 
-/**
- * What a tool sandbox needs in the root: HOST_DIR, and for tools that insist on opening
- * /dev/null (restore) a real null device node, since the root's own /dev is the tool's to write.
- */
-export function toolSandboxMountpoints(devNull = false): MountpointRequest[] {
-  const list: MountpointRequest[] = [{ path: HOST_DIR, type: 'dir' }];
-  if (devNull) list.push({ path: '/dev/null', type: 'null' });
-  return list;
+/** What a tool sandbox needs in the root: HOST_DIR, where host files stay visible after the chroot. */
+export function toolSandboxMountpoints(): MountpointRequest[] {
+  return [{ path: HOST_DIR, type: 'dir' }];
 }
 
+/** The tool sandbox (without the seccomp wrapper, so that it can be piped into). */
 export function toolSandboxArgv(s: ToolSandbox): string[] {
-  // The root is bound nodev unless the tool must open the null device node prepared in it
-  // (restore, which runs with -u: it unlinks what is at a path before creating its entry
-  // there, so it never opens an existing device node of the root).
-  const bind = s.devNull ? '--dev-bind' : '--bind';
-  const argv = ['bwrap', bind, s.root, '/', '--tmpfs', HOST_DIR, ...s.tools.binds, '--dir', `${HOST_DIR}/tmp`];
-  for (const b of s.extraBinds ?? []) argv.push('--ro-bind', b.host, `${HOST_DIR}/${b.name}`);
-  argv.push(...COMMON, '--unshare-net', '--chdir', s.chdir, ...s.argv);
+  if (!s.tools.enterRoot) throw new Error('bug: toolSandboxArgv without enter-root.so');
+  const inRoot = `${ROOT_DIR}${HOST_DIR}`;
+  const argv = [
+    'bwrap',
+    // Before the chroot `/` is bwrap's empty tmpfs with only the host's tool directories in it:
+    // no /etc, so the loader finds no ld.so.preload; --inhibit-cache, so no ld.so.cache.
+    ...s.tools.binds(HOST_DIR),
+    '--ro-bind', s.tools.enterRoot, `${HOST_DIR}/enter-root.so`,
+    // The layer root, nodev and nosuid like every bwrap bind.
+    '--bind', s.root, ROOT_DIR,
+    // After the chroot the same host paths are where the tool's late library loads look.
+    '--tmpfs', inRoot, ...s.tools.binds(inRoot), '--dir', `${inRoot}/tmp`,
+  ];
+  for (const b of s.extraBinds ?? []) argv.push('--ro-bind', b.host, `${inRoot}/${b.name}`);
+  argv.push(...COMMON, '--unshare-net', ...caps(TOOL_CAPS), ...SECCOMP, '--clearenv');
+  const env = { ...s.env, SQSH_LAYERS_ROOT: ROOT_DIR, SQSH_LAYERS_CHDIR: s.chdir };
+  for (const [k, v] of Object.entries(env)) argv.push('--setenv', k, v);
+  argv.push('--chdir', '/', ...s.tool.loader, '--preload', `${HOST_DIR}/enter-root.so`, s.tool.program, ...s.args);
   return argv;
 }
 
-/** The environment of a tool sandbox. */
-export const TOOL_ENV = { PATH: `${HOST_DIR}/usr/bin:${HOST_DIR}/usr/sbin`, TMPDIR: `${HOST_DIR}/tmp`, LC_ALL: 'C', HOME: '/' };
+/** A host program reading stdin and writing stdout, with nothing but the host's tool directories. */
+export function filterSandboxArgv(tools: HostTools, tool: { loader: string[]; program: string }, args: string[]): string[] {
+  return [
+    'bwrap', ...tools.binds(HOST_DIR), ...COMMON, '--unshare-net', '--cap-drop', 'ALL', ...SECCOMP, '--clearenv',
+    '--setenv', 'LC_ALL', 'C', '--chdir', '/', ...tool.loader, tool.program, ...args,
+  ];
+}
+
+/** The environment of a tool sandbox: no locale or time zone files to read, temp files in HOST_DIR. */
+export const TOOL_ENV = { PATH: `${HOST_DIR}/usr/bin:${HOST_DIR}/usr/sbin`, TMPDIR: `${HOST_DIR}/tmp`, LC_ALL: 'C', TZ: 'UTC0', HOME: '/' };

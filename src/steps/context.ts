@@ -3,7 +3,7 @@
 // instead of mounting or spawning on their own.
 
 import type { Runner } from '../process/run.js';
-import type { HostTools } from '../mount/sandbox.js';
+import type { HostTools } from '../mount/host-tools.js';
 import type { Recipe, Step } from '../recipe/types.js';
 
 export interface StepContext {

@@ -1,5 +1,8 @@
 // host: an executable of the project run on the host, with the merged root as its working
-// directory (the seed's "manager" hook). It is trusted like the recipe itself.
+// directory (the seed's "manager" hook). It is trusted like the recipe itself, and sees the
+// host as it is, but it runs as the first process of its own pid namespace: when it exits,
+// the kernel kills whatever it left running (daemons, `setsid` children), so nothing of the
+// step outlives it or keeps the layer's mounts busy.
 
 import type { HostStep } from '../recipe/types.js';
 import { CommandError } from '../process/run.js';
@@ -7,7 +10,7 @@ import { StepError, type StepKindImpl } from './context.js';
 
 export const hostStep: StepKindImpl<HostStep> = {
   describe: (s) => `host ${s.input.path}`,
-  tools: () => [],
+  tools: () => ['unshare'],
   async run(s, ctx) {
     const env: Record<string, string> = {
       ...s.env,
@@ -20,7 +23,7 @@ export const hostStep: StepKindImpl<HostStep> = {
     };
     if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
     try {
-      await ctx.runner.run([s.input.abs], { cwd: ctx.root, env, onLine: ctx.onLine, tailLines: 30 });
+      await ctx.runner.run(['unshare', '--pid', '--fork', '--kill-child', '--', s.input.abs], { cwd: ctx.root, env, onLine: ctx.onLine, tailLines: 30 });
     } catch (err) {
       if (err instanceof CommandError) {
         throw new StepError(`${s.input.path} ${err.signal ? `was killed by ${err.signal}` : `exited with code ${err.code}`}`, err.tail, err.code ?? undefined);

@@ -7,21 +7,21 @@ import path from 'node:path';
 import type { RestoreStep } from '../recipe/types.js';
 import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import type { StepContext, StepKindImpl } from './context.js';
-import { applyTree, copyDirAttributes, freshStage, runTool } from './sandboxed.js';
+import { applyTree, copyDirAttributes, freshStage, INPUT_IN_ROOT, runTool } from './sandboxed.js';
 
-// restore asks for a tty it does not need, and lists every existing directory it reuses.
-const NOISE = /cannot open \/dev\/tty|: File exists$/;
+// restore lists every existing directory it reuses, and the privileged xattrs it may not set.
+const NOISE = /: File exists$|: EA set (trusted|security)\.[^:]*:.* failed: Operation not permitted$/;
 
 // -u: an entry of the image replaces what is at its path (a file does not get written
 // through an existing symlink, a changed symlink or hardlink is not skipped as existing).
-// Existing directories, and symlinks to directories, are kept and restored into.
-const RESTORE_ARGS = ['-r', '-u', '-y', '-f', '-'];
+// Existing directories, and symlinks to directories, are kept and restored into. The image
+// is read from a file (not a pipe), so restore needs no terminal or /dev/null.
+const RESTORE_ARGS = ['-r', '-u', '-y', '-f', INPUT_IN_ROOT];
 
 async function restoreInto(ctx: StepContext, root: string, chdir: string, image: string): Promise<void> {
   const symtable = path.join(hostPath(root, chdir), 'restoresymtable');
   const hadSymtable = await fs.lstat(symtable).then(() => true, () => false);
-  // restore will not start without /dev/null (or a tty) to read answers from.
-  await runTool(ctx, { root, chdir, tool: 'restore', args: RESTORE_ARGS, stdinFile: image, quiet: NOISE, devNull: true });
+  await runTool(ctx, { root, chdir, tool: 'restore', args: RESTORE_ARGS, input: image, quiet: NOISE });
   if (!hadSymtable) {
     // Removing restore's bookkeeping must not change the directory's time the image gave it.
     const dir = await fs.lstat(path.dirname(symtable));

@@ -5,7 +5,8 @@
 import { promises as fs } from 'node:fs';
 import type { RunStep } from '../recipe/types.js';
 import { Mountpoints } from '../mount/mountpoints.js';
-import { runSandboxArgv, runSandboxMountpoints, SANDBOX_PATH } from '../mount/sandbox.js';
+import { SANDBOX_PATH } from '../mount/host-tools.js';
+import { runSandboxArgv, runSandboxMountpoints } from '../mount/sandbox.js';
 import { CommandError } from '../process/run.js';
 import { hostPath, resolveInRoot } from '../layer/root-path.js';
 import { StepError, type StepKindImpl } from './context.js';
@@ -29,7 +30,7 @@ export const runStep: StepKindImpl<RunStep> = {
       ...(ctx.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } : {}),
       ...s.env,
     };
-    const argv = runSandboxArgv({ root: ctx.root, script: s.script, network: s.network, policyRcD: ctx.policyRcD, usable });
+    const argv = runSandboxArgv({ root: ctx.root, script: s.script, network: s.network, policyRcD: ctx.policyRcD, usable, tools: ctx.tools });
     try {
       await ctx.runner.run(argv, { clearEnv: true, env, onLine: ctx.onLine, tailLines: 30 });
     } catch (err) {

@@ -3,58 +3,66 @@
 
 import { promises as fs } from 'node:fs';
 import { Mountpoints } from '../mount/mountpoints.js';
-import { HOST_DIR, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints } from '../mount/sandbox.js';
+import { HOST_DIR } from '../mount/host-tools.js';
+import { filterSandboxArgv, pipeWithSeccomp, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints, withSeccomp } from '../mount/sandbox.js';
 import { CommandError, MissingToolError } from '../process/run.js';
 import { type StepContext, StepError } from './context.js';
 
 export interface ToolRun {
-  /** Host directory that becomes the sandbox's `/`. */
+  /** Host directory that becomes the tool's `/`. */
   root: string;
   /** In-root working directory. */
   chdir: string;
   tool: string;
   args: string[];
-  stdinFile?: string;
-  /** A host command whose output is piped into the tool (e.g. a decompressor). */
-  stdinFrom?: string[];
+  /** A project input, visible read-only to the tool at HOST_DIR/input (or fed to `decompress`). */
+  input?: string;
+  /** A host decompressor, sandboxed on its own, that reads `input` and feeds the tool's stdin. */
+  decompress?: string[];
   extraBinds?: { host: string; name: string }[];
   /** Lines of output that are noise (matched lines are not shown). */
   quiet?: RegExp;
   okCodes?: number[];
-  /** The tool opens /dev/null (restore does): a null device node is prepared in the root. */
-  devNull?: boolean;
 }
 
+/** xattr names the tool sandboxes cannot write: trusted.*, and security.* but security.capability. */
+export const PRIVILEGED_XATTRS = ['system.*', 'trusted.*', 'security.[!c]*'];
+
+/** Where a tool sees ToolRun.input. */
+export const INPUT_IN_ROOT = `${HOST_DIR}/input`;
+
 export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
-  const prefix = await ctx.tools.command(t.tool);
-  if (!prefix) throw new MissingToolError(t.tool);
-  const mountpoints = new Mountpoints(t.root, ctx.runner);
+  const tool = await ctx.tools.command(t.tool);
+  if (!tool) throw new MissingToolError(t.tool);
+  if (!ctx.tools.enterRoot) {
+    throw new StepError(`cannot sandbox ${t.tool}: enter-root.so, the tool sandbox's helper, is not built (npm run build compiles it; it needs gcc)`);
+  }
+  const mountpoints = new Mountpoints(t.root);
   try {
-    const wanted = toolSandboxMountpoints(t.devNull);
+    const wanted = toolSandboxMountpoints();
     const usable = await mountpoints.prepare(wanted);
-    const blocked = wanted.filter((w) => !usable.includes(w));
-    if (blocked.length > 0) {
-      const what = blocked.map((b) => b.path).join(' and ');
+    if (usable.length < wanted.length) {
       throw new StepError(
-        `cannot run ${t.tool} in the layer root: its sandbox needs ${what} there, and the root has a symlink on that path or another kind of file in its place`,
+        `cannot run ${t.tool} in the layer root: its sandbox needs the directory ${HOST_DIR} there, and the root has a symlink or another kind of file in its place`,
       );
     }
-    let argv = toolSandboxArgv({
-      root: t.root,
-      tools: ctx.tools,
-      chdir: t.chdir,
-      extraBinds: t.extraBinds,
-      devNull: t.devNull,
-      argv: [...prefix, ...t.args],
-    });
-    if (t.stdinFrom) {
-      // bash with pipefail, so a failing decompressor fails the step too.
-      argv = ['bash', '-c', 'set -o pipefail; n=$1; shift; "${@:1:n}" | "${@:n+1}"', 'pipe', String(t.stdinFrom.length), ...t.stdinFrom, ...argv];
+    const binds = [...(t.extraBinds ?? [])];
+    if (t.input && !t.decompress) binds.push({ host: t.input, name: 'input' });
+    let argv = toolSandboxArgv({ root: t.root, tools: ctx.tools, chdir: t.chdir, extraBinds: binds, tool, args: t.args, env: TOOL_ENV });
+    let stdinFile: string | undefined;
+    if (t.decompress) {
+      const [name, ...args] = t.decompress;
+      const filter = await ctx.tools.command(name!);
+      if (!filter) throw new MissingToolError(name!);
+      argv = pipeWithSeccomp(ctx.tools, filterSandboxArgv(ctx.tools, filter, args), argv);
+      stdinFile = t.input;
+    } else {
+      argv = withSeccomp(ctx.tools, argv);
     }
     await ctx.runner.run(argv, {
       clearEnv: true,
-      env: { ...TOOL_ENV, PATH: `${TOOL_ENV.PATH}:${process.env.PATH ?? '/usr/bin:/bin'}` },
-      stdinFile: t.stdinFile,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      stdinFile,
       okCodes: t.okCodes,
       onLine: (line) => {
         if (!t.quiet?.test(line)) ctx.onLine(line);
@@ -82,7 +90,9 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
  * `deleteExtra` entries absent from the stage are deleted (whiteouts for lower entries).
  */
 export async function applyTree(ctx: StepContext, stage: string, destInRoot: string, deleteExtra: boolean): Promise<void> {
-  const args = ['-aHAX', '--numeric-ids', '--checksum', '--filter', `P ${HOST_DIR}`];
+  // The privileged xattr namespaces are not the tool's to write (it runs without CAP_SYS_ADMIN);
+  // system.* are the ACLs, which -A copies.
+  const args = ['-aHAX', '--numeric-ids', '--checksum', '--filter', `P ${HOST_DIR}`, ...PRIVILEGED_XATTRS.map((x) => `--filter=-x ${x}`)];
   // Merging keeps the root's symlinks to directories (a merged-/usr /lib -> usr/lib) and
   // writes through them, in-root; replacing makes the tree exactly the stage, so no following
   // (and --delete never works through a symlink).

@@ -7,9 +7,14 @@ import { promises as fs } from 'node:fs';
 import type { UntarStep } from '../recipe/types.js';
 import { mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import { type StepContext, StepError, type StepKindImpl } from './context.js';
-import { applyTree, copyDirAttributes, freshStage, runTool } from './sandboxed.js';
+import { applyTree, copyDirAttributes, freshStage, INPUT_IN_ROOT, runTool } from './sandboxed.js';
 
-const TAR_ARGS = ['-x', '-f', '-', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*', '--acls'];
+// The privileged xattr namespaces (trusted.*, security.* but security.capability) are left out:
+// tar runs without CAP_SYS_ADMIN (see mount/sandbox.ts).
+const TAR_ARGS = [
+  '-x', '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=*',
+  '--xattrs-exclude=trusted.*', '--xattrs-exclude=security.[!c]*', '--acls',
+];
 
 export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
 
@@ -31,18 +36,18 @@ export async function detectCompression(file: string): Promise<Compression> {
 }
 
 const DECOMPRESSOR: Record<Exclude<Compression, 'none'>, string[]> = {
-  gzip: ['gzip', '-dc', '--'],
-  xz: ['xz', '-dc', '--'],
-  zstd: ['zstd', '-dcq', '--'],
-  bzip2: ['bzip2', '-dc', '--'],
+  gzip: ['gzip', '-dc'],
+  xz: ['xz', '-dc'],
+  zstd: ['zstd', '-dcq'],
+  bzip2: ['bzip2', '-dc'],
 };
 
 /** `merge`: unpack onto an existing tree, keeping its symlinks to directories (see applyTree). */
 async function untarInto(ctx: StepContext, root: string, chdir: string, archive: string, merge: boolean): Promise<void> {
   const compression = await detectCompression(archive);
-  const common = { root, chdir, tool: 'tar', args: merge ? [...TAR_ARGS, '--keep-directory-symlink'] : TAR_ARGS };
-  if (compression === 'none') await runTool(ctx, { ...common, stdinFile: archive });
-  else await runTool(ctx, { ...common, stdinFrom: [...DECOMPRESSOR[compression], archive] });
+  const args = [...TAR_ARGS, ...(merge ? ['--keep-directory-symlink'] : [])];
+  if (compression === 'none') await runTool(ctx, { root, chdir, tool: 'tar', args: [...args, '-f', INPUT_IN_ROOT], input: archive });
+  else await runTool(ctx, { root, chdir, tool: 'tar', args: [...args, '-f', '-'], input: archive, decompress: DECOMPRESSOR[compression] });
 }
 
 export const untarStep: StepKindImpl<UntarStep> = {
