@@ -11,13 +11,18 @@
 # `run` steps with `network: true` use the container's network and /etc/resolv.conf.
 
 FROM node:20-bookworm-slim AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/sqsh-layers
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY schema ./schema
-RUN npx tsc -p tsconfig.build.json && chmod +x dist/cli.js && npm prune --omit=dev
+COPY native ./native
+COPY scripts/build-native.sh ./scripts/
+RUN npx tsc -p tsconfig.build.json && chmod +x dist/cli.js && sh scripts/build-native.sh && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
