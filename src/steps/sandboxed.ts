@@ -2,6 +2,8 @@
 // staged tree onto the layer with rsync. Shared by restore, untar and copy.
 
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { hostPath, resolveInRoot } from '../layer/root-path.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { HOST_DIR } from '../mount/host-tools.js';
 import { filterSandboxArgv, pipeWithSeccomp, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints, withSeccomp } from '../mount/sandbox.js';
@@ -97,9 +99,39 @@ export async function applyTree(ctx: StepContext, stage: string, destInRoot: str
   // writes through them, in-root; replacing makes the tree exactly the stage, so no following
   // (and --delete never works through a symlink).
   args.push(deleteExtra ? '--delete' : '--keep-dirlinks');
+  if (!deleteExtra) await matchDirlinks(ctx.root, stage, destInRoot);
   const dest = destInRoot.endsWith('/') ? destInRoot : `${destInRoot}/`;
   args.push(`${HOST_DIR}/stage/`, dest);
   await runTool(ctx, { root: ctx.root, chdir: '/', tool: 'rsync', args, extraBinds: [{ host: stage, name: 'stage' }] });
+}
+
+/**
+ * rsync --keep-dirlinks writes through a symlink to a directory, but sets the staged
+ * directory's times, mode and owner on the symlink itself (copying up a lower's merged-/usr
+ * `/lib` for nothing). A staged directory whose destination is such a symlink gets the
+ * attributes of the directory it leads to, so rsync finds nothing to set there.
+ */
+async function matchDirlinks(root: string, stage: string, destInRoot: string): Promise<void> {
+  const visit = async (rel: string) => {
+    for (const e of await fs.readdir(path.join(stage, rel), { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const inRoot = path.posix.join(destInRoot, rel, e.name);
+      const host = hostPath(root, inRoot);
+      const st = await fs.lstat(host).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        const target = await fs.stat(hostPath(root, await resolveInRoot(root, inRoot, true))).catch(() => undefined);
+        if (target?.isDirectory()) {
+          const staged = path.join(stage, rel, e.name);
+          await fs.chown(staged, target.uid, target.gid);
+          await fs.chmod(staged, target.mode & 0o7777);
+          await fs.utimes(staged, target.atime, target.mtime);
+        }
+      } else if (st?.isDirectory()) {
+        await visit(path.join(rel, e.name));
+      }
+    }
+  };
+  await visit('');
 }
 
 /** Gives a staging dir the attributes of the destination, so applying it leaves those alone. */
