@@ -2,6 +2,7 @@
 // staged tree onto the layer with rsync. Shared by restore, untar and copy.
 
 import { promises as fs } from 'node:fs';
+import { bytesOf } from '../layer/byte-path.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { HOST_DIR, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints } from '../mount/sandbox.js';
 import { CommandError, MissingToolError } from '../process/run.js';
@@ -94,7 +95,8 @@ export async function applyTree(ctx: StepContext, stage: string, destInRoot: str
 
 /** Gives a staging dir the attributes of the destination, so applying it leaves those alone. */
 export async function copyDirAttributes(from: string, to: string): Promise<void> {
-  const st = await fs.stat(from);
+  // `from` is an in-root destination, resolved through the tree's symlinks: any bytes.
+  const st = await fs.stat(bytesOf(from));
   await fs.chown(to, st.uid, st.gid);
   await fs.chmod(to, st.mode & 0o7777);
   await fs.utimes(to, st.atime, st.mtime);
