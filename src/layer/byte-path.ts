@@ -59,7 +59,7 @@ export interface NamedEntry {
 export async function readNames(dir: string): Promise<NamedEntry[]> {
   const dirents = await fs.readdir(bytesOf(dir), { withFileTypes: true, encoding: 'buffer' });
   return dirents
-    .map((d) => ({ bytes: d.name as unknown as Buffer, dir: d.isDirectory() }))
+    .map((d) => ({ bytes: d.name, dir: d.isDirectory() }))
     .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
     .map((d) => ({ name: nameOf(d.bytes), dir: d.dir }));
 }
