@@ -35,7 +35,7 @@ export class MissingToolsError extends Error {}
 export class FrozenLayerError extends Error {}
 
 /** Tools every build needs, whatever its steps. */
-const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'bwrap'];
+const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'xargs', 'bwrap'];
 
 export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]> {
   const order = buildOrder(s.graph, o.targets);

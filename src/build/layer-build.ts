@@ -191,6 +191,7 @@ const PACKAGES: Record<string, string> = {
   bwrap: 'bubblewrap',
   getfattr: 'attr',
   setfattr: 'attr',
+  xargs: 'findutils',
   rsync: 'rsync',
   zstd: 'zstd',
   xz: 'xz-utils',

@@ -17,7 +17,8 @@ export function sha256OfString(s: string): Sha256 {
   return createHash('sha256').update(s).digest('hex') as Sha256;
 }
 
-export async function sha256OfFile(file: string, signal?: AbortSignal): Promise<Sha256> {
+/** `file` as a Buffer: a name of any bytes (layer/byte-path.ts). */
+export async function sha256OfFile(file: string | Buffer, signal?: AbortSignal): Promise<Sha256> {
   const hash = createHash('sha256');
   const stream = createReadStream(file, { highWaterMark: 1 << 20, signal });
   for await (const chunk of stream) hash.update(chunk as Buffer);

@@ -3,6 +3,7 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { bytesOf, readLinkName, readNames } from '../layer/byte-path.js';
 import type { Recipe } from '../recipe/types.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import { sha256OfString } from './digest.js';
@@ -28,21 +29,22 @@ export async function fingerprint(shown: string, abs: string, stats: StatCache, 
   const st = await fs.stat(abs);
   const base = { path: shown, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   if (!st.isDirectory()) return { ...base, kind: 'file', digest: await stats.digest(abs, signal) };
-  // A tree: one line per entry, sorted, with everything a copy carries into the layer.
+  // A tree: one line per entry, sorted, with everything a copy carries into the layer. Names
+  // are bytes (layer/byte-path.ts): one that is not UTF-8 is read and keyed as it is.
   const lines: string[] = [];
   const visit = async (rel: string) => {
     checkInterrupted(signal);
     const dir = path.join(abs, rel);
-    for (const name of (await fs.readdir(dir)).sort()) {
+    for (const name of (await readNames(dir)).map((e) => e.name).sort()) {
       const r = rel === '' ? name : `${rel}/${name}`;
       const p = path.join(abs, r);
-      const e = await fs.lstat(p);
+      const e = await fs.lstat(bytesOf(p));
       const head = `${JSON.stringify(r)} ${(e.mode & 0o7777).toString(8)} ${e.uid}:${e.gid}`;
       if (e.isDirectory()) {
         lines.push(`${head} dir`);
         await visit(r);
       } else if (e.isSymbolicLink()) {
-        lines.push(`${head} symlink ${JSON.stringify(await fs.readlink(p))}`);
+        lines.push(`${head} symlink ${JSON.stringify(await readLinkName(p))}`);
       } else if (e.isFile()) {
         lines.push(`${head} file ${await stats.digest(p, signal)}`);
       } else {

@@ -1,9 +1,11 @@
 // A stat cache like git's index: a file whose (size, mtime_ns, inode, ctime_ns) did not
 // change keeps its digest without being read again. Entries hashed while the file was
-// still changing ("racy": modified within the last seconds) are not trusted later.
+// still changing ("racy": modified within the last seconds) are not trusted later. Paths
+// are byte-path strings (layer/byte-path.ts): an input's name may be any bytes.
 
 import { type BigIntStats, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { bytesOf } from '../layer/byte-path.js';
 import { type Sha256, sha256OfFile } from './digest.js';
 
 interface Entry {
@@ -46,7 +48,7 @@ export class StatCache {
 
   /** The sha256 of a regular file's content, from the cache when its stat is unchanged. */
   async digest(file: string, signal?: AbortSignal): Promise<Sha256> {
-    const st = await fs.stat(file, { bigint: true });
+    const st = await fs.stat(bytesOf(file), { bigint: true });
     const known = this.entries.get(file);
     const same =
       known &&
@@ -59,7 +61,7 @@ export class StatCache {
           st.ctimeNs + RACY_NS < BigInt(known.hashedNs)));
     if (same) return known.digest;
     const hashedNs = BigInt(Date.now()) * 1_000_000n;
-    const digest = await sha256OfFile(file, signal);
+    const digest = await sha256OfFile(bytesOf(file), signal);
     this.hashed++;
     this.remember(file, st, digest, hashedNs, false);
     return digest;
@@ -92,7 +94,7 @@ export class StatCache {
     if (!this.dirty) return;
     // Drop entries of files that no longer exist, so the cache does not grow forever.
     for (const f of [...this.entries.keys()]) {
-      if (!(await fs.stat(f).catch(() => undefined))) this.entries.delete(f);
+      if (!(await fs.stat(bytesOf(f)).catch(() => undefined))) this.entries.delete(f);
     }
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
+import { bytesOf, readNames, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
 import { readTreeXattrs, removeXattr } from './xattrs.js';
@@ -53,7 +54,7 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
     for (const [name, value] of attrs) {
       if (!name.startsWith('trusted.overlay.')) continue;
       if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
-        forbidden.push('/' + path.relative(f.upper, p));
+        forbidden.push(shownPath('/' + path.relative(f.upper, p)));
       } else if (!(name === 'trusted.overlay.opaque' && hexIs(value, 'y'))) {
         attrs.delete(name);
         inode ??= await inodeOf(p);
@@ -86,7 +87,7 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
 }
 
 async function inodeOf(p: string): Promise<string> {
-  const st = await fs.lstat(p);
+  const st = await fs.lstat(bytesOf(p));
   return `${st.dev}:${st.ino}`;
 }
 
@@ -97,6 +98,7 @@ function hexIs(value: string, text: string): boolean {
 /**
  * Deletes upper entries matching the recipe's `exclude` globs; returns how many went. The
  * directories they were in keep their times: excluding is packing, not a change of the tree.
+ * Names are matched and removed as the bytes they are (byte-path.ts).
  */
 async function applyExclude(upper: string, globs: string[], signal: AbortSignal): Promise<number> {
   if (globs.length === 0) return 0;
@@ -105,20 +107,20 @@ async function applyExclude(upper: string, globs: string[], signal: AbortSignal)
   const visit = async (rel: string) => {
     checkInterrupted(signal);
     const dir = path.join(upper, rel);
-    const entries = await fs.readdir(dir, { withFileTypes: true });
-    const before = await fs.lstat(dir);
+    const entries = await readNames(dir);
+    const before = await fs.lstat(bytesOf(dir));
     let removed = false;
     for (const e of entries) {
       const childRel = `${rel}/${e.name}`;
       if (res.some((re) => re.test(childRel))) {
-        await fs.rm(path.join(upper, childRel), { recursive: true, force: true });
+        await fs.rm(bytesOf(path.join(upper, childRel)), { recursive: true, force: true });
         count++;
         removed = true;
-      } else if (e.isDirectory()) {
+      } else if (e.dir) {
         await visit(childRel);
       }
     }
-    if (removed) await fs.utimes(dir, before.atime, before.mtime);
+    if (removed) await fs.utimes(bytesOf(dir), before.atime, before.mtime);
   };
   await visit('');
   return count;

@@ -2,12 +2,14 @@
 // content, mode, owner, xattrs, and mtime as the packed layer will have it: to the second,
 // clamped to SOURCE_DATE_EPOCH), and directories left empty and unchanged. Whiteouts and
 // opaque directories (with everything in them) stay: they are what the layer changes.
-// The stacked result is unchanged; directories that stay keep their times.
+// The stacked result is unchanged; directories that stay keep their times. Names are bytes
+// (byte-path.ts): every path below is a byte-path string, given to fs as its bytes.
 
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
+import { bytesOf, readLinkName, readNames } from './byte-path.js';
 import { readXattrs, type XattrMap } from './xattrs.js';
 
 export interface PruneStats {
@@ -75,17 +77,17 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
         if (await removeIdentical(c)) removedSome = true;
         else allGone = false;
       }
-      if (e.rel !== '' && allGone && e.candidate && sameXattrs(e.rel) && (await fs.readdir(p)).length === 0) {
-        await fs.rmdir(p);
+      if (e.rel !== '' && allGone && e.candidate && sameXattrs(e.rel) && (await fs.readdir(bytesOf(p))).length === 0) {
+        await fs.rmdir(bytesOf(p));
         stats.dirs++;
         return true;
       }
       // Removing entries touched the directory's times; it keeps the ones the steps gave it.
-      if (removedSome) await fs.utimes(p, e.atimeMs / 1000, e.mtimeMs / 1000);
+      if (removedSome) await fs.utimes(bytesOf(p), e.atimeMs / 1000, e.mtimeMs / 1000);
       return false;
     }
     if (!e.candidate || !sameXattrs(e.rel)) return false;
-    await fs.unlink(p);
+    await fs.unlink(bytesOf(p));
     stats.files++;
     stats.bytes += e.size;
     return true;
@@ -109,17 +111,17 @@ async function scan(
 ): Promise<Entry> {
   checkInterrupted(input.signal);
   const upperPath = path.join(input.upper, rel);
-  const st = await fs.lstat(upperPath);
+  const st = await fs.lstat(bytesOf(upperPath));
   const entry = entryOf(rel, st);
   const attrs = input.upperXattrs.get(upperPath);
   if (attrs?.get('trusted.overlay.opaque') !== undefined) return entry;
-  const dirents = (await fs.readdir(upperPath, { withFileTypes: true })).sort((x, y) => (x.name < y.name ? -1 : 1));
+  const dirents = await readNames(upperPath);
   entry.children = await Promise.all(
     dirents.map((d) => {
       const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
       // Outside the scope: a child that keeps its directory, never pruned itself.
       if (scope && !scope.has('/' + childRel)) return Promise.resolve({ ...entryOf(childRel, st), children: [] });
-      if (d.isDirectory()) return scan(input, childRel, scope, candidates, slots);
+      if (d.dir) return scan(input, childRel, scope, candidates, slots);
       return slots.run(() => leaf(input, childRel, scope, candidates));
     }),
   );
@@ -130,7 +132,7 @@ async function scan(
 /** A non-directory entry of the upper. */
 async function leaf(input: PruneInput, rel: string, scope: Set<string> | undefined, candidates: Entry[]): Promise<Entry> {
   checkInterrupted(input.signal);
-  const st = await fs.lstat(path.join(input.upper, rel));
+  const st = await fs.lstat(bytesOf(path.join(input.upper, rel)));
   const entry = entryOf(rel, st);
   // Whiteouts are what the layer deletes; with a scope only directories are pruned.
   if (isWhiteout(st) || scope) return entry;
@@ -158,7 +160,7 @@ async function markIfIdentical(
   candidates: Entry[],
   same: (lower: Stats) => Promise<boolean>,
 ): Promise<void> {
-  const lower = await fs.lstat(path.join(input.lowerView, entry.rel)).catch(() => undefined);
+  const lower = await fs.lstat(bytesOf(path.join(input.lowerView, entry.rel))).catch(() => undefined);
   if (lower && sameMeta(st, lower, input.sourceDateEpoch) && (await same(lower))) {
     entry.candidate = true;
     entry.lowerId = `${lower.dev}:${lower.ino}`;
@@ -212,7 +214,7 @@ function sameMeta(a: Stats, b: Stats, sourceDateEpoch: number | undefined): bool
 
 async function sameContent(input: PruneInput, rel: string, a: Stats, b: Stats): Promise<boolean> {
   if (a.isSymbolicLink()) {
-    return (await fs.readlink(path.join(input.upper, rel))) === (await fs.readlink(path.join(input.lowerView, rel)));
+    return (await readLinkName(path.join(input.upper, rel))) === (await readLinkName(path.join(input.lowerView, rel)));
   }
   if (!a.isFile()) return true;
   if (a.size !== b.size) return false;
@@ -245,7 +247,7 @@ class Comparer {
 const buffers: Buffer[] = [];
 
 export async function equalFiles(a: string, b: string): Promise<boolean> {
-  const [fa, fb] = await Promise.all([fs.open(a, 'r'), fs.open(b, 'r')]);
+  const [fa, fb] = await Promise.all([fs.open(bytesOf(a), 'r'), fs.open(bytesOf(b), 'r')]);
   const ba = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
   const bb = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
   try {

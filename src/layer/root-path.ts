@@ -1,8 +1,11 @@
 // Paths inside a layer root, resolved the way a chroot would: absolute symlink targets start
 // at the root, and `..` never climbs above it. Nothing here follows a symlink on the host.
+// Paths are byte-path strings (byte-path.ts): names and link targets from the tree are read
+// as bytes and globs match them byte for byte.
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { bytesOf, readLinkName, readNames, shownPath } from './byte-path.js';
 
 export class RootPathError extends Error {}
 
@@ -40,10 +43,10 @@ export async function resolveInRoot(root: string, p: string, followLast: boolean
     if (part === '.') continue;
     const candidate = [...done, part];
     const last = pending.length === 0;
-    const st = await fs.lstat(hostPath(root, '/' + candidate.join('/'))).catch(() => undefined);
+    const st = await fs.lstat(bytesOf(hostPath(root, '/' + candidate.join('/')))).catch(() => undefined);
     if (st?.isSymbolicLink() && (!last || followLast)) {
       if (++hops > 40) throw new RootPathError(`too many levels of symbolic links resolving ${p}`);
-      const target = await fs.readlink(hostPath(root, '/' + candidate.join('/')));
+      const target = await readLinkName(hostPath(root, '/' + candidate.join('/')));
       const parts = target.split('/').filter(Boolean);
       if (target.startsWith('/')) done.length = 0;
       pending = [...parts, ...pending];
@@ -61,15 +64,19 @@ export async function mkdirInRoot(root: string, inRoot: string): Promise<string>
   for (const part of resolved.split('/').filter(Boolean)) {
     const next = await resolveInRoot(root, path.posix.join(cur, part), true);
     const host = hostPath(root, next);
-    const st = await fs.lstat(host).catch(() => undefined);
-    if (!st) await fs.mkdir(host, { mode: 0o755 });
-    else if (!st.isDirectory()) throw new RootPathError(`${path.posix.join(cur, part)} exists and is not a directory`);
+    const st = await fs.lstat(bytesOf(host)).catch(() => undefined);
+    if (!st) await fs.mkdir(bytesOf(host), { mode: 0o755 });
+    else if (!st.isDirectory()) throw new RootPathError(`${shownPath(path.posix.join(cur, part))} exists and is not a directory`);
     cur = next;
   }
   return hostPath(root, cur);
 }
 
-/** A glob (`*`, `?`, `[...]` within a component; `**` for any depth) as a RegExp on in-root paths. */
+/**
+ * A glob (`*`, `?`, `[...]` within a component; `**` for any depth) as a RegExp on in-root
+ * byte-path strings: `*` matches any bytes but `/` (newlines and bytes that are not UTF-8
+ * included), `?` and a class match one character, or one byte that is not part of one.
+ */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
   const g = normalizeGlob(glob);
@@ -78,7 +85,7 @@ export function globToRegExp(glob: string): RegExp {
     if (c === '*') {
       if (g[i + 1] === '*') {
         const slashAfter = g[i + 2] === '/';
-        re += slashAfter ? '(?:.*/)?' : '.*';
+        re += slashAfter ? '(?:[^]*/)?' : '[^]*';
         i += slashAfter ? 2 : 1;
       } else {
         re += '[^/]*';
@@ -98,10 +105,11 @@ export function globToRegExp(glob: string): RegExp {
         i = end;
       }
     } else {
-      re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+      re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
     }
   }
-  return new RegExp(`^${re}$`);
+  // `u`: a character outside the BMP is one character, an escaped byte another.
+  return new RegExp(`^${re}$`, 'u');
 }
 
 function normalizeGlob(glob: string): string {
@@ -139,14 +147,14 @@ export async function expandInRoot(root: string, glob: string): Promise<string[]
       }
       if (!hasGlobMagic(part)) {
         const p = last ? await resolveParentInRoot(root, path.posix.join(dir, part)) : await resolveInRoot(root, path.posix.join(dir, part), true);
-        if (await fs.lstat(hostPath(root, p)).catch(() => undefined)) next.push(p);
+        if (await fs.lstat(bytesOf(hostPath(root, p))).catch(() => undefined)) next.push(p);
         continue;
       }
       const re = globToRegExp(part.startsWith('/') ? part : '/' + part);
-      const entries = await fs.readdir(hostPath(root, dir)).catch(() => [] as string[]);
-      for (const e of entries.sort()) {
-        if (!re.test('/' + e)) continue;
-        const p = path.posix.join(dir, e);
+      const entries = await readNames(hostPath(root, dir)).catch(() => []);
+      for (const { name } of entries) {
+        if (!re.test('/' + name)) continue;
+        const p = path.posix.join(dir, name);
         if (last) {
           next.push(p);
           continue;
@@ -180,11 +188,11 @@ export async function resolveParentInRoot(root: string, p: string): Promise<stri
 async function walkInRoot(root: string, dir: string): Promise<string[]> {
   const out: string[] = [];
   const visit = async (d: string) => {
-    const entries = await fs.readdir(hostPath(root, d), { withFileTypes: true }).catch(() => []);
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const entries = await readNames(hostPath(root, d)).catch(() => []);
+    for (const e of entries) {
       const p = path.posix.join(d, e.name);
       out.push(p);
-      if (e.isDirectory()) await visit(p);
+      if (e.dir) await visit(p);
     }
   };
   await visit(dir);

@@ -1,91 +1,93 @@
 // Extended attributes in bulk, through getfattr/setfattr (attr package): one process lists
 // a whole tree, and removals are batched, so thousands of entries cost a few processes.
+// Paths are bytes (byte-path.ts): they reach the tools NUL-separated on xargs' stdin, never
+// as text arguments, and come back from getfattr's output read as bytes.
 
 import type { Runner } from '../process/run.js';
+import { bytesOf, nameOf } from './byte-path.js';
 
-/** Attribute name → value, per host path. */
+/** Attribute name → value (getfattr's hex form), per host path (a byte-path string). */
 export type XattrMap = Map<string, Map<string, string>>;
 
 /**
- * Arguments per process, in bytes. Commands reach the kernel as one `bash -c` string (zx),
- * which a single argument's limit (MAX_ARG_STRLEN, 128 KiB) caps, quoting included.
+ * getfattr escapes control bytes, `\` and (in attribute names) `=` as \ooo octal, and writes
+ * every other byte as it is.
  */
-const BATCH_BYTES = 64 * 1024;
-
-/** Splits paths into argument lists of at most BATCH_BYTES each. */
-export function batches(paths: string[]): string[][] {
-  const out: string[][] = [];
-  let cur: string[] = [];
-  let size = 0;
-  for (const p of paths) {
-    const len = Buffer.byteLength(p) + 1;
-    if (cur.length > 0 && size + len > BATCH_BYTES) {
-      out.push(cur);
-      cur = [];
-      size = 0;
-    }
-    cur.push(p);
-    size += len;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
-}
-
-/** getfattr escapes unprintable bytes, `\` and `=` in names as \ooo octal. */
-function unescapePath(s: string): string {
+function unescapeName(raw: Buffer): string {
   const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
-      bytes.push(parseInt(s.slice(i + 1, i + 4), 8));
+  for (let i = 0; i < raw.length; i++) {
+    const octal = raw.toString('latin1', i + 1, i + 4);
+    if (raw[i] === 0x5c && /^[0-7]{3}$/.test(octal)) {
+      bytes.push(parseInt(octal, 8));
       i += 3;
     } else {
-      for (const b of Buffer.from(s[i]!, 'utf8')) bytes.push(b);
+      bytes.push(raw[i]!);
     }
   }
-  return Buffer.from(bytes).toString('utf8');
+  return nameOf(Buffer.from(bytes));
 }
 
-export function parseGetfattr(text: string): XattrMap {
-  const out: XattrMap = new Map();
+const FILE_LINE = Buffer.from('# file: ');
+
+/** Parses `getfattr -d -e hex --absolute-names` output, read as bytes (names may be any bytes). */
+export function parseGetfattr(out: Buffer): XattrMap {
+  const map: XattrMap = new Map();
   let current: Map<string, string> | undefined;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('# file: ')) {
+  // A newline in a name is escaped: every 0x0a ends a line.
+  let start = 0;
+  while (start < out.length) {
+    let end = out.indexOf(0x0a, start);
+    if (end < 0) end = out.length;
+    const line = out.subarray(start, end);
+    start = end + 1;
+    if (line.subarray(0, FILE_LINE.length).equals(FILE_LINE)) {
       current = new Map();
-      out.set(unescapePath(line.slice('# file: '.length)), current);
-    } else if (current && line !== '') {
-      const eq = line.indexOf('=');
-      if (eq > 0) current.set(line.slice(0, eq), line.slice(eq + 1));
-      else current.set(line, '');
+      map.set(unescapeName(line.subarray(FILE_LINE.length)), current);
+    } else if (current && line.length > 0) {
+      // `=` in a name is escaped: the first one ends the name. Values are hex, or "" when empty.
+      const eq = line.indexOf(0x3d);
+      if (eq > 0) current.set(unescapeName(line.subarray(0, eq)), line.toString('latin1', eq + 1));
+      else current.set(unescapeName(line), '');
     }
   }
-  return out;
+  return map;
 }
+
+/** Paths as xargs -0 reads them: their bytes, each ended by a NUL. */
+export function nulSeparated(paths: string[]): Buffer {
+  const nul = Buffer.of(0);
+  return Buffer.concat(paths.flatMap((p) => [bytesOf(p), nul]));
+}
+
+const GETFATTR = ['getfattr', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names'];
 
 /** Every xattr of every entry below `dir` (symlinks themselves, not their targets). */
 export async function readTreeXattrs(runner: Runner, dir: string): Promise<XattrMap> {
-  const res = await runner.query(['getfattr', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', dir], {
+  // getfattr exits 1 when some entry (a whiteout) has no xattr support; xargs makes that 123.
+  const res = await runner.query(['xargs', '-0', '-r', ...GETFATTR, '-R', '-P', '--'], {
+    input: nulSeparated([dir]),
+    stdoutBytes: true,
     tailLines: 5,
-    okCodes: [0, 1],
+    okCodes: [0, 123],
   });
-  return parseGetfattr(res.stdout);
+  return parseGetfattr(res.stdoutBytes!);
 }
 
 /** Every xattr of the given entries (which must exist). */
 export async function readXattrs(runner: Runner, paths: string[]): Promise<XattrMap> {
-  const out: XattrMap = new Map();
-  for (const chunk of batches(paths)) {
-    const res = await runner.query(['getfattr', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', '--', ...chunk], {
-      tailLines: 5,
-      okCodes: [0, 1],
-    });
-    for (const [p, attrs] of parseGetfattr(res.stdout)) out.set(p, attrs);
-  }
-  return out;
+  if (paths.length === 0) return new Map();
+  // xargs splits the list into command lines the kernel accepts.
+  const res = await runner.query(['xargs', '-0', '-r', ...GETFATTR, '--'], {
+    input: nulSeparated(paths),
+    stdoutBytes: true,
+    tailLines: 5,
+    okCodes: [0, 123],
+  });
+  return parseGetfattr(res.stdoutBytes!);
 }
 
-/** Removes attribute `name` from each path, in batches. */
+/** Removes attribute `name` from each path. */
 export async function removeXattr(runner: Runner, name: string, paths: string[]): Promise<void> {
-  for (const chunk of batches(paths)) {
-    await runner.run(['setfattr', '-h', '-x', name, '--', ...chunk]);
-  }
+  if (paths.length === 0) return;
+  await runner.run(['xargs', '-0', '-r', 'setfattr', '-h', '-x', name, '--'], { input: nulSeparated(paths) });
 }

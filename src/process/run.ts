@@ -13,6 +13,10 @@ export interface CommandOptions {
   clearEnv?: boolean;
   /** A file fed to the command's standard input. */
   stdinFile?: string;
+  /** Bytes fed to the command's standard input (file names for `xargs -0`, which carry any byte). */
+  input?: Buffer;
+  /** Keep standard output as bytes too (`CommandResult.stdoutBytes`): listings of file names. */
+  stdoutBytes?: boolean;
   /** Called with each line of output (stdout and stderr, as they come). */
   onLine?: (line: string) => void;
   /** Exit codes that count as success (default [0]). */
@@ -24,6 +28,8 @@ export interface CommandOptions {
 export interface CommandResult {
   code: number;
   stdout: string;
+  /** Standard output as it came, when asked for (`stdoutBytes`). */
+  stdoutBytes?: Buffer;
   /** The last lines of combined output. */
   tail: string[];
 }
@@ -84,6 +90,13 @@ export class Runner {
 
   private async exec(argv: readonly string[], o: CommandOptions): Promise<CommandResult> {
     checkInterrupted(this.opts.signal);
+    // An argument is UTF-8 on its way to the kernel: a name holding other bytes (see
+    // layer/byte-path.ts) would reach the command as another name. Such names go through
+    // `input` instead.
+    const notText = argv.find((a) => /\p{Surrogate}/u.test(a));
+    if (notText !== undefined) {
+      throw new CommandError(argv, null, null, [`cannot pass ${argv[0]} an argument that is not UTF-8 text: ${JSON.stringify(notText)}`]);
+    }
     this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}${o.cwd ? `   (in ${o.cwd})` : ''}`);
     const tailMax = o.tailLines ?? 30;
     const tail: string[] = [];
@@ -101,8 +114,11 @@ export class Runner {
       postfix: '',
       // The file itself is the command's stdin: no copy through this process, and a command
       // that stops reading early (a corrupt image) cannot break a pipe we write to.
-      stdio: [stdinFd ?? 'ignore', 'pipe', 'pipe'],
+      stdio: [stdinFd ?? (o.input ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
+      input: o.input,
     })`exec ${[...argv]}`;
+    // A command that exits before reading all its input breaks the pipe: its exit code tells.
+    p.child?.stdin?.on('error', () => {});
     const pid = p.pid;
     if (pid !== undefined) {
       this.opts.onSpawn?.(pid);
@@ -110,6 +126,7 @@ export class Runner {
       // background process holding the output pipe would keep the command from ending.
       p.child?.once('exit', () => killQuietly(-pid, 'SIGKILL'));
     }
+    const stdoutChunks: Buffer[] = [];
     let partial = '';
     const onData = (chunk: Buffer) => {
       const text = partial + chunk.toString('utf8');
@@ -126,6 +143,7 @@ export class Runner {
     if (p.child) {
       p.stdout.on('data', onData);
       p.stderr.on('data', onData);
+      if (o.stdoutBytes) p.stdout.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
     }
     // SIGTERM first, SIGKILL after the grace time; the timer goes when the command ends, so a
     // command that obeyed SIGTERM does not keep the tool alive for the rest of the grace time.
@@ -150,7 +168,7 @@ export class Runner {
         throw new MissingToolError(argv[0] ?? '');
       }
       if (!(o.okCodes ?? [0]).includes(code)) throw new CommandError(argv, out.exitCode, out.signal, tail);
-      return { code, stdout: out.stdout, tail };
+      return { code, stdout: out.stdout, stdoutBytes: o.stdoutBytes ? Buffer.concat(stdoutChunks) : undefined, tail };
     } finally {
       if (stdinFd !== undefined) closeSync(stdinFd);
       this.opts.signal.removeEventListener('abort', onAbort);

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CopyStep } from '../recipe/types.js';
+import { bytesOf, readNames } from '../layer/byte-path.js';
 import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import { type StepContext, StepError, type StepKindImpl } from './context.js';
 import { applyTree, copyDirAttributes, freshStage } from './sandboxed.js';
@@ -12,23 +13,24 @@ import { applyTree, copyDirAttributes, freshStage } from './sandboxed.js';
 /** Where a copied file lands: into `to` when it names a directory, else at `to` itself. */
 async function fileTarget(ctx: StepContext, s: CopyStep): Promise<{ dir: string; name: string }> {
   const resolved = await resolveInRoot(ctx.root, s.to, true);
-  const st = await fs.stat(hostPath(ctx.root, resolved)).catch(() => undefined);
+  const st = await fs.stat(bytesOf(hostPath(ctx.root, resolved))).catch(() => undefined);
   if (s.to.endsWith('/') || st?.isDirectory()) return { dir: s.to, name: path.basename(s.input.abs) };
   return { dir: path.posix.dirname(resolved), name: path.posix.basename(resolved) };
 }
 
+/** Project files may have names of any bytes too (layer/byte-path.ts). */
 async function applyOwnerAndMode(dir: string, s: CopyStep, includeSelf: boolean): Promise<void> {
   const visit = async (p: string, self: boolean) => {
-    const st = await fs.lstat(p);
+    const st = await fs.lstat(bytesOf(p));
     if (!self || includeSelf) {
-      await fs.lchown(p, s.owner.uid, s.owner.gid);
+      await fs.lchown(bytesOf(p), s.owner.uid, s.owner.gid);
       if (s.mode !== undefined && !st.isSymbolicLink()) {
         // Directories keep their search bits where the mode can read: "0644" gives 0755 dirs.
         const mode = st.isDirectory() ? s.mode | ((s.mode & 0o444) >> 2) : s.mode;
-        await fs.chmod(p, mode);
+        await fs.chmod(bytesOf(p), mode);
       }
     }
-    if (st.isDirectory()) for (const e of await fs.readdir(p)) await visit(path.join(p, e), false);
+    if (st.isDirectory()) for (const e of await readNames(p)) await visit(path.join(p, e.name), false);
   };
   await visit(dir, true);
 }

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import type { RemoveStep } from '../recipe/types.js';
 import { checkInterrupted } from '../process/interrupt.js';
+import { bytesOf } from '../layer/byte-path.js';
 import { expandInRoot, hasGlobMagic, hostPath, normalizeInRoot } from '../layer/root-path.js';
 import { StepError, type StepKindImpl } from './context.js';
 
@@ -19,7 +20,8 @@ export const removeStep: StepKindImpl<RemoveStep> = {
       if (matches.length === 0 && !hasGlobMagic(pattern)) ctx.onLine(`warning: ${pattern} does not exist; nothing to remove`);
       for (const m of matches) {
         checkInterrupted(ctx.runner.signal);
-        await fs.rm(hostPath(ctx.root, m), { recursive: true, force: true });
+        // A match is a name from the tree: any bytes (layer/byte-path.ts).
+        await fs.rm(bytesOf(hostPath(ctx.root, m)), { recursive: true, force: true });
       }
     }
   },

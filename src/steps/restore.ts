@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RestoreStep } from '../recipe/types.js';
+import { bytesOf } from '../layer/byte-path.js';
 import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import type { StepContext, StepKindImpl } from './context.js';
 import { applyTree, copyDirAttributes, freshStage, INPUT_IN_ROOT, runTool } from './sandboxed.js';
@@ -19,14 +20,16 @@ const NOISE = /: File exists$|: EA set (trusted|security)\.[^:]*:.* failed: Oper
 const RESTORE_ARGS = ['-r', '-u', '-y', '-f', INPUT_IN_ROOT];
 
 async function restoreInto(ctx: StepContext, root: string, chdir: string, image: string): Promise<void> {
-  const symtable = path.join(hostPath(root, chdir), 'restoresymtable');
+  // chdir was resolved through the tree's symlinks: its bytes may be any.
+  const dir = bytesOf(hostPath(root, chdir));
+  const symtable = bytesOf(path.join(hostPath(root, chdir), 'restoresymtable'));
   const hadSymtable = await fs.lstat(symtable).then(() => true, () => false);
   await runTool(ctx, { root, chdir, tool: 'restore', args: RESTORE_ARGS, input: image, quiet: NOISE });
   if (!hadSymtable) {
     // Removing restore's bookkeeping must not change the directory's time the image gave it.
-    const dir = await fs.lstat(path.dirname(symtable));
+    const before = await fs.lstat(dir);
     await fs.rm(symtable, { force: true });
-    await fs.utimes(path.dirname(symtable), dir.atime, dir.mtime);
+    await fs.utimes(dir, before.atime, before.mtime);
   }
 }
 

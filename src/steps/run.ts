@@ -8,6 +8,7 @@ import { Mountpoints } from '../mount/mountpoints.js';
 import { SANDBOX_PATH } from '../mount/host-tools.js';
 import { runSandboxArgv, runSandboxMountpoints } from '../mount/sandbox.js';
 import { CommandError } from '../process/run.js';
+import { bytesOf } from '../layer/byte-path.js';
 import { hostPath, resolveInRoot } from '../layer/root-path.js';
 import { StepError, type StepKindImpl } from './context.js';
 
@@ -16,7 +17,7 @@ export const runStep: StepKindImpl<RunStep> = {
   tools: () => ['bwrap'],
   async run(s, ctx) {
     const sh = await resolveInRoot(ctx.root, '/bin/sh', true);
-    if (!(await fs.stat(hostPath(ctx.root, sh)).catch(() => undefined))) {
+    if (!(await fs.stat(bytesOf(hostPath(ctx.root, sh))).catch(() => undefined))) {
       throw new StepError('the layer root has no /bin/sh to run the script with', [], undefined);
     }
     const mountpoints = new Mountpoints(ctx.root);

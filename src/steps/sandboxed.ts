@@ -3,6 +3,7 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { bytesOf, readNames } from '../layer/byte-path.js';
 import { hostPath, resolveInRoot } from '../layer/root-path.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { HOST_DIR } from '../mount/host-tools.js';
@@ -113,15 +114,15 @@ export async function applyTree(ctx: StepContext, stage: string, destInRoot: str
  */
 async function matchDirlinks(root: string, stage: string, destInRoot: string): Promise<void> {
   const visit = async (rel: string) => {
-    for (const e of await fs.readdir(path.join(stage, rel), { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
+    for (const e of await readNames(path.join(stage, rel))) {
+      if (!e.dir) continue;
       const inRoot = path.posix.join(destInRoot, rel, e.name);
-      const host = hostPath(root, inRoot);
-      const st = await fs.lstat(host).catch(() => undefined);
+      const st = await fs.lstat(bytesOf(hostPath(root, inRoot))).catch(() => undefined);
       if (st?.isSymbolicLink()) {
-        const target = await fs.stat(hostPath(root, await resolveInRoot(root, inRoot, true))).catch(() => undefined);
+        const resolved = await resolveInRoot(root, inRoot, true).catch(() => undefined);
+        const target = resolved === undefined ? undefined : await fs.stat(bytesOf(hostPath(root, resolved))).catch(() => undefined);
         if (target?.isDirectory()) {
-          const staged = path.join(stage, rel, e.name);
+          const staged = bytesOf(path.join(stage, rel, e.name));
           await fs.chown(staged, target.uid, target.gid);
           await fs.chmod(staged, target.mode & 0o7777);
           await fs.utimes(staged, target.atime, target.mtime);
@@ -136,7 +137,8 @@ async function matchDirlinks(root: string, stage: string, destInRoot: string): P
 
 /** Gives a staging dir the attributes of the destination, so applying it leaves those alone. */
 export async function copyDirAttributes(from: string, to: string): Promise<void> {
-  const st = await fs.stat(from);
+  // `from` is an in-root destination, resolved through the tree's symlinks: any bytes.
+  const st = await fs.stat(bytesOf(from));
   await fs.chown(to, st.uid, st.gid);
   await fs.chmod(to, st.mode & 0o7777);
   await fs.utimes(to, st.atime, st.mtime);

@@ -2,6 +2,7 @@ import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pruneIdentical } from '../../src/layer/prune.js';
+import { bytesOf, nameOf, shownPath } from '../../src/layer/byte-path.js';
 import { readTreeXattrs } from '../../src/layer/xattrs.js';
 import { Runner } from '../../src/process/run.js';
 import { tempDir, writeFiles } from '../support/project.js';
@@ -80,5 +81,58 @@ describe('pruneIdentical', () => {
     // The lowers were packed with SOURCE_DATE_EPOCH=T0, so their newer times read as T0.
     expect(await prune(f, T0)).toEqual({ files: 2, dirs: 2, bytes: 7 });
     expect(await listing(f.upper)).toEqual([`etc ${T1}`, `etc/changed ${T1}`]);
+  });
+});
+
+describe('pruneIdentical on names that are not UTF-8', () => {
+  /** A byte-path string from bytes written as latin1 text ('\xe9' is the byte 0xe9). */
+  const bytes = (latin1: string) => nameOf(Buffer.from(latin1, 'latin1'));
+
+  async function byteListing(root: string): Promise<string[]> {
+    const out: string[] = [];
+    const visit = async (rel: string) => {
+      for (const name of (await fs.readdir(bytesOf(path.join(root, rel)), { encoding: 'buffer' })).sort((a, b) => Buffer.compare(a, b))) {
+        const r = path.join(rel, nameOf(name));
+        out.push(shownPath(r));
+        if ((await fs.lstat(bytesOf(path.join(root, r)))).isDirectory()) await visit(r);
+      }
+    };
+    await visit('');
+    return out;
+  }
+
+  it('drops identical entries and keeps changed ones, byte-exact (link targets and xattrs included)', async () => {
+    const dir = tempDir('prune-bytes');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    for (const root of [lower, upper]) {
+      const at = (latin1: string) => bytesOf(path.join(root, bytes(latin1)));
+      await fs.mkdir(at('u/\xff\xfe-dir'), { recursive: true });
+      await fs.mkdir(at('u/\xff\xfe-same'), { recursive: true });
+      await fs.writeFile(at('u/caf\xe9'), 'same\n');
+      await fs.writeFile(at('u/\xff\xfe-dir/file'), root === upper ? 'changed\n' : 'old\n');
+      await fs.writeFile(at('u/\xff\xfe-same/file'), 'same\n');
+      await fs.writeFile(at('u/a\nb'), 'same\n');
+      // Targets that differ only in a byte that is not UTF-8: read as text, both were U+FFFD.
+      await fs.symlink(Buffer.from(root === upper ? 'x\xe8' : 'x\xe9', 'latin1'), at('u/link-changed'));
+      await fs.symlink(Buffer.from('x\xe9', 'latin1'), at('u/link-\xe9'));
+      await fs.writeFile(at('u/xattr-\xe9'), 'same\n');
+    }
+    // setfattr cannot take that name as an argument: give it through xargs.
+    for (const [root, v] of [[lower, 'old'], [upper, 'new']] as const) {
+      await runner.run(['xargs', '-0', 'setfattr', '-h', '-n', 'user.k', '-v', v, '--'], {
+        input: Buffer.concat([bytesOf(path.join(root, bytes('u/xattr-\xe9'))), Buffer.of(0)]),
+      });
+    }
+    const all = ['u/\xff\xfe-dir/file', 'u/\xff\xfe-same/file', 'u/caf\xe9', 'u/a\nb', 'u/xattr-\xe9', 'u/\xff\xfe-dir', 'u/\xff\xfe-same', 'u', '.'];
+    for (const root of [lower, upper]) {
+      for (const l of ['u/link-changed', 'u/link-\xe9']) await fs.lutimes(bytesOf(path.join(root, bytes(l))), T0, T0);
+      for (const r of all) await fs.utimes(bytesOf(path.join(root, bytes(r))), T0, T0);
+    }
+    const stats = await prune({ upper, lower });
+    expect(await byteListing(upper)).toEqual(['u', 'u/link-changed', 'u/xattr-\\xe9', 'u/\\xff\\xfe-dir', 'u/\\xff\\xfe-dir/file']);
+    // Three files of 5 bytes and a link of 2 went, and the directory they left empty.
+    expect(stats).toEqual({ files: 4, dirs: 1, bytes: 3 * 5 + 2 });
   });
 });

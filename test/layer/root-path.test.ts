@@ -12,6 +12,7 @@ import {
   resolveParentInRoot,
   RootPathError,
 } from '../../src/layer/root-path.js';
+import { bytesOf, nameOf, shownPath } from '../../src/layer/byte-path.js';
 import { tempDir, writeFiles } from '../support/project.js';
 
 // base/root is the layer root; base/outside is a host directory next to it that nothing may reach.
@@ -257,5 +258,52 @@ describe('expandInRoot', () => {
       '/usr',
       '/var',
     ]);
+  });
+});
+
+describe('names that are not UTF-8', () => {
+  // A byte-path string from bytes written as latin1 text ('\xe9' is the byte 0xe9).
+  const bytes = (latin1: string) => nameOf(Buffer.from(latin1, 'latin1'));
+  const shown = (paths: string[]) => paths.map(shownPath);
+
+  it.each([
+    ['/u/*', ['/u/caf\xe9', '/u/\xff\xfe-dir', '/u/caf\xc3\xa9', '/u/a\nb', '/u/\xed\xa0\x80'], ['/u/x/y', '/u/\xff/x']],
+    ['/u/**', ['/u/\xff\xfe-dir/file', '/u/a\nb/c\nd', '/u/\xe9/\xe9'], ['/v/\xe9']],
+    ['/**/file', ['/u/\xff\xfe-dir/file', '/\xe9\n/file'], ['/u/\xff\xfe-dir/file\xff']],
+    // `?` is one character (é in UTF-8 is two bytes) or one byte that is not part of one.
+    ['/u/caf?', ['/u/caf\xe9', '/u/caf\xc3\xa9', '/u/caf\xc3'], ['/u/caf\xc3\xa9x', '/u/caf\xe9\xe9', '/u/caf']],
+    ['/u/?', ['/u/\xff', '/u/\xf0\x9f\x98\x80', '/u/\n'], ['/u/\xff\xfe', '/u/\xf0\x9f\x98']],
+    ['/u/[!a]', ['/u/\xff', '/u/\xc3\xa9'], ['/u/a', '/u/\xff\xfe']],
+    // A glob is UTF-8 text: its é is the bytes c3 a9, never Latin-1's e9.
+    ['/u/café', ['/u/caf\xc3\xa9'], ['/u/caf\xe9']],
+    ['/u/caf[é]', ['/u/caf\xc3\xa9'], ['/u/caf\xe9']],
+    ['/u/a]b{1}', ['/u/a]b{1}'], ['/u/ab1']],
+  ])('%s', (glob, yes, no) => {
+    const re = globToRegExp(glob);
+    for (const p of yes) expect(re.test(bytes(p)), `${glob} should match ${p}`).toBe(true);
+    for (const p of no) expect(re.test(bytes(p)), `${glob} should not match ${p}`).toBe(false);
+  });
+
+  const broot = path.join(base, 'bytes-root');
+  beforeAll(async () => {
+    await fs.mkdir(bytesOf(path.join(broot, bytes('u/\xff\xfe-dir'))), { recursive: true });
+    for (const f of ['u/caf\xe9', 'u/caf\xc3\xa9', 'u/\xff\xfe-dir/file', 'u/a\nb']) await fs.writeFile(bytesOf(path.join(broot, bytes(f))), f);
+    await fs.symlink(Buffer.from('\xff\xfe-dir', 'latin1'), bytesOf(path.join(broot, 'u/rel')));
+    await fs.symlink(Buffer.from('/u/\xff\xfe-dir', 'latin1'), bytesOf(path.join(broot, 'abs')));
+  });
+
+  it('expands globs over them, byte-exact', async () => {
+    expect(shown(await expandInRoot(broot, '/u/*'))).toEqual(['/u/a\nb', '/u/café', '/u/caf\\xe9', '/u/rel', '/u/\\xff\\xfe-dir']);
+    expect(shown(await expandInRoot(broot, '/**/file'))).toEqual(['/u/\\xff\\xfe-dir/file']);
+    expect(shown(await expandInRoot(broot, '/u/caf?'))).toEqual(['/u/café', '/u/caf\\xe9']);
+    expect(shown(await expandInRoot(broot, '/u/*/file'))).toEqual(['/u/\\xff\\xfe-dir/file']);
+  });
+
+  it('resolves through symlinks whose targets are not UTF-8, and creates below them', async () => {
+    expect(shown([await resolveInRoot(broot, '/u/rel/file', true)])).toEqual(['/u/\\xff\\xfe-dir/file']);
+    expect(shown(await expandInRoot(broot, '/abs/*'))).toEqual(['/u/\\xff\\xfe-dir/file']);
+    const made = await mkdirInRoot(broot, '/abs/new');
+    expect(made).toBe(path.join(broot, bytes('u/\xff\xfe-dir/new')));
+    expect(statSync(bytesOf(made)).isDirectory()).toBe(true);
   });
 });

@@ -41,6 +41,23 @@ describe('Runner', () => {
     expect(cat.stdout).toContain('passes arguments verbatim');
   });
 
+  it('feeds bytes on stdin and gives stdout as bytes when asked (file names that are not UTF-8)', async () => {
+    const { r } = runner();
+    const names = Buffer.from('caf\xe9\0\xff\xfe-dir\0', 'latin1');
+    const res = await r.run(['xargs', '-0', 'printf', '%s\\n'], { input: names, stdoutBytes: true });
+    expect(res.stdoutBytes).toEqual(Buffer.from('caf\xe9\n\xff\xfe-dir\n', 'latin1'));
+    expect((await r.run(['echo', 'x'])).stdoutBytes).toBeUndefined();
+    // A command that does not read its input is no failure of ours.
+    expect((await r.run(['true'], { input: Buffer.alloc(1 << 20) })).code).toBe(0);
+  });
+
+  it('refuses an argument that is not UTF-8 text instead of passing another name', async () => {
+    const { r } = runner();
+    const err = await r.run(['touch', '/tmp/caf\udce9']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).tail).toEqual(['cannot pass touch an argument that is not UTF-8 text: "/tmp/caf\\udce9"']);
+  });
+
   it('prints instead of running in dry-run, but still runs queries', async () => {
     const { r, lines } = runner(undefined, true);
     const res = await r.run(['sh', '-c', 'exit 9']);

@@ -10,47 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execCli, tempDir, writeFiles } from '../support/project.js';
 import { busyboxTree, mountsBelow, snapshot, stateEnv } from '../support/rootfs.js';
 import { entryLine, inspectLayer, makeDump, processesBelow, removeTestDir, withStack } from '../support/layer-tree.js';
-
-interface TarMember {
-  name: string;
-  type?: 'file' | 'dir' | 'symlink' | 'hardlink';
-  data?: string;
-  link?: string;
-  mode?: number;
-}
-
-/** A ustar archive with exactly these member names (tar itself would sanitize them). */
-function ustar(members: TarMember[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const m of members) {
-    const h = Buffer.alloc(512);
-    const data = Buffer.from(m.data ?? '');
-    const type = m.type ?? 'file';
-    const field = (value: string, at: number, len: number) => {
-      if (Buffer.byteLength(value) > len) throw new Error(`tar field too long: ${value}`);
-      h.write(value, at, len, 'utf8');
-    };
-    const octal = (n: number, at: number, len: number) => field(n.toString(8).padStart(len - 1, '0') + '\0', at, len);
-    field(m.name, 0, 100);
-    octal(m.mode ?? (type === 'dir' ? 0o755 : 0o644), 100, 8);
-    octal(0, 108, 8);
-    octal(0, 116, 8);
-    octal(type === 'file' ? data.length : 0, 124, 12);
-    octal(1_600_000_000, 136, 12);
-    h.fill(' ', 148, 156);
-    field({ file: '0', hardlink: '1', symlink: '2', dir: '5' }[type], 156, 1);
-    field(m.link ?? '', 157, 100);
-    field('ustar\0', 257, 6);
-    field('00', 263, 2);
-    let sum = 0;
-    for (const b of h) sum += b;
-    field(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
-    blocks.push(h);
-    if (type === 'file' && data.length > 0) blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
+import { type TarMember, ustar } from '../support/tar.js';
 
 /** Names anywhere below dir (not following symlinks) that match re, except below `skip`. */
 function findNamed(dir: string, re: RegExp, skip: string[]): string[] {
