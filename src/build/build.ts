@@ -38,6 +38,9 @@ export class FrozenLayerError extends Error {}
 /** Tools every build needs, whatever its steps. */
 const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'bwrap'];
 
+/** The phase in which a layer's packed file is moved into the cache. */
+const STORING = 'storing it in the cache';
+
 export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]> {
   const order = buildOrder(s.graph, o.targets);
   const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
@@ -98,7 +101,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
           }
           const tmp = await s.store.tmpPath(name);
           await buildLayer(s, recipe, lowers, tmp);
-          phase = 'storing it in the cache';
+          phase = STORING;
           hit = await s.store.put(key, kd, tmp, name);
         }
         phase = `linking it to ${path.join(LAYERS_DIR, `${name}.sqsh`)}`;
@@ -132,7 +135,7 @@ function inLayer(err: unknown, layer: string, phase: string): unknown {
   if (err instanceof LayerBuildError || err instanceof Interrupted || err instanceof FrozenLayerError) return err;
   const e = err as NodeJS.ErrnoException;
   const hint =
-    e.code === 'ENOENT' && phase === 'storing it in the cache'
+    e.code === 'ENOENT' && phase === STORING
       ? 'the packed layer vanished before it was stored; something removed it from the cache directory'
       : undefined;
   return new LayerBuildError(layer, phase, e.message ?? String(err), [], hint);

@@ -30,16 +30,12 @@ export function writerPid(name: string): number | undefined {
 }
 
 export class CacheRun {
+  readonly dir: string;
   private made: Promise<void> | undefined;
 
-  constructor(
-    cacheDir: string,
-    readonly runId: string,
-  ) {
+  constructor(cacheDir: string, runId: string) {
     this.dir = path.join(cacheDir, TMP_DIR, runId);
   }
-
-  readonly dir: string;
 
   private mkdir(): Promise<void> {
     return (this.made ??= fs.mkdir(this.dir, { recursive: true }).then(() => undefined));

@@ -46,7 +46,7 @@ export function describeReason(r: StaleReason): string {
     case 'cache-missing':
       return 'built before, but its cache entry is gone';
     case 'cache-corrupt':
-      return `cached blob changed on disk (${r.detail}): it is evicted and rebuilt`;
+      return `cached blob changed on disk (${r.detail})`;
     case 'input-missing':
       return `input ${r.path} is missing`;
   }

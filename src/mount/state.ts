@@ -41,8 +41,8 @@ export async function isAlive(p: ProcessId): Promise<boolean> {
 }
 
 /**
- * Whether a process with this pid runs (a zombie does not). Without its start time a reused
- * pid answers yes: fit for keeping files, never for removing them.
+ * Whether a process with this pid runs (a zombie does not). Without a start time to compare,
+ * a reused pid also answers yes: enough to keep a writer's files, never to kill or clean.
  */
 export async function pidAlive(pid: number): Promise<boolean> {
   try {

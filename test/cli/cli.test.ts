@@ -188,7 +188,7 @@ stacks (top to bottom):
     expect(await runCli(['plan', 'server'], { cwd: dir })).toEqual({
       code: 0,
       stdout: `2 layers in build order, 2 to build:
-  base    build   cached blob changed on disk (sha256 ${now.slice(0, 12)}, stored as ${d.slice(0, 12)}): it is evicted and rebuilt
+  base    build   cached blob changed on disk (sha256 ${now.slice(0, 12)}, stored as ${d.slice(0, 12)})
   server  build   parent base will be rebuilt
 stacks (top to bottom):
   sqsh_layers=server:base
@@ -197,7 +197,7 @@ stacks (top to bottom):
     });
     await fs.appendFile(hit.blobPath, 'x');
     expect((await runCli(['--json', 'plan', 'base'], { cwd: dir })).stdout).toContain(
-      '"text": "cached blob changed on disk (20 bytes, stored as 19): it is evicted and rebuilt"',
+      '"text": "cached blob changed on disk (20 bytes, stored as 19)"',
     );
     // Planning evicts nothing: the build does, with a warning.
     expect(existsSync(hit.blobPath) && existsSync(path.join(p.config.cacheDir, 'keys', `${baseKey.digest}.json`))).toBe(true);
