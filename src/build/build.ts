@@ -5,6 +5,7 @@
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Sha256 } from '../cache/digest.js';
+import { describeReason } from '../cache/explain.js';
 import type { Hit } from '../cache/store.js';
 import { materialize } from '../cache/local-store.js';
 import { ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
@@ -13,7 +14,7 @@ import { Interrupted } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
 import { describeLayerBuild, installHint, LayerBuildError, type Lower } from './layer-build.js';
 import { buildLayer } from './layer-build.js';
-import type { Session } from './session.js';
+import { LAYERS_DIR, type Session } from './session.js';
 import { FrozenError, layerStatuses, layerKey, type LayerStatus } from './status.js';
 import { toolsOf } from '../steps/index.js';
 
@@ -36,6 +37,9 @@ export class FrozenLayerError extends Error {}
 
 /** Tools every build needs, whatever its steps. */
 const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'xargs', 'bwrap'];
+
+/** The phase in which a layer's packed file is moved into the cache. */
+const STORING = 'storing it in the cache';
 
 export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]> {
   const order = buildOrder(s.graph, o.targets);
@@ -65,10 +69,20 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
       if (s.signal.aborted) return { layer: name, status: 'failed', error: new Interrupted(s.signal.reason as NodeJS.Signals) };
       if (firstFailure !== undefined) return { layer: name, status: 'skipped', because: `layer ${firstFailure} failed` };
       const started = Date.now();
+      // What the layer is at, so that any failure names the layer and the phase.
+      let phase = 'computing its cache key';
       try {
         const parentRef = parent && 'digest' in parent ? { name: parent.layer, digest: parent.digest } : null;
         const { key, digest: kd } = await layerKey(kc, recipe, parentRef);
-        let hit: Hit | undefined = forced.has(name) ? undefined : await s.store.get(kd);
+        phase = 'looking it up in the cache';
+        const found = forced.has(name) ? undefined : await s.store.get(kd);
+        if (found?.found === 'corrupt') {
+          s.report.emit({
+            type: 'warning',
+            text: `layer ${name}: cache blob ${found.record.digest.slice(0, 12)} changed on disk (${found.detail}); evicted, layer ${name} will be rebuilt`,
+          });
+        }
+        let hit: Hit | undefined = found?.found === 'hit' ? found.hit : undefined;
         let status: 'built' | 'cached' = 'cached';
         if (!hit && o.frozen) {
           // Planned as cached, but the entry is gone or was corrupt (evicted, with a warning).
@@ -76,6 +90,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
         }
         if (!hit) {
           status = 'built';
+          phase = 'building';
           const prev = statuses.find((st) => st.layer === name);
           s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
           const lowers: Lower[] = [];
@@ -84,18 +99,21 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
             if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
             lowers.push({ name: l, blob: lo.blob });
           }
-          const tmp = await s.store.tmpPath(s.state.id, name);
+          const tmp = await s.store.tmpPath(name);
           await buildLayer(s, recipe, lowers, tmp);
+          phase = STORING;
           hit = await s.store.put(key, kd, tmp, name);
         }
+        phase = `linking it to ${path.join(LAYERS_DIR, `${name}.sqsh`)}`;
         await materialize(hit.blobPath, path.join(s.layersDir, `${name}.sqsh`), s.state.id, { digest: hit.record.digest, stats: s.stats });
+        phase = `writing ${path.join(LAYERS_DIR, 'manifest.json')}`;
         await writer.update(name, manifestEntry(name, hit.record));
         const seconds = (Date.now() - started) / 1000;
         s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds });
         return { layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, blob: hit.blobPath };
       } catch (caught) {
         // Whatever fails once the run is interrupted (an aborted read, a killed command) is the interrupt.
-        const err = s.signal.aborted && !(caught instanceof Interrupted) ? new Interrupted(s.signal.reason as NodeJS.Signals) : caught;
+        const err = s.signal.aborted && !(caught instanceof Interrupted) ? new Interrupted(s.signal.reason as NodeJS.Signals) : inLayer(caught, name, phase);
         if (!(err instanceof Interrupted)) {
           firstFailure ??= name;
           s.report.emit({ type: 'layer-failed', layer: name, message: (err as Error).message });
@@ -110,6 +128,17 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const interrupted = results.find((r) => r.status === 'failed' && r.error instanceof Interrupted);
   if (interrupted && interrupted.status === 'failed') throw interrupted.error;
   return results;
+}
+
+/** A failure as one that names the layer and the phase (a bare ENOENT names neither). */
+function inLayer(err: unknown, layer: string, phase: string): unknown {
+  if (err instanceof LayerBuildError || err instanceof Interrupted || err instanceof FrozenLayerError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const hint =
+    e.code === 'ENOENT' && phase === STORING
+      ? 'the packed layer vanished before it was stored; something removed it from the cache directory'
+      : undefined;
+  return new LayerBuildError(layer, phase, e.message ?? String(err), [], hint);
 }
 
 async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
@@ -142,7 +171,7 @@ async function dryRun(s: Session, statuses: LayerStatus[]): Promise<LayerOutcome
       continue;
     }
     const lowers = lowersOf(s.graph, st.layer).map((l) => ({ name: l, blob: `<${l}.sqsh>` }));
-    s.report.emit({ type: 'info', text: `${st.layer}: would build` });
+    s.report.emit({ type: 'info', text: `${st.layer}: would build: ${st.reasons.map(describeReason).join('; ')}` });
     for (const line of await describeLayerBuild(s, s.graph.recipes.get(st.layer)!, lowers)) {
       s.report.emit({ type: 'info', text: `  ${line}` });
     }

@@ -5,11 +5,12 @@
 import { promises as fs } from 'node:fs';
 import PQueue from 'p-queue';
 import path from 'node:path';
+import { CacheRun, removeDeadWriters } from '../cache/cache-run.js';
 import { LocalStore } from '../cache/local-store.js';
 import { StatCache } from '../cache/stat-cache.js';
 import { probeOverlayOptions } from '../mount/features.js';
 import { HostTools } from '../mount/host-tools.js';
-import { cleanLeftovers, liveRunIds, ProjectLock, RunState } from '../mount/state.js';
+import { cleanLeftovers, pidAlive, ProjectLock, RunState } from '../mount/state.js';
 import { Runner } from '../process/run.js';
 import type { LayerGraph } from '../plan/graph.js';
 import type { Project } from '../recipe/types.js';
@@ -77,10 +78,10 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     lock = await ProjectLock.acquire(path.join(projectDir, LOCK_FILE), state.id);
     const layersDir = path.join(projectDir, LAYERS_DIR);
     await fs.mkdir(layersDir, { recursive: true });
-    await removeStaleTemps(o.stateRoot, layersDir, o.project.config.cacheDir);
+    await removeStaleTemps(layersDir, o.project.config.cacheDir);
     const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => state.recordChild(pid) });
     const stats = await StatCache.open(path.join(o.project.config.cacheDir, 'stat-cache.json'));
-    const store = new LocalStore(o.project.config.cacheDir, stats, warn);
+    const store = new LocalStore(o.project.config.cacheDir, stats, warn, new CacheRun(o.project.config.cacheDir, state.id));
     const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir).catch(() => 'mksquashfs not installed');
     let overlay: Promise<string[]> | undefined;
     let tools: Promise<HostTools> | undefined;
@@ -110,6 +111,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         })()),
       async close() {
         await stats.save().catch((e: Error) => warn(`could not save the stat cache: ${e.message}`));
+        await store.close().catch((e: Error) => warn(`could not remove the run's temp files from the cache: ${e.message}`));
         await state.dispose().catch((e: Error) => warn(e.message));
         await heldLock.release();
       },
@@ -122,19 +124,15 @@ export async function openSession(o: SessionOptions): Promise<Session> {
 }
 
 /**
- * Partial files of runs that are gone. Cache temp files are named `*.RUN-ID.tmp` (the cache
- * may be shared with live runs of other projects); in layers/, which only the lock holder
- * writes, every temp name the tool uses (`.NAME.sqsh.RUN-ID.tmp`, `manifest.json.*.tmp`) is stale.
+ * Partial files of runs that are gone. In the cache (which live runs of other projects may
+ * share) only files whose writer is dead go; in layers/, which only the lock holder writes,
+ * every temp name the tool uses (`.NAME.sqsh.RUN-ID.tmp`, `manifest.json.*.tmp`) is stale.
  */
-async function removeStaleTemps(stateRoot: string, layersDir: string, cacheDir: string): Promise<void> {
-  const live = await liveRunIds(stateRoot);
-  const rm = (dir: string, name: string) => fs.rm(path.join(dir, name), { recursive: true, force: true });
+async function removeStaleTemps(layersDir: string, cacheDir: string): Promise<void> {
   for (const name of await fs.readdir(layersDir).catch(() => [] as string[])) {
-    if (/^\..+\.sqsh\.[^/]+\.tmp$/.test(name) || /^manifest\.json\.[^/]+\.tmp$/.test(name)) await rm(layersDir, name);
+    if (/^\..+\.sqsh\.[^/]+\.tmp$/.test(name) || /^manifest\.json\.[^/]+\.tmp$/.test(name)) {
+      await fs.rm(path.join(layersDir, name), { recursive: true, force: true });
+    }
   }
-  const tmp = path.join(cacheDir, 'tmp');
-  for (const name of await fs.readdir(tmp).catch(() => [] as string[])) {
-    const m = /\.([0-9TZ]+-\d+-[0-9a-f]{6})\.tmp$/.exec(name);
-    if (m && !live.has(m[1]!)) await rm(tmp, name);
-  }
+  await removeDeadWriters(cacheDir, pidAlive);
 }

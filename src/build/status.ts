@@ -72,9 +72,13 @@ export async function layerStatuses(
     } else {
       const parent = parentStatus?.state === 'cached' ? { name: parentStatus.layer, digest: parentStatus.digest } : null;
       const { key, digest } = await layerKey(kc, recipe, parent);
-      const hit = forced.has(name) ? undefined : await store.peek(digest);
-      if (hit) {
-        status = { layer: name, state: 'cached', keyDigest: digest, digest: hit.digest, size: hit.size };
+      const found = forced.has(name) ? undefined : await store.peek(digest);
+      if (found?.found === 'hit') {
+        const { record } = found.hit;
+        status = { layer: name, state: 'cached', keyDigest: digest, digest: record.digest, size: record.size };
+      } else if (found?.found === 'corrupt') {
+        // The key matched: whatever else changed since the last build, the blob is why it rebuilds.
+        status = { layer: name, state: 'stale', keyDigest: digest, reasons: [{ reason: 'cache-corrupt', detail: found.detail }] };
       } else {
         const reasons: StaleReason[] = forced.has(name) ? [{ reason: 'forced' }] : explainKeyChange(prev, key);
         status = { layer: name, state: 'stale', keyDigest: digest, reasons: reasons.length > 0 ? reasons : [{ reason: 'cache-missing' }] };

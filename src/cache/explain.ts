@@ -13,6 +13,8 @@ export type StaleReason =
   | { reason: 'tool'; what: string }
   | { reason: 'source-date-epoch'; from: number | null; to: number | null }
   | { reason: 'cache-missing' }
+  /** The cache entry exists but its blob's bytes changed on disk (`detail`: how). */
+  | { reason: 'cache-corrupt'; detail: string }
   | { reason: 'input-missing'; path: string };
 
 export function describeReason(r: StaleReason): string {
@@ -43,6 +45,8 @@ export function describeReason(r: StaleReason): string {
       return `SOURCE_DATE_EPOCH changed from ${r.from ?? 'unset'} to ${r.to ?? 'unset'}`;
     case 'cache-missing':
       return 'built before, but its cache entry is gone';
+    case 'cache-corrupt':
+      return `cached blob changed on disk (${r.detail})`;
     case 'input-missing':
       return `input ${r.path} is missing`;
   }

@@ -1,9 +1,11 @@
 // Garbage collection of the local store: blobs no key record or layer references go;
 // with a size limit, the least recently used entries go too (never those the project's
-// layers/ uses), until the store fits.
+// layers/ uses), until the store fits. Nothing of a live run goes, whichever project it
+// builds: not its temp files, not the blobs it uses (see cache-run.ts).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { type PidAlive, tmpEntries } from './cache-run.js';
 
 export interface GcOptions {
   dir: string;
@@ -11,17 +13,16 @@ export interface GcOptions {
   keep: Set<string>;
   maxSize: number | undefined;
   dryRun: boolean;
-  /**
-   * Unreferenced blobs and temp files younger than this stay: with a cache shared between
-   * projects, another build may have just stored a blob and not yet written its key record.
-   */
+  /** Unreferenced blobs and temp files of dead writers younger than this stay. */
   graceMs: number;
+  /** Whether a temp file's writer (a run, a process) still runs. */
+  alive: PidAlive;
 }
 
 export interface GcReport {
   removedBlobs: { digest: string; size: number }[];
   removedKeys: string[];
-  /** Temp files of writes that never finished (their writer was killed). */
+  /** Temp files and run directories of writes that never finished (their writer was killed). */
   removedTemps: string[];
   keptBytes: number;
   freedBytes: number;
@@ -47,17 +48,17 @@ export async function gc(o: GcOptions): Promise<GcReport> {
     // ctime: the moment the blob was renamed into the store.
     if (now - st.ctimeMs < o.graceMs) fresh.add(name);
   }
-  const keys: KeyFile[] = [];
+  // Read after the blobs: a run claims a blob before storing it, so every blob listed above
+  // that a live run stores or uses is claimed by now.
+  const inUse = new Set<string>();
   const report: GcReport = { removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 0, freedBytes: 0 };
-  for (const dir of [o.dir, keysDir, path.join(o.dir, 'tmp')]) {
-    for (const name of (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.tmp')).sort()) {
-      const p = path.join(dir, name);
-      const st = await fs.stat(p).catch(() => undefined);
-      if (!st?.isFile() || now - st.mtimeMs < o.graceMs) continue;
-      report.removedTemps.push(path.relative(o.dir, p));
-      if (!o.dryRun) await fs.rm(p, { force: true });
-    }
+  for (const t of await tmpEntries(o.dir, o.alive)) {
+    for (const d of t.uses) inUse.add(d);
+    if (t.live || now - t.mtimeMs < o.graceMs) continue;
+    report.removedTemps.push(t.rel);
+    if (!o.dryRun) await fs.rm(path.join(o.dir, t.rel), { recursive: true, force: true });
   }
+  const keys: KeyFile[] = [];
   for (const name of (await fs.readdir(keysDir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort()) {
     const file = path.join(keysDir, name);
     try {
@@ -72,24 +73,28 @@ export async function gc(o: GcOptions): Promise<GcReport> {
     report.removedKeys.push(path.basename(k.file, '.json'));
     if (!o.dryRun) await fs.rm(k.file, { force: true });
   };
-  // Records whose blob is gone (or unreadable records) are useless.
+  // Records whose blob is gone (or unreadable records) are useless; a blob stored since the
+  // listing above is looked for again.
   let live: KeyFile[] = [];
+  const stored = async (digest: string) =>
+    blobs.has(digest) || (/^[0-9a-f]{64}$/.test(digest) && (await fs.stat(path.join(blobsDir, digest)).catch(() => undefined)) !== undefined);
   for (const k of keys) {
-    if (blobs.has(k.digest)) live.push(k);
+    if (await stored(k.digest)) live.push(k);
     else await removeKey(k);
   }
+  const kept = new Set([...o.keep, ...inUse]);
   if (o.maxSize !== undefined) {
-    const referenced = () => new Set([...live.map((k) => k.digest), ...o.keep]);
+    const referenced = () => new Set([...live.map((k) => k.digest), ...kept]);
     const sizeOf = (set: Set<string>) => [...set].reduce((n, d) => n + (blobs.get(d) ?? 0), 0);
     const byAge = [...live].sort((a, b) => a.used - b.used);
     for (const k of byAge) {
       if (sizeOf(referenced()) <= o.maxSize) break;
-      if (o.keep.has(k.digest)) continue;
+      if (kept.has(k.digest)) continue;
       live = live.filter((x) => x !== k);
       await removeKey(k);
     }
   }
-  const referenced = new Set([...live.map((k) => k.digest), ...o.keep]);
+  const referenced = new Set([...live.map((k) => k.digest), ...kept]);
   for (const [digest, size] of blobs) {
     if (referenced.has(digest) || fresh.has(digest)) {
       report.keptBytes += size;

@@ -1,21 +1,25 @@
 // The local content-addressed store (.sqsh-cache/ by default):
 //   blobs/sha256/HEX   layer blobs, read-only, named by their digest
 //   keys/HEX.json      key records (key digest → blob digest), mtime = last use
-//   tmp/               files being written; renamed into place when complete
+//   tmp/RUN-ID/        a run's layers being written (renamed into place when complete) and
+//                      the blobs it uses (see cache-run.ts)
 //   stat-cache.json    digests of unchanged files (inputs and blobs)
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { CacheRun } from './cache-run.js';
 import { type KeyDigest, type Sha256, sha256OfFile } from './digest.js';
 import type { LayerKey } from './key.js';
 import type { StatCache } from './stat-cache.js';
-import type { Hit, KeyRecord, LayerStore } from './store.js';
+import type { Hit, KeyRecord, LayerStore, Lookup } from './store.js';
 
 export class LocalStore implements LayerStore {
   constructor(
     readonly dir: string,
     private readonly stats: StatCache,
     private readonly warn: (m: string) => void,
+    /** The run using the store; absent for planning, which writes nothing. */
+    private readonly run?: CacheRun,
   ) {}
 
   blobPath(digest: Sha256): string {
@@ -26,39 +30,63 @@ export class LocalStore implements LayerStore {
     return path.join(this.dir, 'keys', `${key}.json`);
   }
 
-  async peek(key: KeyDigest): Promise<KeyRecord | undefined> {
+  private async record(key: KeyDigest): Promise<KeyRecord | undefined> {
     try {
-      const record = JSON.parse(await fs.readFile(this.keyPath(key), 'utf8')) as KeyRecord;
-      if (!(await fs.stat(this.blobPath(record.digest)).catch(() => undefined))) return undefined;
-      return record;
+      return JSON.parse(await fs.readFile(this.keyPath(key), 'utf8')) as KeyRecord;
     } catch {
       return undefined;
     }
   }
 
-  async get(key: KeyDigest): Promise<Hit | undefined> {
-    const record = await this.peek(key);
-    if (!record) return undefined;
+  /**
+   * Whether the blob still has the recorded bytes: its size first, then its digest through the
+   * stat cache, so a blob whose stat changed in any way (even with its mtime put back) is hashed
+   * again. Undefined when it is gone.
+   */
+  private async check(record: KeyRecord): Promise<Lookup | undefined> {
     const blob = this.blobPath(record.digest);
-    // Verified through the stat cache: a blob changed in any way (even by a hardlinked
-    // layers/NAME.sqsh written in place) has a new ctime and is hashed again.
-    const actual = await this.stats.digest(blob);
-    if (actual !== record.digest) {
-      this.warn(`cache blob ${record.digest.slice(0, 12)} (layer ${record.layer}) is corrupt; evicted, it will be rebuilt`);
+    const st = await fs.stat(blob).catch(() => undefined);
+    if (!st) return undefined;
+    if (st.size !== record.size) return { found: 'corrupt', record, detail: `${st.size} bytes, stored as ${record.size}` };
+    let actual: Sha256;
+    try {
+      actual = await this.stats.digest(blob);
+    } catch {
+      return undefined; // removed meanwhile
+    }
+    if (actual !== record.digest) return { found: 'corrupt', record, detail: `sha256 ${actual.slice(0, 12)}, stored as ${record.digest.slice(0, 12)}` };
+    return { found: 'hit', hit: { record, blobPath: blob } };
+  }
+
+  async peek(key: KeyDigest): Promise<Lookup> {
+    const record = await this.record(key);
+    return (record && (await this.check(record))) ?? { found: 'miss' };
+  }
+
+  async get(key: KeyDigest): Promise<Lookup> {
+    const record = await this.record(key);
+    if (!record) return { found: 'miss' };
+    // Claimed before it is checked: gc of another project sharing the cache leaves it alone from now on.
+    await this.ownRun().use(record.digest);
+    const found = (await this.check(record)) ?? { found: 'miss' };
+    if (found.found === 'corrupt') {
+      const blob = this.blobPath(record.digest);
       this.stats.forget(blob);
       await fs.rm(blob, { force: true });
       await fs.rm(this.keyPath(key), { force: true });
-      return undefined;
+    } else if (found.found === 'hit') {
+      const now = new Date();
+      await fs.utimes(this.keyPath(key), now, now).catch(() => {});
     }
-    const now = new Date();
-    await fs.utimes(this.keyPath(key), now, now).catch(() => {});
-    return { record, blobPath: blob };
+    return found;
   }
 
   async put(key: LayerKey, keyDigest: KeyDigest, file: string, layer: string): Promise<Hit> {
+    const run = this.ownRun();
     const digest = await sha256OfFile(file);
     const size = (await fs.stat(file)).size;
     const blob = this.blobPath(digest);
+    await run.use(digest);
     await fs.mkdir(path.dirname(blob), { recursive: true });
     await fs.chmod(file, 0o444);
     // A blob already stored under this digest is kept only if it still has these bytes;
@@ -78,10 +106,17 @@ export class LocalStore implements LayerStore {
     return { record, blobPath: blob };
   }
 
-  async tmpPath(runId: string, name: string): Promise<string> {
-    const dir = path.join(this.dir, 'tmp');
-    await fs.mkdir(dir, { recursive: true });
-    return path.join(dir, `${name}.${runId}.tmp`);
+  async tmpPath(name: string): Promise<string> {
+    return this.ownRun().tmpPath(name);
+  }
+
+  async close(): Promise<void> {
+    await this.run?.dispose();
+  }
+
+  private ownRun(): CacheRun {
+    if (!this.run) throw new Error('bug: a store opened for planning cannot store layers');
+    return this.run;
   }
 }
 
@@ -97,6 +132,8 @@ export async function writeAtomic(file: string, data: string): Promise<void> {
  * Puts a blob at `dest` (layers/NAME.sqsh): a hardlink when on the same filesystem, else a
  * reflink or copy; always through a temp name so `dest` is never half-written. A copy on
  * another filesystem that already has the blob's bytes (checked through the stat cache) stays.
+ * A hardlink moves the blob's ctime: its stat is recorded again (its bytes were just verified),
+ * so that the next run re-hashes it only when something else changed it.
  */
 export async function materialize(
   blob: string,
@@ -125,5 +162,6 @@ export async function materialize(
     await fs.rm(tmp, { force: true });
     throw err;
   }
+  if (how === 'linked' && known) await known.stats.seal(blob, known.digest);
   return how;
 }

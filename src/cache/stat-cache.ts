@@ -2,6 +2,8 @@
 // change keeps its digest without being read again. Entries hashed while the file was
 // still changing ("racy": modified within the last seconds) are not trusted later. Paths
 // are byte-path strings (layer/byte-path.ts): an input's name may be any bytes.
+// Every field is always compared: mtime can be put back (`touch -r`), ctime cannot, so a
+// blob the tool hardlinks elsewhere is recorded again after the link (see seal).
 
 import { type BigIntStats, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -16,10 +18,7 @@ interface Entry {
   digest: Sha256;
   /** When the digest was computed (ns since epoch). */
   hashedNs: string;
-  /**
-   * A blob this tool wrote and hashed itself and never writes again: not racy, and its ctime
-   * is not compared (hardlinking it into layers/ changes the ctime, not the content).
-   */
+  /** A blob this tool wrote (or verified) and hashed itself and never writes again: not racy. */
   sealed?: boolean;
 }
 
@@ -55,10 +54,8 @@ export class StatCache {
       known.size === String(st.size) &&
       known.mtimeNs === String(st.mtimeNs) &&
       known.ino === String(st.ino) &&
-      (known.sealed === true ||
-        (known.ctimeNs === String(st.ctimeNs) &&
-          st.mtimeNs + RACY_NS < BigInt(known.hashedNs) &&
-          st.ctimeNs + RACY_NS < BigInt(known.hashedNs)));
+      known.ctimeNs === String(st.ctimeNs) &&
+      (known.sealed === true || (st.mtimeNs + RACY_NS < BigInt(known.hashedNs) && st.ctimeNs + RACY_NS < BigInt(known.hashedNs)));
     if (same) return known.digest;
     const hashedNs = BigInt(Date.now()) * 1_000_000n;
     const digest = await sha256OfFile(bytesOf(file), signal);
@@ -67,7 +64,11 @@ export class StatCache {
     return digest;
   }
 
-  /** Records the digest of a file this tool just wrote and hashed, and will not write again. */
+  /**
+   * Records the digest of a file this tool just wrote and hashed (or verified), and will not
+   * write again. Called again after the tool's own operations that move the file's ctime
+   * (hardlinking a blob into layers/), so that only other changes make it hashed again.
+   */
   async seal(file: string, digest: Sha256): Promise<void> {
     this.remember(file, await fs.stat(file, { bigint: true }), digest, BigInt(Date.now()) * 1_000_000n, true);
   }

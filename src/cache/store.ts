@@ -17,17 +17,27 @@ export interface KeyRecord {
 
 export interface Hit {
   record: KeyRecord;
-  /** A local file holding the verified blob. */
+  /** A local file holding the blob. */
   blobPath: string;
 }
 
+/** What a look-up found. */
+export type Lookup =
+  | { found: 'hit'; hit: Hit }
+  | { found: 'miss' }
+  /** The entry exists but its blob no longer has the recorded bytes; `detail` says how it differs. */
+  | { found: 'corrupt'; record: KeyRecord; detail: string };
+
 export interface LayerStore {
-  /** The entry for a key, with its blob verified; undefined when absent or corrupt (then evicted). */
-  get(key: KeyDigest): Promise<Hit | undefined>;
-  /** Whether an entry exists, without verifying its blob (for planning). */
-  peek(key: KeyDigest): Promise<KeyRecord | undefined>;
+  /**
+   * The entry for a key, its blob verified (re-hashed whenever its stat changed) and claimed
+   * for this run; a corrupt entry is evicted.
+   */
+  get(key: KeyDigest): Promise<Lookup>;
+  /** The same answer as get, with nothing evicted, claimed or touched (for planning). */
+  peek(key: KeyDigest): Promise<Lookup>;
   /** Moves `file` (on the store's filesystem, see tmpPath) into the store under `key`. */
   put(key: LayerKey, keyDigest: KeyDigest, file: string, layer: string): Promise<Hit>;
-  /** A temp file name on the store's filesystem, named after the run (cleaned if the run dies). */
-  tmpPath(runId: string, name: string): Promise<string>;
+  /** A temp file name on the store's filesystem, in the run's own directory (cleaned if the run dies). */
+  tmpPath(name: string): Promise<string>;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gc, parseSize } from '../cache/gc.js';
 import { LAYERS_DIR, LOCK_FILE } from '../build/session.js';
 import { readManifest } from '../layer/manifest.js';
-import { ProjectLock } from '../mount/state.js';
+import { pidAlive, ProjectLock } from '../mount/state.js';
 import { UsageError } from './errors.js';
 import type { CommandKit } from './main.js';
 import { openProject } from './project.js';
@@ -23,7 +23,7 @@ export function gcCommand({ program, globals, io, action }: CommandKit): void {
     .command('gc')
     .description("remove cache blobs that no cache key or layer of this project references")
     .option('--max-size <size>', 'also drop least recently used entries until the cache fits, e.g. 20G (layers/ is kept)')
-    .option('--min-age <duration>', 'keep unreferenced blobs and temp files younger than this (a build sharing the cache may be storing them)', '10m')
+    .option('--min-age <duration>', "keep unreferenced blobs and dead builds' temp files younger than this (files of live builds always stay)", '10m')
     .addHelpText(
       'after',
       `
@@ -44,7 +44,7 @@ Examples:
         try {
           const manifest = await readManifest(path.join(project.config.dir, LAYERS_DIR));
           const keep = new Set(Object.values(manifest.layers).map((l) => l.sha256));
-          const report = await gc({ dir: project.config.cacheDir, keep, maxSize, dryRun: g.dryRun, graceMs });
+          const report = await gc({ dir: project.config.cacheDir, keep, maxSize, dryRun: g.dryRun, graceMs, alive: pidAlive });
           if (g.json) {
             io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           } else {

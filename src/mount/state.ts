@@ -40,6 +40,18 @@ export async function isAlive(p: ProcessId): Promise<boolean> {
   return (await processStart(p.pid)) === p.start;
 }
 
+/**
+ * Whether a process with this pid runs (a zombie does not). Without a start time to compare,
+ * a reused pid also answers yes: enough to keep a writer's files, never to kill or clean.
+ */
+export async function pidAlive(pid: number): Promise<boolean> {
+  try {
+    return statFields(await fs.readFile(`/proc/${pid}/stat`, 'utf8'))[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 export async function self(): Promise<ProcessId> {
   return { pid: process.pid, start: (await processStart(process.pid)) ?? 0 };
 }
@@ -119,16 +131,6 @@ export async function cleanLeftovers(root: string, runner: Runner, warn: (m: str
     reports.push({ runId: id, project: owner?.project, mounts, killed });
   }
   return reports;
-}
-
-/** Run ids of live runs: temp files named after any other run id are leftovers. */
-export async function liveRunIds(root: string): Promise<Set<string>> {
-  const live = new Set<string>();
-  for (const id of await fs.readdir(root).catch(() => [] as string[])) {
-    const owner = await readOwner(path.join(root, id));
-    if (owner && (await isAlive(owner))) live.add(id);
-  }
-  return live;
 }
 
 async function readOwner(dir: string): Promise<(ProcessId & { project?: string }) | undefined> {

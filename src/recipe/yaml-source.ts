@@ -3,6 +3,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 import type { Loc } from './types.js';
+import { ALIAS_EXPANSION_LIMIT, checkAliases, firstAlias } from './yaml-aliases.js';
 
 export type PathSegment = string | number;
 
@@ -30,8 +31,35 @@ export class YamlSource {
       const start = second.range[0];
       diagnostics.push({ loc: source.span(start, start + 3), message: 'a recipe file holds one YAML document, found more' });
     }
-    if (diagnostics.length > 0) return { source, data: undefined, diagnostics };
-    return { source, data: doc ? doc.toJS({ maxAliasCount: 1000 }) : null, diagnostics };
+    if (diagnostics.length > 0 || !doc) return { source, data: diagnostics.length > 0 ? undefined : null, diagnostics };
+    const aliases = source.aliasDiagnostic(doc);
+    if (aliases) return { source, data: undefined, diagnostics: [aliases] };
+    try {
+      // The yaml package's own limit stays as a second guard; its error says no place.
+      return { source, data: doc.toJS({ maxAliasCount: ALIAS_EXPANSION_LIMIT }), diagnostics };
+    } catch (err) {
+      const at = firstAlias(doc) ?? [0, 1];
+      return { source, data: undefined, diagnostics: [{ loc: source.span(...at), message: `YAML resource limit: ${(err as Error).message}`, hint: ALIAS_HINT }] };
+    }
+  }
+
+  /** Aliases that name no anchor before them, name the value they are in, or expand too far. */
+  private aliasDiagnostic(doc: Document.Parsed): Diagnostic | undefined {
+    const p = checkAliases(doc);
+    if (!p) return undefined;
+    const loc = this.span(...p.range);
+    switch (p.kind) {
+      case 'unresolved':
+        return { loc, message: `alias *${p.name} has no anchor &${p.name} before it`, hint: `define the value with &${p.name} before its first use` };
+      case 'recursive':
+        return { loc, message: `alias *${p.name} is inside the value it repeats (&${p.name}): it would never end` };
+      case 'too-large':
+        return {
+          loc,
+          message: `YAML resource limit: the aliases of this file repeat more than ${p.limit} values; alias *${p.name} goes over (an alias bomb?)`,
+          hint: ALIAS_HINT,
+        };
+    }
   }
 
   /** The span of the value at `path`, or of its key when `what` is 'key'. Falls back to the nearest ancestor. */
@@ -107,6 +135,8 @@ export class YamlSource {
     return { file: this.file, line: a.line, col: a.col, endLine: b.line, endCol: b.col };
   }
 }
+
+const ALIAS_HINT = 'an alias repeats the whole value of its anchor, and aliases inside it multiply; write the values out or use fewer aliases';
 
 /** A mapping key as written: quoted, or plain up to its `:`. */
 const KEY_TOKEN = /^(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s:,{}[\]#][^:,{}[\]#\n]*?)(?=\s*:)/;

@@ -122,7 +122,8 @@ describe('interrupts', () => {
       return found.length > 0 && found;
     });
     // It is writing its output (a temp name in the cache) when the signal comes.
-    await waitFor('mksquashfs output', () => readdirSync(path.join(p.dir, '.sqsh-cache/tmp')).length > 0);
+    const tmp = path.join(p.dir, '.sqsh-cache/tmp');
+    await waitFor('mksquashfs output', () => readdirSync(tmp).some((run) => existsSync(path.join(tmp, run, 'app.tmp'))));
     expect(child.output()).toContain('[app] packing with mksquashfs');
 
     child.kill('SIGTERM');
@@ -354,12 +355,15 @@ describe('interrupts, harder cases', () => {
       return found.length > 0 && found;
     });
     p.pids.push(mksquashfs!);
-    await waitFor('mksquashfs output', () => readdirSync(path.join(p.dir, '.sqsh-cache/tmp')).length > 0);
     const [killedRun] = readdirSync(p.stateRoot);
+    // The run's own directory in the cache holds what it writes.
+    const runTmp = path.join(p.dir, '.sqsh-cache/tmp', killedRun!);
+    await waitFor('mksquashfs output', () => existsSync(path.join(runTmp, 'app.tmp')));
     child.kill('SIGKILL');
     await exitOf(child);
     // mksquashfs may run on in its own process group (or die of the broken pipe); the partial file stays.
-    expect(readdirSync(path.join(p.dir, '.sqsh-cache/tmp'))).toEqual([`app.${killedRun}.tmp`]);
+    expect(readdirSync(path.join(p.dir, '.sqsh-cache/tmp'))).toEqual([killedRun]);
+    expect(readdirSync(runTmp)).toContain('app.tmp');
     // What the same run leaves when killed while writing layers/ (names as the tool makes them).
     await writeFiles(p.dir, {
       [`layers/.app.sqsh.${killedRun}.tmp`]: 'partial',

@@ -4,7 +4,19 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, promises as fs, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  promises as fs,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execCli, tempDir, writeFiles, type CliResult } from '../support/project.js';
@@ -281,26 +293,85 @@ describe('cache', () => {
     await build(dir);
     const before = digests(dir);
 
+    const size = (name: string) => manifest(dir)[name]!.size;
     appendFileSync(path.join(dir, '.sqsh-cache/blobs/sha256', before.base!), 'x');
     const r = await build(dir);
-    expect(r.stderr).toContain(`warning: cache blob ${before.base!.slice(0, 12)} (layer base) is corrupt; evicted, it will be rebuilt`);
+    expect(r.stderr).toContain(
+      `warning: layer base: cache blob ${before.base!.slice(0, 12)} changed on disk (${size('base') + 1} bytes, stored as ${size('base')}); evicted, layer base will be rebuilt`,
+    );
     expect(outcomes(r)).toEqual({ base: 'built', mid: 'cached', top: 'cached', side: 'cached' });
     expect(digests(dir)).toEqual(before);
     expectConsistent(dir);
 
     // layers/NAME.sqsh is a hardlink of the blob: writing to it corrupts the cache entry too.
     appendFileSync(path.join(dir, 'layers/top.sqsh'), 'x');
-    // --frozen builds nothing: the corrupt entry is evicted and the run fails.
+    // --frozen builds nothing, and says why before anything runs.
     const frozen = await cli(dir, ['build', '--frozen']);
     expect(frozen.code).toBe(1);
-    expect(frozen.stderr).toContain(`warning: cache blob ${before.top!.slice(0, 12)} (layer top) is corrupt; evicted, it will be rebuilt`);
-    expect(frozen.stderr).toContain('--frozen: layer top would be rebuilt: its cache entry is missing or was corrupt');
+    expect(frozen.stderr).toContain(
+      `--frozen: 1 layer(s) would be rebuilt:\n  top: cached blob changed on disk (${size('top') + 1} bytes, stored as ${size('top')})`,
+    );
     expect(counts(dir)).toEqual({ base: 2, mid: 1, top: 1, side: 1 });
     const r2 = await build(dir);
     expect(outcomes(r2)).toEqual({ base: 'cached', mid: 'cached', top: 'built', side: 'cached' });
     expect(digests(dir)).toEqual(before);
     expect(counts(dir)).toEqual({ base: 2, mid: 1, top: 2, side: 1 });
     expectConsistent(dir);
+  });
+
+  it('a blob changed on disk with its mtime put back, or grown, is stale in plan and --dry-run, then evicted with a warning and rebuilt; children build on the good layer', async () => {
+    const dir = newDir('changed-blob');
+    await stackProject(dir);
+    // top reads all of busybox from base's blob: on a corrupt lower it could not.
+    await writeFiles(dir, { 'recipes/top.yaml': 'parent: mid\nsteps:\n  - host: hooks/count.sh\n  - run: /bin/busybox sha256sum /bin/busybox > /busybox.sum\n' });
+    await build(dir, ['mid', 'side']);
+    const before = digests(dir);
+    const blob = (name: string) => path.join(dir, '.sqsh-cache/blobs/sha256', before[name]!);
+    const stale = async () => Object.fromEntries((await planJson(dir)).layers.filter((l) => l.state === 'stale').map((l) => [l.name, l.reasons!.map((r) => r.text)]));
+    expect(await stale()).toEqual({ top: ['never built'] });
+
+    // 8 bytes in the middle of base's blob (busybox's data), its mtime put back with touch -r.
+    const ref = path.join(dir, 'mtime-ref');
+    writeFileSync(ref, '');
+    execFileSync('touch', ['-r', blob('base'), ref]);
+    const fd = openSync(blob('base'), 'r+');
+    writeSync(fd, Buffer.from('CORRUPT!'), 0, 8, Math.floor(manifest(dir).base!.size / 2));
+    closeSync(fd);
+    execFileSync('touch', ['-r', ref, blob('base')]);
+    expect(statSync(blob('base')).mtimeMs).toBe(statSync(ref).mtimeMs);
+    expect(statSync(blob('base')).size).toBe(manifest(dir).base!.size);
+    const corrupt = sha256(blob('base')).slice(0, 12);
+    const changed = `cached blob changed on disk (sha256 ${corrupt}, stored as ${before.base!.slice(0, 12)})`;
+
+    expect(await stale()).toEqual({ base: [changed], mid: ['parent base will be rebuilt'], side: ['parent base will be rebuilt'], top: ['parent mid will be rebuilt'] });
+    expect((await cli(dir, ['plan'])).stdout).toMatch(new RegExp(`^ {2}base +build +${changed.replace(/[()]/g, '\\$&')}$`, 'm'));
+    const dry = await cli(dir, ['build', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(`base: would build: ${changed}\n`);
+    // Neither evicts anything: the build does.
+    expect(existsSync(blob('base'))).toBe(true);
+
+    const r = await build(dir);
+    expect(r.stderr).toContain(
+      `warning: layer base: cache blob ${before.base!.slice(0, 12)} changed on disk (sha256 ${corrupt}, stored as ${before.base!.slice(0, 12)}); evicted, layer base will be rebuilt\n`,
+    );
+    expect(outcomes(r)).toEqual({ base: 'built', mid: 'cached', side: 'cached', top: 'built' });
+    expect(digests(dir)).toEqual({ ...before, top: digests(dir).top });
+    expect(counts(dir)).toEqual({ base: 2, mid: 1, side: 1, top: 1 });
+    const sum = execFileSync('unsquashfs', ['-cat', path.join(dir, 'layers/top.sqsh'), 'busybox.sum'], { encoding: 'utf8' });
+    expect(sum.split(' ')[0]).toBe(sha256(path.join(dir, 'rootfs/bin/busybox')));
+    expectConsistent(dir);
+
+    // Another size: stale without reading it; the build rebuilds it the same way.
+    appendFileSync(blob('mid'), 'more');
+    const grown = `cached blob changed on disk (${manifest(dir).mid!.size + 4} bytes, stored as ${manifest(dir).mid!.size})`;
+    expect(await stale()).toEqual({ mid: [grown], top: ['parent mid will be rebuilt'] });
+    const again = await build(dir);
+    expect(again.stderr).toContain(`warning: layer mid: cache blob ${before.mid!.slice(0, 12)} changed on disk (`);
+    expect(outcomes(again)).toEqual({ base: 'cached', mid: 'built', side: 'cached', top: 'cached' });
+    expect(digests(dir).mid).toBe(before.mid);
+    expectConsistent(dir);
+    expect(await stale()).toEqual({});
   });
 
   it('a rebuild that produces the bytes of a corrupt blob replaces the blob instead of trusting it', async () => {

@@ -134,6 +134,7 @@ describe('describeReason', () => {
     [{ reason: 'parent', name: 'server', what: 'stale' }, 'parent server will be rebuilt'],
     [{ reason: 'tool', what: 'mksquashfs changed (a → b)' }, 'mksquashfs changed (a → b)'],
     [{ reason: 'cache-missing' }, 'built before, but its cache entry is gone'],
+    [{ reason: 'cache-corrupt', detail: '4097 bytes, stored as 4096' }, 'cached blob changed on disk (4097 bytes, stored as 4096)'],
     [{ reason: 'input-missing', path: 'inputs/x.dump' }, 'input inputs/x.dump is missing'],
   ])('%o → %s', (r, text) => {
     expect(describeReason(r)).toBe(text);

@@ -10,6 +10,8 @@ afterEach(() => {
 });
 
 const hex = (c: string) => c.repeat(64);
+/** No writer runs: every temp file is a leftover. */
+const dead = () => Promise.resolve(false);
 
 interface FakeStore {
   dir: string;
@@ -62,7 +64,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 200, [C]: 300, [O]: 50 },
       { k1: { digest: A, usedSecondsAgo: 10 }, k2: { digest: hex('d'), usedSecondsAgo: 10 }, bad: '{broken' },
     );
-    const report = await gc({ dir: s.dir, keep: new Set([C]), maxSize: undefined, dryRun: false, graceMs: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set([C]), maxSize: undefined, dryRun: false, graceMs: 0, alive: dead });
     expect(report.removedKeys).toEqual(['bad', 'k2']);
     expect(report.removedBlobs).toEqual([
       { digest: O, size: 50 },
@@ -78,10 +80,10 @@ describe('gc', () => {
     const keys = { k1: { digest: A, usedSecondsAgo: 30 }, k2: { digest: B, usedSecondsAgo: 10 }, gone: { digest: C, usedSecondsAgo: 1 } };
     const dry = await store(layout, keys);
     const before = await contents(dry);
-    const dryReport = await gc({ dir: dry.dir, keep: new Set(), maxSize: 250, dryRun: true, graceMs: 0 });
+    const dryReport = await gc({ dir: dry.dir, keep: new Set(), maxSize: 250, dryRun: true, graceMs: 0, alive: dead });
     expect(await contents(dry)).toEqual(before);
     const wet = await store(layout, keys);
-    const wetReport = await gc({ dir: wet.dir, keep: new Set(), maxSize: 250, dryRun: false, graceMs: 0 });
+    const wetReport = await gc({ dir: wet.dir, keep: new Set(), maxSize: 250, dryRun: false, graceMs: 0, alive: dead });
     expect(dryReport).toEqual(wetReport);
     expect(wetReport.removedKeys).toEqual(['gone', 'k1']);
   });
@@ -91,7 +93,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 100, [C]: 100 },
       { old: { digest: A, usedSecondsAgo: 300 }, mid: { digest: B, usedSecondsAgo: 200 }, new: { digest: C, usedSecondsAgo: 100 } },
     );
-    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 150, dryRun: false, graceMs: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 150, dryRun: false, graceMs: 0, alive: dead });
     expect(report.removedKeys).toEqual(['old', 'mid']);
     expect(report.removedBlobs.map((b) => b.digest)).toEqual([A, B]);
     expect(report.keptBytes).toBe(100);
@@ -103,7 +105,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 100, [C]: 100 },
       { old: { digest: A, usedSecondsAgo: 300 }, mid: { digest: B, usedSecondsAgo: 200 }, new: { digest: C, usedSecondsAgo: 100 } },
     );
-    const report = await gc({ dir: s.dir, keep: new Set([A]), maxSize: 200, dryRun: false, graceMs: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set([A]), maxSize: 200, dryRun: false, graceMs: 0, alive: dead });
     expect(report.removedKeys).toEqual(['mid']);
     expect(await contents(s)).toEqual({ blobs: [A, C], keys: ['new.json', 'old.json'] });
   });
@@ -113,7 +115,7 @@ describe('gc', () => {
       { [A]: 100, [B]: 100 },
       { old: { digest: A, usedSecondsAgo: 300 }, b: { digest: B, usedSecondsAgo: 200 }, again: { digest: A, usedSecondsAgo: 10 } },
     );
-    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 100, dryRun: false, graceMs: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 100, dryRun: false, graceMs: 0, alive: dead });
     // Dropping "old" frees nothing (A is still used by "again"); "b" goes next.
     expect(report.removedKeys).toEqual(['old', 'b']);
     expect(await contents(s)).toEqual({ blobs: [A], keys: ['again.json'] });
@@ -121,7 +123,7 @@ describe('gc', () => {
 
   it('stops when what is left is only what layers/ uses', async () => {
     const s = await store({ [A]: 100, [B]: 100 }, { a: { digest: A, usedSecondsAgo: 10 }, b: { digest: B, usedSecondsAgo: 20 } });
-    const report = await gc({ dir: s.dir, keep: new Set([A, B]), maxSize: 0, dryRun: false, graceMs: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set([A, B]), maxSize: 0, dryRun: false, graceMs: 0, alive: dead });
     expect(report).toEqual({ removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 200, freedBytes: 0 });
     expect(existsSync(s.blob(A)) && existsSync(s.key('a'))).toBe(true);
   });
@@ -131,9 +133,9 @@ describe('gc', () => {
     await fs.writeFile(path.join(s.dir, 'keys', `${'b'.repeat(64)}.json.123.ab12cd.tmp`), '{');
     await fs.mkdir(path.join(s.dir, 'tmp'));
     await fs.writeFile(path.join(s.dir, 'tmp', 'server.20261126T000000-1-abcdef.tmp'), 'partial');
-    const young = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 60_000 });
+    const young = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 60_000, alive: dead });
     expect(young).toEqual({ removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 150, freedBytes: 0 });
-    const old = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 0 });
+    const old = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 0, alive: dead });
     expect(old).toEqual({
       removedBlobs: [{ digest: O, size: 50 }],
       removedKeys: [],
@@ -144,19 +146,49 @@ describe('gc', () => {
     expect(await contents(s)).toEqual({ blobs: [A], keys: ['a.json'] });
   });
 
+  it("never removes a live writer's files: its run directory, the blobs the run uses, its temp files, whatever their age", async () => {
+    const LIVE_RUN = '20261126T000000-4242-abcdef';
+    const DEAD_RUN = '20261126T000000-4343-abcdef';
+    const s = await store({ [A]: 100, [B]: 200, [O]: 50 }, {});
+    for (const [run, uses] of [
+      [LIVE_RUN, [A, B]],
+      [DEAD_RUN, [O]],
+    ] as const) {
+      await fs.mkdir(path.join(s.dir, 'tmp', run), { recursive: true });
+      await fs.writeFile(path.join(s.dir, 'tmp', run, 'app.tmp'), 'partial');
+      await fs.writeFile(path.join(s.dir, 'tmp', run, 'uses'), uses.map((d) => `${d}\n`).join(''));
+    }
+    await fs.writeFile(path.join(s.dir, 'keys', `${C}.json.4242.ab12cd.tmp`), '{');
+    await fs.writeFile(path.join(s.dir, 'stat-cache.json.4242.tmp'), '{');
+    await fs.writeFile(path.join(s.dir, 'tools.json.4343.x1y2z3.tmp'), '{');
+    const alive = (pid: number) => Promise.resolve(pid === 4242);
+    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: 0, dryRun: false, graceMs: 0, alive });
+    expect(report).toEqual({
+      removedBlobs: [{ digest: O, size: 50 }],
+      removedKeys: [],
+      removedTemps: ['tools.json.4343.x1y2z3.tmp', `tmp/${DEAD_RUN}`],
+      keptBytes: 300,
+      freedBytes: 50,
+    });
+    expect((await fs.readdir(path.join(s.dir, 'tmp'))).sort()).toEqual([LIVE_RUN]);
+    expect((await fs.readdir(path.join(s.dir, 'tmp', LIVE_RUN))).sort()).toEqual(['app.tmp', 'uses']);
+    expect(existsSync(path.join(s.dir, 'keys', `${C}.json.4242.ab12cd.tmp`)) && existsSync(path.join(s.dir, 'stat-cache.json.4242.tmp'))).toBe(true);
+    expect(await contents(s)).toEqual({ blobs: [A, B], keys: [`${C}.json.4242.ab12cd.tmp`] });
+  });
+
   it('does nothing on an empty or missing store', async () => {
     const dir = tempDir('gc');
     dirs.push(dir);
     const empty = { removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 0, freedBytes: 0 };
-    expect(await gc({ dir, keep: new Set(), maxSize: 0, dryRun: false, graceMs: 0 })).toEqual(empty);
-    expect(await gc({ dir: path.join(dir, 'missing'), keep: new Set([A]), maxSize: undefined, dryRun: false, graceMs: 0 })).toEqual(empty);
+    expect(await gc({ dir, keep: new Set(), maxSize: 0, dryRun: false, graceMs: 0, alive: dead })).toEqual(empty);
+    expect(await gc({ dir: path.join(dir, 'missing'), keep: new Set([A]), maxSize: undefined, dryRun: false, graceMs: 0, alive: dead })).toEqual(empty);
   });
 
   it('ignores what is not a blob file in blobs/ and not a .json record in keys/', async () => {
     const s = await store({ [A]: 100 }, { a: { digest: A, usedSecondsAgo: 10 } });
     await fs.mkdir(path.join(s.dir, 'blobs', 'sha256', 'subdir'));
     await fs.writeFile(path.join(s.dir, 'keys', 'notes.txt'), 'x');
-    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 0 });
+    const report = await gc({ dir: s.dir, keep: new Set(), maxSize: undefined, dryRun: false, graceMs: 0, alive: dead });
     expect(report).toEqual({ removedBlobs: [], removedKeys: [], removedTemps: [], keptBytes: 100, freedBytes: 0 });
     expect(await contents(s)).toEqual({ blobs: [A, 'subdir'], keys: ['a.json', 'notes.txt'] });
   });

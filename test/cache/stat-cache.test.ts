@@ -149,22 +149,51 @@ describe('StatCache', () => {
 });
 
 describe('sealed entries', () => {
-  it('trust a blob the tool wrote itself at once, even after a hardlink changed its ctime; a content change is still seen', async () => {
+  const T = new Date('2024-01-02T03:04:05.000Z');
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  async function sealedBlob(): Promise<{ blob: string; cache: StatCache; digest: ReturnType<typeof sha256OfString>; dir: string }> {
     const dir = tempDir('seal');
-    try {
-      const blob = path.join(dir, 'blob');
-      await fs.writeFile(blob, 'layer bytes');
-      const cache = await StatCache.open(path.join(dir, 'stat-cache.json'));
-      const digest = sha256OfString('layer bytes');
-      await cache.seal(blob, digest);
-      await fs.link(blob, path.join(dir, 'layer.sqsh')); // changes the blob's ctime
-      expect(await cache.digest(blob)).toBe(digest);
-      expect(cache.hashed).toBe(0);
-      await fs.writeFile(blob, 'other bytes');
-      expect(await cache.digest(blob)).toBe(sha256OfString('other bytes'));
-      expect(cache.hashed).toBe(1);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    dirs.push(dir);
+    const blob = path.join(dir, 'blob');
+    await fs.writeFile(blob, 'layer bytes');
+    await fs.utimes(blob, T, T);
+    const cache = await StatCache.open(path.join(dir, 'stat-cache.json'));
+    const digest = sha256OfString('layer bytes');
+    await cache.seal(blob, digest);
+    return { blob, cache, digest, dir };
+  }
+
+  it('trust a blob the tool wrote itself at once (not racy)', async () => {
+    const { blob, cache, digest } = await sealedBlob();
+    expect(await cache.digest(blob)).toBe(digest);
+    expect(cache.hashed).toBe(0);
+  });
+
+  it("compare the ctime: the tool's own hardlink is recorded by sealing again; any other change is hashed", async () => {
+    const { blob, cache, digest, dir } = await sealedBlob();
+    await new Promise((r) => setTimeout(r, 20)); // let the ctime move on coarse clocks
+    await fs.link(blob, path.join(dir, 'layer.sqsh')); // changes the blob's ctime, not its bytes
+    expect(await cache.digest(blob)).toBe(digest);
+    expect(cache.hashed).toBe(1);
+    await cache.seal(blob, digest);
+    expect(await cache.digest(blob)).toBe(digest);
+    expect(cache.hashed).toBe(1);
+  });
+
+  it('see a change of the same size whose mtime was put back (touch -r)', async () => {
+    const { blob, cache, digest } = await sealedBlob();
+    await new Promise((r) => setTimeout(r, 20));
+    const fh = await fs.open(blob, 'r+');
+    await fh.write(Buffer.from('LAYER'), 0, 5, 0);
+    await fh.close();
+    await fs.utimes(blob, T, T);
+    expect((await fs.stat(blob, { bigint: true })).mtimeNs).toBe(BigInt(T.getTime()) * 1_000_000n);
+    const actual = await cache.digest(blob);
+    expect(actual).not.toBe(digest);
+    expect(actual).toBe(sha256OfString('LAYER bytes'));
+    expect(cache.hashed).toBe(1);
   });
 });

@@ -3,10 +3,12 @@ import { existsSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { layerKey } from '../../src/build/status.js';
+import { CacheRun } from '../../src/cache/cache-run.js';
 import { LocalStore } from '../../src/cache/local-store.js';
 import { StatCache } from '../../src/cache/stat-cache.js';
 import { openProject } from '../../src/cli/project.js';
 import { manifestEntry } from '../../src/layer/manifest.js';
+import { sha256 } from '../support/leftovers.js';
 import { REPO, runCli, tempDir, writeFiles } from '../support/project.js';
 
 const dirs: string[] = [];
@@ -109,11 +111,13 @@ stacks (top to bottom):
     const stats = await StatCache.open(path.join(dir, 'scratch-stats.json'));
     const mksquashfs = execFileSync('mksquashfs', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
     const kc = { stats, mksquashfs, sourceDateEpoch: undefined, signal: new AbortController().signal };
-    const store = new LocalStore(p.config.cacheDir, stats, () => {});
+    const run = new CacheRun(p.config.cacheDir, `20261126T000000-${process.pid}-abcdef`);
+    const store = new LocalStore(p.config.cacheDir, stats, () => {}, run);
     const baseKey = await layerKey(kc, graph.recipes.get('base')!, null);
     const blob = path.join(dir, 'base.sqsh.tmp');
     await fs.writeFile(blob, 'not really squashfs');
     const hit = await store.put(baseKey.key, baseKey.digest, blob, 'base');
+    await store.close();
     const serverKey = await layerKey(kc, graph.recipes.get('server')!, { name: 'base', digest: hit.record.digest });
     const oldKey = structuredClone(serverKey.key);
     oldKey.recipe.steps[0]!.to = '/etc/old/';
@@ -155,6 +159,49 @@ stacks (top to bottom):
 stacks (top to bottom):
   sqsh_layers=base
 `);
+  });
+
+  it('says a layer whose cached blob changed on disk must be rebuilt (same size with the mtime put back, or another size), and changes nothing', async () => {
+    const dir = await project();
+    const { project: p, graph } = await openProject(dir, { checkInputs: true });
+    // The cache's own stat cache, as a build leaves it: the blob's digest sealed.
+    const stats = await StatCache.open(path.join(p.config.cacheDir, 'stat-cache.json'));
+    const mksquashfs = execFileSync('mksquashfs', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    const kc = { stats, mksquashfs, sourceDateEpoch: undefined, signal: new AbortController().signal };
+    const store = new LocalStore(p.config.cacheDir, stats, () => {}, new CacheRun(p.config.cacheDir, `20261126T000000-${process.pid}-abcdef`));
+    const baseKey = await layerKey(kc, graph.recipes.get('base')!, null);
+    const tmp = path.join(dir, 'base.sqsh.tmp');
+    await fs.writeFile(tmp, 'not really squashfs');
+    const t = new Date('2024-01-02T03:04:05.000Z');
+    await fs.utimes(tmp, t, t);
+    const hit = await store.put(baseKey.key, baseKey.digest, tmp, 'base');
+    await store.close();
+    await stats.save();
+    const d = hit.record.digest;
+    expect((await runCli(['plan', 'server'], { cwd: dir })).stdout).toContain(`  base    cached  sha256:${d.slice(0, 12)}  19 B\n`);
+
+    const fh = await fs.open(hit.blobPath, 'r+');
+    await fh.write(Buffer.from('REALLY!!'), 0, 8, 4);
+    await fh.close();
+    await fs.utimes(hit.blobPath, t, t);
+    const now = sha256(hit.blobPath);
+    expect(await runCli(['plan', 'server'], { cwd: dir })).toEqual({
+      code: 0,
+      stdout: `2 layers in build order, 2 to build:
+  base    build   cached blob changed on disk (sha256 ${now.slice(0, 12)}, stored as ${d.slice(0, 12)})
+  server  build   parent base will be rebuilt
+stacks (top to bottom):
+  sqsh_layers=server:base
+`,
+      stderr: '',
+    });
+    await fs.appendFile(hit.blobPath, 'x');
+    expect((await runCli(['--json', 'plan', 'base'], { cwd: dir })).stdout).toContain(
+      '"text": "cached blob changed on disk (20 bytes, stored as 19)"',
+    );
+    // Planning evicts nothing: the build does, with a warning.
+    expect(existsSync(hit.blobPath) && existsSync(path.join(p.config.cacheDir, 'keys', `${baseKey.digest}.json`))).toBe(true);
+    expect(existsSync(path.join(dir, 'layers'))).toBe(false);
   });
 
   it('prints the plan as JSON with --json', async () => {
@@ -329,6 +376,24 @@ recipes/server.yaml:4:9: "steps[0].to" must be an absolute path inside the layer
   it.each([['plan'], ['plan', 'extra'], ['cmdline', 'extra'], ['build'], ['gc']])('%s reports every problem at once (exit 2)', async (...args) => {
     const dir = await project(BROKEN);
     expect(await runCli(args, { cwd: dir })).toEqual({ code: 2, stdout: '', stderr: REPORT });
+    expect(existsSync(path.join(dir, 'layers'))).toBe(false);
+  });
+
+  it.each([['plan'], ['build']])('%s refuses a YAML alias bomb as a recipe error at the alias (exit 2)', async (cmd) => {
+    const lol = (n: string, of: string) => `x-${n}: &${n} [${Array(9).fill(of).join(', ')}]`;
+    const bomb = [lol('a', 'lol'), lol('b', '*a'), lol('c', '*b'), lol('d', '*c'), lol('e', '*d'), 'steps: *e', ''].join('\n');
+    const dir = await project({ ...CHAIN, 'recipes/server.yaml': bomb });
+    expect(await runCli([cmd], { cwd: dir })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `recipes/server.yaml:4:10: YAML resource limit: the aliases of this file repeat more than 1000 values; alias *c goes over (an alias bomb?)
+   4 | x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+     |          ^^
+  hint: an alias repeats the whole value of its anchor, and aliases inside it multiply; write the values out or use fewer aliases
+
+1 problem in the recipes; nothing was built
+`,
+    });
     expect(existsSync(path.join(dir, 'layers'))).toBe(false);
   });
 

@@ -97,6 +97,67 @@ describe('YAML problems', () => {
   });
 });
 
+/** Nested anchors and aliases, each level nine times the one below ("billion laughs"). */
+const ALIAS_BOMB = [
+  'description: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+  'x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
+  'x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+  'x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]',
+  'x-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]',
+  'x-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]',
+  'steps: *f',
+  '',
+].join('\n');
+
+describe('YAML aliases', () => {
+  it('reports an alias bomb at the alias that goes over the limit, with the other files\' problems', async () => {
+    const { text } = await problems({ 'recipes/bomb.yaml': ALIAS_BOMB, 'recipes/other.yaml': 'parent: nope\n' + RUN });
+    expect(text).toBe(
+      [
+        'recipes/bomb.yaml:4:10: YAML resource limit: the aliases of this file repeat more than 1000 values; alias *c goes over (an alias bomb?)',
+        '   4 | x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]',
+        '     |          ^^',
+        '  hint: an alias repeats the whole value of its anchor, and aliases inside it multiply; write the values out or use fewer aliases',
+        '',
+        'recipes/other.yaml:1:9: unknown parent "nope": there is no recipes/nope.yaml',
+        '   1 | parent: nope',
+        '     |         ^^^^',
+        '',
+        '2 problems in the recipes; nothing was built',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses a bomb in the project file too', async () => {
+    expect(await headlines({ 'sqsh-layers.yaml': ALIAS_BOMB.replace('steps: *f', 'jobs: 1'), 'recipes/base.yaml': RUN })).toEqual([
+      'sqsh-layers.yaml:4:10: YAML resource limit: the aliases of this file repeat more than 1000 values; alias *c goes over (an alias bomb?)',
+    ]);
+  });
+
+  it("reports the yaml package's own alias limit, which counts differently, as a recipe error too", async () => {
+    // 605 values repeated (under the limit), but *x is counted as 601 uses each by the yaml package.
+    const text = `description: &y d\nx-many: [${Array(600).fill('*y').join(', ')}]\nx-one: &x [*y]\nx-two: [*x, *x]\n${RUN}`;
+    expect(await headlines({ 'recipes/base.yaml': text })).toEqual([
+      'recipes/base.yaml:2:10: YAML resource limit: Excessive alias count indicates a resource exhaustion attack',
+    ]);
+  });
+
+  it('accepts aliases that repeat a little', async () => {
+    const dir = await project({ 'recipes/base.yaml': 'exclude: &x [/tmp/*, /var/cache/*]\nsteps:\n  - run: "true"\n  - remove: *x\n' });
+    const { project: p } = await openProject(dir, { checkInputs: true });
+    expect(p.recipes.get('base')!.exclude).toEqual(['/tmp/*', '/var/cache/*']);
+  });
+
+  it('names an alias without an anchor before it, and one inside the value it repeats', async () => {
+    expect(await headlines({ 'recipes/base.yaml': 'steps:\n  - run: *cmd\n  - run: &cmd "true"\n' })).toEqual([
+      'recipes/base.yaml:2:10: alias *cmd has no anchor &cmd before it',
+    ]);
+    expect(await headlines({ 'recipes/base.yaml': 'steps: &s\n  - run: "true"\n  - *s\n' })).toEqual([
+      'recipes/base.yaml:3:5: alias *s is inside the value it repeats (&s): it would never end',
+    ]);
+  });
+});
+
 describe('schema problems', () => {
   it('suggests the key meant by an unknown top-level key, and does not also call it missing', async () => {
     const { text } = await problems({ 'recipes/base.yaml': 'description: x\nstpes:\n  - run: a\n' });
