@@ -42,7 +42,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
   try {
     const lowerDirs: string[] = [];
     for (const [i, l] of lowers.entries()) {
-      lowerDirs.push(await scope.mount(squashfsMount(l.blob, path.join(dir, 'lower', `${i}-${l.name}`))));
+      lowerDirs.push(await scope.mount(squashfsMount(l.blob, path.join(dir, 'lower', String(i)))));
     }
     const tmp = await scope.mount(tmpfsMount(path.join(dir, 'tmpfs'), recipe.tmpfsSize));
     const upper = path.join(tmp, 'upper');
@@ -59,7 +59,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
       await fs.chmod(upper, rootSt.mode & 0o7777);
       await fs.utimes(upper, rootSt.atime, rootSt.mtime);
       const options = await s.overlayOptions();
-      root = await scope.mount(overlayMount({ lowers: lowerDirs, upper, work, options }, path.join(dir, 'root')));
+      root = await scope.mount(overlayMount({ lowers: lowerDirs, upper, work, options, cwd: path.join(dir, 'lower') }, path.join(dir, 'root')));
     }
     const ctx: StepContext = {
       recipe,
@@ -88,7 +88,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
     if (lowers.length === 1) lowerView = lowerDirs[0];
     if (lowers.length > 1) {
       const options = await s.overlayOptions();
-      lowerView = await scope.mount(overlayMount({ lowers: lowerDirs, options }, path.join(dir, 'lowerview')));
+      lowerView = await scope.mount(overlayMount({ lowers: lowerDirs, options, cwd: path.join(dir, 'lower') }, path.join(dir, 'lowerview')));
     }
     let stats: FinalizeStats;
     try {
@@ -205,11 +205,11 @@ export function installHint(tool: string): string {
 /** What building a layer would do, for --dry-run. */
 export async function describeLayerBuild(s: Session, recipe: Recipe, lowers: Lower[]): Promise<string[]> {
   const dir = path.join(s.state.dir, 'layers', recipe.name);
-  const lowerDirs = lowers.map((l, i) => path.join(dir, 'lower', `${i}-${l.name}`));
+  const lowerDirs = lowers.map((_, i) => path.join(dir, 'lower', String(i)));
   const ops = [...lowers.map((l, i) => squashfsMount(l.blob, lowerDirs[i]!)), tmpfsMount(path.join(dir, 'tmpfs'), recipe.tmpfsSize)];
   if (lowers.length > 0) {
     const work = { upper: path.join(dir, 'tmpfs/upper'), work: path.join(dir, 'tmpfs/work') };
-    ops.push(overlayMount({ lowers: lowerDirs, ...work, options: await s.overlayOptions() }, path.join(dir, 'root')));
+    ops.push(overlayMount({ lowers: lowerDirs, ...work, options: await s.overlayOptions(), cwd: path.join(dir, 'lower') }, path.join(dir, 'root')));
   }
   const lines = ops.map((op) => `+ ${formatArgv(op.argv())}`);
   if (lowers.length === 0) lines.push('  (a bottom layer: the steps work on the tmpfs upper dir itself)');
