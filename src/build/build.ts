@@ -11,9 +11,10 @@ import { ManifestWriter, manifestEntry, readManifestFile } from '../layer/manife
 import { buildOrder, lowersOf } from '../plan/graph.js';
 import { Interrupted } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
-import { describeLayerBuild, installHint, LayerBuildError, type Lower } from './layer-build.js';
+import { describeLayerBuild, installHint, LayerBuildError } from './layer-build.js';
 import { buildLayer } from './layer-build.js';
 import type { Session } from './session.js';
+import { SharedLowers, type Lower } from './shared-lowers.js';
 import { FrozenError, layerStatuses, layerKey, type LayerStatus } from './status.js';
 import { toolsOf } from '../steps/index.js';
 
@@ -46,7 +47,10 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
   if (o.frozen && stale.length > 0) throw new FrozenError(stale);
-  if (s.runner.dryRun) return dryRun(s, statuses);
+  const shared = new SharedLowers(path.join(s.state.dir, 'lowers'), order, (n) => lowersOf(s.graph, n), s.runner, s.cleanupRunner, (text) =>
+    s.report.emit({ type: 'warning', text }),
+  );
+  if (s.runner.dryRun) return dryRun(s, statuses, shared);
   if (stale.length > 0) await preflight(s, stale);
 
   const writer = new ManifestWriter(s.layersDir, manifest, onDisk !== undefined);
@@ -85,7 +89,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
             lowers.push({ name: l, blob: lo.blob });
           }
           const tmp = await s.store.tmpPath(s.state.id, name);
-          await buildLayer(s, recipe, lowers, tmp);
+          await buildLayer(s, recipe, lowers, shared, tmp);
           hit = await s.store.put(key, kd, tmp, name);
         }
         await materialize(hit.blobPath, path.join(s.layersDir, `${name}.sqsh`), s.state.id, { digest: hit.record.digest, stats: s.stats });
@@ -105,8 +109,22 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
     });
   };
 
-  for (const name of order) outcomes.set(name, one(name));
-  const results = await Promise.all(order.map((n) => outcomes.get(n)!));
+  // A layer that is done (whatever the outcome) no longer holds its lowers' shared mounts.
+  for (const name of order) {
+    outcomes.set(
+      name,
+      one(name).then(async (outcome) => {
+        await shared.done(name);
+        return outcome;
+      }),
+    );
+  }
+  let results: LayerOutcome[];
+  try {
+    results = await Promise.all(order.map((n) => outcomes.get(n)!));
+  } finally {
+    for (const e of await shared.close()) s.report.emit({ type: 'warning', text: e.message });
+  }
   const interrupted = results.find((r) => r.status === 'failed' && r.error instanceof Interrupted);
   if (interrupted && interrupted.status === 'failed') throw interrupted.error;
   return results;
@@ -133,8 +151,9 @@ async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
   throw new MissingToolsError(`missing tool${missing.length === 1 ? '' : 's'} (nothing was built):\n${uses.join('\n')}`);
 }
 
-async function dryRun(s: Session, statuses: LayerStatus[]): Promise<LayerOutcome[]> {
+async function dryRun(s: Session, statuses: LayerStatus[], shared: SharedLowers): Promise<LayerOutcome[]> {
   const out: LayerOutcome[] = [];
+  const mounted = new Set<string>();
   for (const st of statuses) {
     if (st.state === 'cached') {
       s.report.emit({ type: 'info', text: `${st.layer}: cached (${st.digest.slice(0, 12)})` });
@@ -143,7 +162,7 @@ async function dryRun(s: Session, statuses: LayerStatus[]): Promise<LayerOutcome
     }
     const lowers = lowersOf(s.graph, st.layer).map((l) => ({ name: l, blob: `<${l}.sqsh>` }));
     s.report.emit({ type: 'info', text: `${st.layer}: would build` });
-    for (const line of await describeLayerBuild(s, s.graph.recipes.get(st.layer)!, lowers)) {
+    for (const line of await describeLayerBuild(s, s.graph.recipes.get(st.layer)!, lowers, shared, mounted)) {
       s.report.emit({ type: 'info', text: `  ${line}` });
     }
     out.push({ layer: st.layer, status: 'skipped', because: 'dry run' });
