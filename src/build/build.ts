@@ -8,7 +8,8 @@ import type { Sha256 } from '../cache/digest.js';
 import type { Hit } from '../cache/store.js';
 import { materialize } from '../cache/local-store.js';
 import { ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
-import { buildOrder, lowersOf } from '../plan/graph.js';
+import { bootOverlayWarning } from '../plan/cmdline.js';
+import { buildOrder, lowersOf, stackOf } from '../plan/graph.js';
 import { Interrupted } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
 import { describeLayerBuild, installHint, LayerBuildError } from './layer-build.js';
@@ -40,6 +41,7 @@ const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'bw
 
 export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]> {
   const order = buildOrder(s.graph, o.targets);
+  for (const text of bootWarnings(s, order)) s.report.emit({ type: 'warning', text });
   const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
   const onDisk = await readManifestFile(s.layersDir);
   const manifest = onDisk ?? { version: 1 as const, layers: {} };
@@ -128,6 +130,16 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const interrupted = results.find((r) => r.status === 'failed' && r.error instanceof Interrupted);
   if (interrupted && interrupted.status === 'failed') throw interrupted.error;
   return results;
+}
+
+/**
+ * The stacks of the run (one per top layer) whose overlay options the initramfs could not
+ * mount: buildable, but not bootable as they are. Boot parameters are not known here: the
+ * defaults (with or without ram_layer, the options are as long either way), no overlayflags.
+ */
+function bootWarnings(s: Session, order: readonly string[]): string[] {
+  const parents = new Set(order.map((n) => s.graph.recipes.get(n)!.parent));
+  return order.filter((n) => !parents.has(n)).flatMap((top) => bootOverlayWarning(stackOf(s.graph, top), {}) ?? []);
 }
 
 async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
