@@ -9,12 +9,14 @@ import { describeReason } from '../cache/explain.js';
 import type { Hit } from '../cache/store.js';
 import { materialize } from '../cache/local-store.js';
 import { ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
-import { buildOrder, lowersOf } from '../plan/graph.js';
+import { bootOverlayWarning } from '../plan/cmdline.js';
+import { buildOrder, lowersOf, stackOf } from '../plan/graph.js';
 import { Interrupted } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
-import { describeLayerBuild, installHint, LayerBuildError, type Lower } from './layer-build.js';
+import { describeLayerBuild, installHint, LayerBuildError } from './layer-build.js';
 import { buildLayer } from './layer-build.js';
 import { LAYERS_DIR, type Session } from './session.js';
+import { SharedLowers, type Lower } from './shared-lowers.js';
 import { FrozenError, layerStatuses, layerKey, type LayerStatus } from './status.js';
 import { toolsOf } from '../steps/index.js';
 
@@ -43,6 +45,7 @@ const STORING = 'storing it in the cache';
 
 export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]> {
   const order = buildOrder(s.graph, o.targets);
+  for (const text of bootWarnings(s, order)) s.report.emit({ type: 'warning', text });
   const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
   const onDisk = await readManifestFile(s.layersDir);
   const manifest = onDisk ?? { version: 1 as const, layers: {} };
@@ -50,7 +53,10 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
   if (o.frozen && stale.length > 0) throw new FrozenError(stale);
-  if (s.runner.dryRun) return dryRun(s, statuses);
+  const shared = new SharedLowers(path.join(s.state.dir, 'lowers'), order, (n) => lowersOf(s.graph, n), s.runner, s.cleanupRunner, (text) =>
+    s.report.emit({ type: 'warning', text }),
+  );
+  if (s.runner.dryRun) return dryRun(s, statuses, shared);
   if (stale.length > 0) await preflight(s, stale);
 
   const writer = new ManifestWriter(s.layersDir, manifest, onDisk !== undefined);
@@ -100,7 +106,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
             lowers.push({ name: l, blob: lo.blob });
           }
           const tmp = await s.store.tmpPath(name);
-          await buildLayer(s, recipe, lowers, tmp);
+          await buildLayer(s, recipe, lowers, shared, tmp);
           phase = STORING;
           hit = await s.store.put(key, kd, tmp, name);
         }
@@ -123,8 +129,22 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
     });
   };
 
-  for (const name of order) outcomes.set(name, one(name));
-  const results = await Promise.all(order.map((n) => outcomes.get(n)!));
+  // A layer that is done (whatever the outcome) no longer holds its lowers' shared mounts.
+  for (const name of order) {
+    outcomes.set(
+      name,
+      one(name).then(async (outcome) => {
+        await shared.done(name);
+        return outcome;
+      }),
+    );
+  }
+  let results: LayerOutcome[];
+  try {
+    results = await Promise.all(order.map((n) => outcomes.get(n)!));
+  } finally {
+    for (const e of await shared.close()) s.report.emit({ type: 'warning', text: e.message });
+  }
   const interrupted = results.find((r) => r.status === 'failed' && r.error instanceof Interrupted);
   if (interrupted && interrupted.status === 'failed') throw interrupted.error;
   return results;
@@ -139,6 +159,16 @@ function inLayer(err: unknown, layer: string, phase: string): unknown {
       ? 'the packed layer vanished before it was stored; something removed it from the cache directory'
       : undefined;
   return new LayerBuildError(layer, phase, e.message ?? String(err), [], hint);
+}
+
+/**
+ * The stacks of the run (one per top layer) whose overlay options the initramfs could not
+ * mount: buildable, but not bootable as they are. Boot parameters are not known here: the
+ * defaults (with or without ram_layer, the options are as long either way), no overlayflags.
+ */
+function bootWarnings(s: Session, order: readonly string[]): string[] {
+  const parents = new Set(order.map((n) => s.graph.recipes.get(n)!.parent));
+  return order.filter((n) => !parents.has(n)).flatMap((top) => bootOverlayWarning(stackOf(s.graph, top), {}) ?? []);
 }
 
 async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
@@ -162,8 +192,9 @@ async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
   throw new MissingToolsError(`missing tool${missing.length === 1 ? '' : 's'} (nothing was built):\n${uses.join('\n')}`);
 }
 
-async function dryRun(s: Session, statuses: LayerStatus[]): Promise<LayerOutcome[]> {
+async function dryRun(s: Session, statuses: LayerStatus[], shared: SharedLowers): Promise<LayerOutcome[]> {
   const out: LayerOutcome[] = [];
+  const mounted = new Set<string>();
   for (const st of statuses) {
     if (st.state === 'cached') {
       s.report.emit({ type: 'info', text: `${st.layer}: cached (${st.digest.slice(0, 12)})` });
@@ -172,7 +203,7 @@ async function dryRun(s: Session, statuses: LayerStatus[]): Promise<LayerOutcome
     }
     const lowers = lowersOf(s.graph, st.layer).map((l) => ({ name: l, blob: `<${l}.sqsh>` }));
     s.report.emit({ type: 'info', text: `${st.layer}: would build: ${st.reasons.map(describeReason).join('; ')}` });
-    for (const line of await describeLayerBuild(s, s.graph.recipes.get(st.layer)!, lowers)) {
+    for (const line of await describeLayerBuild(s, s.graph.recipes.get(st.layer)!, lowers, shared, mounted)) {
       s.report.emit({ type: 'info', text: `  ${line}` });
     }
     out.push({ layer: st.layer, status: 'skipped', because: 'dry run' });

@@ -1,12 +1,13 @@
-// Builds one layer: its lowers loop-mounted read-only, a tmpfs upper, an overlay with the
-// portable options, the steps in order, then the upper finalized and packed. Every mount
-// is undone on success, failure and interrupt (Scope).
+// Builds one layer: its lowers loop-mounted read-only (once per run, shared with the other
+// builds: shared-lowers.ts), a tmpfs upper, an overlay with the portable options, the steps
+// in order, then the upper finalized and packed. Every mount of its own is undone on
+// success, failure and interrupt (Scope).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { finalizeUpper, type FinalizeStats } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
-import { overlayMount, Scope, squashfsMount, tmpfsMount } from '../mount/ops.js';
+import { overlayMount, Scope, tmpfsMount, type MountOp } from '../mount/ops.js';
 import { Interrupted } from '../process/interrupt.js';
 import { formatArgv, MissingToolError } from '../process/run.js';
 import type { Recipe, Step } from '../recipe/types.js';
@@ -14,10 +15,42 @@ import type { StepContext } from '../steps/context.js';
 import { StepError } from '../steps/context.js';
 import { describeStep, runStepOf } from '../steps/index.js';
 import type { Session } from './session.js';
+import type { Lower, SharedLowers } from './shared-lowers.js';
 
-export interface Lower {
-  name: string;
-  blob: string;
+/** The mounts of one layer's build: worked out once, applied by buildLayer, described by --dry-run. */
+export interface LayerMounts {
+  /** The lowers' blob mounts, nearest first; shared by the run's builds (shared-lowers.ts). */
+  lowers: MountOp[];
+  tmpfs: MountOp;
+  upper: string;
+  work: string;
+  scratch: string;
+  /**
+   * The overlay the steps work in. A bottom layer has none: it has nothing below it to hide or
+   * show, so its steps work on the upper dir itself (an overlay over an empty lower only costs time).
+   */
+  root: MountOp | undefined;
+  /** What finalize compares the upper with when there are several lowers (one lower is its own view). */
+  lowerView: MountOp | undefined;
+}
+
+export function layerMounts(stateDir: string, recipe: Recipe, lowers: readonly Lower[], shared: SharedLowers, options: string[]): LayerMounts {
+  const dir = path.join(stateDir, 'layers', recipe.name);
+  const lowerOps = lowers.map((l) => shared.mountOf(l));
+  const lowerDirs = lowerOps.map((op) => op.target);
+  const tmp = path.join(dir, 'tmpfs');
+  const [upper, work, scratch] = ['upper', 'work', 'scratch'].map((d) => path.join(tmp, d)) as [string, string, string];
+  // The overlays name their dirs relative to the lowers' dir: short options at any depth.
+  const cwd = shared.dir;
+  return {
+    lowers: lowerOps,
+    tmpfs: tmpfsMount(tmp, recipe.tmpfsSize),
+    upper,
+    work,
+    scratch,
+    root: lowers.length > 0 ? overlayMount({ lowers: lowerDirs, upper, work, options, cwd }, path.join(dir, 'root')) : undefined,
+    lowerView: lowers.length > 1 ? overlayMount({ lowers: lowerDirs, options, cwd }, path.join(dir, 'lowerview')) : undefined,
+  };
 }
 
 /** A failure of a layer's build, naming the layer and the step (or phase). */
@@ -33,33 +66,25 @@ export class LayerBuildError extends Error {
   }
 }
 
-export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], out: string): Promise<FinalizeStats> {
-  const dir = path.join(s.state.dir, 'layers', recipe.name);
+export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], shared: SharedLowers, out: string): Promise<FinalizeStats> {
   const warn = (text: string) => s.report.emit({ type: 'warning', text: `${recipe.name}: ${text}` });
   const scope = new Scope(s.runner, s.cleanupRunner, warn);
   const emitPhase = (text: string) => s.report.emit({ type: 'phase', layer: recipe.name, text });
   let failure: unknown;
   try {
-    const lowerDirs: string[] = [];
-    for (const [i, l] of lowers.entries()) {
-      lowerDirs.push(await scope.mount(squashfsMount(l.blob, path.join(dir, 'lower', `${i}-${l.name}`))));
-    }
-    const tmp = await scope.mount(tmpfsMount(path.join(dir, 'tmpfs'), recipe.tmpfsSize));
-    const upper = path.join(tmp, 'upper');
-    const work = path.join(tmp, 'work');
-    const scratch = path.join(tmp, 'scratch');
-    for (const d of [upper, work, scratch]) await fs.mkdir(d, { mode: 0o755 });
-    // A bottom layer has nothing below it to hide or show: its steps work on the upper dir
-    // itself, without an overlay over an empty lower (which only cost time).
+    const m = layerMounts(s.state.dir, recipe, lowers, shared, lowers.length > 0 ? await s.overlayOptions() : []);
+    const lowerDirs = await shared.use(lowers);
+    const tmp = await scope.mount(m.tmpfs);
+    const { upper, scratch } = m;
+    for (const d of [upper, m.work, scratch]) await fs.mkdir(d, { mode: 0o755 });
     let root = upper;
-    if (lowerDirs.length > 0) {
+    if (m.root) {
       // The merged root shows the upper's root attributes: start from what the lowers show.
       const rootSt = await fs.stat(lowerDirs[0]!);
       await fs.chown(upper, rootSt.uid, rootSt.gid);
       await fs.chmod(upper, rootSt.mode & 0o7777);
       await fs.utimes(upper, rootSt.atime, rootSt.mtime);
-      const options = await s.overlayOptions();
-      root = await scope.mount(overlayMount({ lowers: lowerDirs, upper, work, options }, path.join(dir, 'root')));
+      root = await scope.mount(m.root);
     }
     const ctx: StepContext = {
       recipe,
@@ -84,12 +109,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
     if (root !== upper) await scope.releaseMount(root);
 
     emitPhase('finalizing the upper dir');
-    let lowerView: string | undefined;
-    if (lowers.length === 1) lowerView = lowerDirs[0];
-    if (lowers.length > 1) {
-      const options = await s.overlayOptions();
-      lowerView = await scope.mount(overlayMount({ lowers: lowerDirs, options }, path.join(dir, 'lowerview')));
-    }
+    const lowerView = m.lowerView ? await scope.mount(m.lowerView) : lowerDirs[0];
     let stats: FinalizeStats;
     try {
       stats = await finalizeUpper({
@@ -106,7 +126,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], ou
       if (err instanceof Interrupted) throw err;
       throw new LayerBuildError(recipe.name, 'finalizing', (err as Error).message);
     }
-    if (lowers.length > 1) await scope.releaseMount(lowerView!);
+    if (m.lowerView) await scope.releaseMount(m.lowerView.target);
 
     if (s.packs.pending > 0) emitPhase('waiting for mksquashfs (another layer is packing)');
     try {
@@ -206,19 +226,29 @@ export function installHint(tool: string): string {
   return pkg ? `install it: apt-get install ${pkg}` : `install ${tool}`;
 }
 
-/** What building a layer would do, for --dry-run. */
-export async function describeLayerBuild(s: Session, recipe: Recipe, lowers: Lower[]): Promise<string[]> {
-  const dir = path.join(s.state.dir, 'layers', recipe.name);
-  const lowerDirs = lowers.map((l, i) => path.join(dir, 'lower', `${i}-${l.name}`));
-  const ops = [...lowers.map((l, i) => squashfsMount(l.blob, lowerDirs[i]!)), tmpfsMount(path.join(dir, 'tmpfs'), recipe.tmpfsSize)];
-  if (lowers.length > 0) {
-    const work = { upper: path.join(dir, 'tmpfs/upper'), work: path.join(dir, 'tmpfs/work') };
-    ops.push(overlayMount({ lowers: lowerDirs, ...work, options: await s.overlayOptions() }, path.join(dir, 'root')));
-  }
-  const lines = ops.map((op) => `+ ${formatArgv(op.argv())}`);
-  if (lowers.length === 0) lines.push('  (a bottom layer: the steps work on the tmpfs upper dir itself)');
+/**
+ * What building a layer would do, for --dry-run. `mounted` holds the lowers that the run's
+ * builds described so far mount (and share); it gets this layer's lowers.
+ */
+export async function describeLayerBuild(s: Session, recipe: Recipe, lowers: Lower[], shared: SharedLowers, mounted: Set<string>): Promise<string[]> {
+  const m = layerMounts(s.state.dir, recipe, lowers, shared, lowers.length > 0 ? await s.overlayOptions() : []);
+  const lines: string[] = [];
+  lowers.forEach((l, i) => {
+    if (!mounted.has(l.name)) lines.push(`${commandLine(m.lowers[i]!)}   (shared by the run's builds)`);
+    mounted.add(l.name);
+  });
+  lines.push(commandLine(m.tmpfs));
+  if (m.root) lines.push(commandLine(m.root));
+  else lines.push('  (a bottom layer: the steps work on the tmpfs upper dir itself)');
   for (const step of recipe.steps) lines.push(`  step ${step.index + 1}: ${describeStep(step)}`);
+  if (m.root) lines.push(`+ umount ${m.root.target}`);
+  if (m.lowerView) lines.push(commandLine(m.lowerView));
   lines.push(`  finalize: strip overlay xattrs${recipe.exclude.length ? `, exclude ${recipe.exclude.join(' ')}` : ''}${recipe.pruneIdentical ? ', prune identical entries' : ''}`);
-  lines.push(`+ mksquashfs ${path.join(dir, 'tmpfs/upper')} ... (${recipe.squashfs.compression}, block ${recipe.squashfs.blockSize})`);
+  lines.push(`+ mksquashfs ${m.upper} ... (${recipe.squashfs.compression}, block ${recipe.squashfs.blockSize})`);
   return lines;
+}
+
+/** A mount as --dry-run shows it, the way the runner logs commands. */
+function commandLine(op: MountOp): string {
+  return `+ ${formatArgv(op.argv())}${op.cwd ? `   (in ${op.cwd})` : ''}`;
 }

@@ -1,6 +1,6 @@
 // `cmdline LAYER`: the kernel parameters that boot LAYER's stack.
 
-import { kernelCmdline } from '../plan/cmdline.js';
+import { bootOverlayWarning, kernelCmdline } from '../plan/cmdline.js';
 import { buildOrder, stackOf } from '../plan/graph.js';
 import type { CommandKit } from './main.js';
 import { openProject } from './project.js';
@@ -43,7 +43,10 @@ Examples:
         buildOrder(graph, [layer]); // unknown layer → usage error with suggestions
         const stack = stackOf(graph, layer);
         const line = kernelCmdline(stack, o);
-        io.stdout.write(g.json ? `${JSON.stringify({ cmdline: line, stack }, null, 2)}\n` : `${line}\n`);
+        const warning = bootOverlayWarning(stack, o);
+        if (warning !== undefined) io.stderr.write(`sqsh-layers: warning: ${warning}\n`);
+        const json = { cmdline: line, stack, ...(warning !== undefined ? { warnings: [warning] } : {}) };
+        io.stdout.write(g.json ? `${JSON.stringify(json, null, 2)}\n` : `${line}\n`);
         return 0;
       }),
     );

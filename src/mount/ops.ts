@@ -2,12 +2,16 @@
 // to apply and undo itself. `Scope` makes sure that what was applied is undone.
 
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { MOUNT_OPTIONS_MAX, OVERLAY_MAX_LOWERS } from '../plan/stack-limits.js';
 import type { Runner } from '../process/run.js';
 import { CommandError } from '../process/run.js';
 import { isMountpoint, mountsUnder } from './mountinfo.js';
 
 export interface MountOp {
   readonly target: string;
+  /** The directory the mount command runs in (relative paths in its options start there). */
+  readonly cwd?: string;
   describe(): string;
   argv(): string[];
 }
@@ -36,23 +40,44 @@ export interface OverlaySpec {
   work?: string;
   /** Portability options the kernel accepted (see features.ts). */
   options: string[];
+  /**
+   * The mount command runs here and names every dir relative to it: the legacy mount(2) takes
+   * one page of options, which absolute paths under a long run dir fill at a few dozen lowers.
+   * overlayfs resolves relative lowerdir, upperdir and workdir against the mounter's cwd.
+   */
+  cwd: string;
+}
+
+/** The -o text of an overlay mount: dirs relative to spec.cwd, nearest lower first. */
+export function overlayOptions(spec: OverlaySpec): string {
+  if (spec.lowers.length === 0 || spec.lowers.length > OVERLAY_MAX_LOWERS) {
+    throw new Error(`bug: an overlay needs 1 to ${OVERLAY_MAX_LOWERS} lowers, found ${spec.lowers.length} (the plan should have refused the stack)`);
+  }
+  const rel = (p: string) => checkOverlayPath(path.relative(spec.cwd, p) || '.');
+  const opts = [`lowerdir=${spec.lowers.map(rel).join(':')}`];
+  if (spec.upper && spec.work) opts.push(`upperdir=${rel(spec.upper)}`, `workdir=${rel(spec.work)}`);
+  else opts.push('ro');
+  opts.push(...spec.options);
+  const text = opts.join(',');
+  if (Buffer.byteLength(text) > MOUNT_OPTIONS_MAX) {
+    throw new Error(`bug: overlay options of ${Buffer.byteLength(text)} bytes do not fit the ${MOUNT_OPTIONS_MAX} that mount(2) takes: ${text.slice(0, 200)}...`);
+  }
+  return text;
 }
 
 /** An overlayfs mount; without upper it is a read-only view of the lowers. */
 export function overlayMount(spec: OverlaySpec, target: string): MountOp {
-  const opts = [`lowerdir=${spec.lowers.map(escapeLowerdir).join(':')}`];
-  if (spec.upper && spec.work) opts.push(`upperdir=${spec.upper}`, `workdir=${spec.work}`);
-  else opts.push('ro');
-  opts.push(...spec.options);
+  const opts = overlayOptions(spec);
+  const layers = spec.lowers.length === 1 ? spec.lowers[0]! : `${spec.lowers[0]} ... ${spec.lowers.at(-1)} (${spec.lowers.length} lowers)`;
   return {
     target,
-    describe: () =>
-      `mount overlayfs at ${target}: lowers ${spec.lowers.join(' : ')}${spec.upper ? `, upper ${spec.upper}` : ' (read-only)'}`,
-    argv: () => ['mount', '-t', 'overlay', '-o', opts.join(','), 'sqsh-layers', target],
+    cwd: spec.cwd,
+    describe: () => `mount overlayfs at ${target}: lowers ${layers}${spec.upper ? `, upper ${spec.upper}` : ' (read-only)'}`,
+    argv: () => ['mount', '-t', 'overlay', '-o', opts, 'sqsh-layers', target],
   };
 }
 
-function escapeLowerdir(p: string): string {
+function checkOverlayPath(p: string): string {
   if (/[,:\\]/.test(p)) throw new Error(`bug: mount path with a "," or ":" cannot be an overlay lower: ${p}`);
   return p;
 }
@@ -101,7 +126,7 @@ export class Scope {
     await fs.mkdir(op.target, { recursive: true });
     // Registered before applying: an interrupt mid-mount must still try to undo it.
     this.defer(`unmount ${op.target}`, () => unmountAllUnder(this.cleanupRunner, op.target, this.warn).then(() => {}));
-    await this.runner.run(op.argv());
+    await this.runner.run(op.argv(), { cwd: op.cwd });
     return op.target;
   }
 

@@ -1,4 +1,7 @@
-// The kernel command line that boots a stack with a RuckusRD-style initramfs. Pure.
+// The kernel command line that boots a stack with a RuckusRD-style initramfs, and whether the
+// initramfs can mount that stack. Pure.
+
+import { MOUNT_OPTIONS_MAX } from './stack-limits.js';
 
 export interface BootOptions {
   root?: string;
@@ -45,4 +48,50 @@ export function kernelCmdline(stack: readonly string[], o: BootOptions): string 
   if (o.toRam) params.push('to_ram');
   add('overlayflags', o.overlayflags, '--overlayflags');
   return params.join(' ');
+}
+
+/**
+ * The -o text of the root overlay that RuckusRD's initramfs mounts for a stack, exactly as its
+ * linuxrc builds it (sourceruckus/ruckusrd src/linuxrc at 64187289, "mount the merged filesystem"):
+ *
+ *     lower=/sqsh_layer-${sqsh_layers//:/:/sqsh_layer-}
+ *     layers=lowerdir=$lower,upperdir=$upper/upper,workdir=$upper/work
+ *     overlayflags=$overlayflags,$layers      # just $layers without overlayflags
+ *     mount -t overlay -o $overlayflags rootfs /sysroot
+ *
+ * The layers are mounted at /sqsh_layer-NAME there (moved to /mnt/sqsh_layer-NAME after
+ * switch_root). upper is /tmproot/upper on the root device; with ram_layer it is `upper` (the
+ * tmpfs at /upper; the initramfs runs in /) and the root device's old upper dir is stacked on
+ * top as the extra lower `upper` (/sqsh_layer-upper).
+ */
+export function bootOverlayOptions(stack: readonly string[], o: Pick<BootOptions, 'ramLayer' | 'overlayflags'>): string {
+  const layers = o.ramLayer !== undefined ? ['upper', ...stack] : stack;
+  const upper = o.ramLayer !== undefined ? 'upper' : '/tmproot/upper';
+  const options = `lowerdir=${layers.map((l) => `/sqsh_layer-${l}`).join(':')},upperdir=${upper}/upper,workdir=${upper}/work`;
+  return o.overlayflags ? `${o.overlayflags},${options}` : options;
+}
+
+/**
+ * A warning when the boot-side overlay options of a stack (top first) do not fit in the one
+ * page that mount(2) takes: the initramfs's mount would fail, or lose the options past it.
+ * Past a few hundred bytes per layer this comes long before overlayfs's limit of 500 lowers
+ * (each lower takes at least 14 bytes: 4095 / 14 < 300).
+ */
+export function bootOverlayWarning(stack: readonly string[], o: Pick<BootOptions, 'ramLayer' | 'overlayflags'>): string | undefined {
+  const bytes = Buffer.byteLength(bootOverlayOptions(stack, o));
+  if (bytes <= MOUNT_OPTIONS_MAX) return undefined;
+  // The deepest stack from the same bottom that still fits: drop top layers until it does.
+  let fitting = bytes;
+  let top = 0;
+  while (top < stack.length && fitting > MOUNT_OPTIONS_MAX) fitting -= Buffer.byteLength(`/sqsh_layer-${stack[top++]}:`);
+  const bottom = stack.at(-1)!;
+  const fits =
+    fitting <= MOUNT_OPTIONS_MAX && top < stack.length
+      ? `at most ${stack.length - top} of its layers (${stack[top]}..${bottom}) fit`
+      : 'the overlayflags leave no room for a single layer';
+  return (
+    `the stack ${stack[0]}..${bottom} (${stack.length} layers) will not boot with RuckusRD: the options of its root overlay ` +
+    `mount take ${bytes} bytes, and mount(2) takes at most ${MOUNT_OPTIONS_MAX} (one page); ${fits}. ` +
+    `Squash layers with "sqsh-layers merge NEW TOP..BOTTOM"`
+  );
 }

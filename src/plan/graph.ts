@@ -3,6 +3,7 @@
 import type { Diagnostic } from '../recipe/diagnostic.js';
 import { didYouMean } from '../recipe/suggest.js';
 import type { Loc, Recipe } from '../recipe/types.js';
+import { deepStackDiagnostics } from './stack-limits.js';
 
 export interface LayerGraph {
   recipes: ReadonlyMap<string, Recipe>;
@@ -18,8 +19,9 @@ export interface BrokenRecipe {
 }
 
 /**
- * Checks parents exist and that following them never loops; every problem is reported. The
- * parents named by broken recipes (whose own problems are reported elsewhere) are checked too.
+ * Checks parents exist, that following them never loops and that no stack is deeper than
+ * overlayfs can mount; every problem is reported. The parents named by broken recipes (whose
+ * own problems are reported elsewhere) are checked too.
  */
 export function buildGraph(
   recipes: ReadonlyMap<string, Recipe>,
@@ -42,6 +44,7 @@ export function buildGraph(
     }
   }
   diagnostics.push(...findCycles(recipes));
+  if (diagnostics.length === 0) diagnostics.push(...deepStackDiagnostics(recipes));
   if (diagnostics.length > 0 || broken.size > 0) return { graph: undefined, diagnostics };
 
   const children = new Map<string, string[]>();

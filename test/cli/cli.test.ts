@@ -288,6 +288,27 @@ describe('cmdline', () => {
     expect(JSON.parse(r.stdout)).toEqual({ cmdline: 'root=/dev/vda sqsh_layers=extra:server:base', stack: ['extra', 'server', 'base'] });
   });
 
+  it('warns when the initramfs could not mount the stack (its overlay options past one page)', async () => {
+    // 53 layers with 64-character names: 4147 bytes of root overlay options at boot.
+    const names = Array.from({ length: 53 }, (_, i) => `l${String(i).padStart(2, '0')}-`.padEnd(64, 'x'));
+    const files: Files = {};
+    names.forEach((n, i) => (files[`recipes/${n}.yaml`] = `${i > 0 ? `parent: ${names[i - 1]}\n` : ''}steps:\n  - remove: [/nothing]\n`));
+    const dir = await project(files);
+    const top = names[52]!;
+    const warning =
+      `the stack ${top}..${names[0]} (53 layers) will not boot with RuckusRD: the options of its root overlay mount take 4147 bytes, ` +
+      `and mount(2) takes at most 4095 (one page); at most 52 of its layers (${names[51]}..${names[0]}) fit. ` +
+      'Squash layers with "sqsh-layers merge NEW TOP..BOTTOM"';
+    expect(await runCli(['cmdline', top], { cwd: dir })).toEqual({
+      code: 0,
+      stdout: `sqsh_layers=${[...names].reverse().join(':')}\n`,
+      stderr: `sqsh-layers: warning: ${warning}\n`,
+    });
+    expect((await runCli(['cmdline', names[51]!], { cwd: dir })).stderr).toBe('');
+    const json = await runCli(['--json', 'cmdline', top], { cwd: dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({ warnings: [warning] });
+  });
+
   it('refuses bad boot options (exit 2)', async () => {
     const dir = await project();
     expect(await runCli(['cmdline', 'config', '--to-ram'], { cwd: dir })).toEqual({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BootOptionError, kernelCmdline } from '../../src/plan/cmdline.js';
+import { BootOptionError, bootOverlayOptions, bootOverlayWarning, kernelCmdline } from '../../src/plan/cmdline.js';
 
 const STACK = ['config', 'extra', 'server', 'base'];
 
@@ -66,5 +66,69 @@ describe('kernelCmdline', () => {
     const err = failure(() => kernelCmdline(STACK, o));
     expect(err).toBeInstanceOf(BootOptionError);
     expect(err.message).toBe(message);
+  });
+});
+
+describe('bootOverlayOptions', () => {
+  it('is the option string of linuxrc: layers at /sqsh_layer-NAME, upper on the root device', () => {
+    expect(bootOverlayOptions(STACK, {})).toBe(
+      'lowerdir=/sqsh_layer-config:/sqsh_layer-extra:/sqsh_layer-server:/sqsh_layer-base,upperdir=/tmproot/upper/upper,workdir=/tmproot/upper/work',
+    );
+  });
+
+  it('stacks the old upper dir on top and writes to the tmpfs with ram_layer', () => {
+    expect(bootOverlayOptions(['server', 'base'], { ramLayer: '2G' })).toBe(
+      'lowerdir=/sqsh_layer-upper:/sqsh_layer-server:/sqsh_layer-base,upperdir=upper/upper,workdir=upper/work',
+    );
+  });
+
+  it('puts overlayflags first', () => {
+    expect(bootOverlayOptions(['base'], { overlayflags: 'xino=off,index=off' })).toBe(
+      'xino=off,index=off,lowerdir=/sqsh_layer-base,upperdir=/tmproot/upper/upper,workdir=/tmproot/upper/work',
+    );
+  });
+});
+
+describe('bootOverlayWarning', () => {
+  /** n layer names of `width` characters, top first: l(n-1) ... l0. */
+  const chain = (n: number, width = 64) => Array.from({ length: n }, (_, i) => `l${String(n - 1 - i).padStart(3, '0')}-`.padEnd(width, 'x'));
+  const bytes = (stack: string[], o = {}) => Buffer.byteLength(bootOverlayOptions(stack, o));
+
+  it('says nothing while the options fit in one page, the last byte being the NUL', () => {
+    expect(bootOverlayWarning(STACK, {})).toBeUndefined();
+    // 66 fixed bytes, 77 per 64-character layer: 52 layers take 4070 bytes, 53 take 4147.
+    expect(bytes(chain(52))).toBe(4070);
+    expect(bytes(chain(53))).toBe(4147);
+    expect(bootOverlayWarning(chain(52), {})).toBeUndefined();
+    expect(bootOverlayWarning(chain(52), { ramLayer: '2G' })).toBeUndefined();
+    // Exactly 4095 bytes fit, 4096 do not.
+    const flags = (n: number) => ({ overlayflags: 'x'.repeat(n) });
+    expect(bytes(chain(52), flags(24))).toBe(4095);
+    expect(bootOverlayWarning(chain(52), flags(24))).toBeUndefined();
+    expect(bootOverlayWarning(chain(52), flags(25))).toMatch(/ take 4096 bytes, /);
+  });
+
+  it('names the stack, the part of it that would boot, and merge', () => {
+    const stack = chain(200);
+    expect(bootOverlayWarning(stack, {})).toBe(
+      `the stack ${stack[0]}..${stack[199]} (200 layers) will not boot with RuckusRD: the options of its root overlay mount ` +
+        `take 15466 bytes, and mount(2) takes at most 4095 (one page); at most 52 of its layers (${stack[148]}..${stack[199]}) fit. ` +
+        'Squash layers with "sqsh-layers merge NEW TOP..BOTTOM"',
+    );
+    expect(bytes(stack.slice(148))).toBeLessThanOrEqual(4095);
+    expect(bytes(stack.slice(147))).toBeGreaterThan(4095);
+  });
+
+  it('counts the extra upper lower and the overlayflags', () => {
+    const stack = chain(53, 63); // 76 bytes per layer: 53 layers take 4094 bytes
+    expect(bootOverlayWarning(stack, {})).toBeUndefined();
+    expect(bootOverlayWarning(stack, { ramLayer: '50%' })).toBeUndefined(); // /sqsh_layer-upper: costs what the shorter upper saves
+    expect(bootOverlayWarning(stack, { overlayflags: 'redirect_dir=off' })).toMatch(/ \(53 layers\) .* take 4111 bytes, .*; at most 52 of its layers /);
+  });
+
+  it('says when the overlayflags alone leave no room', () => {
+    expect(bootOverlayWarning(['base'], { overlayflags: 'x'.repeat(4090) })).toMatch(
+      /^the stack base\.\.base \(1 layers\) .*; the overlayflags leave no room for a single layer\. /,
+    );
   });
 });
