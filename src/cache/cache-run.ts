@@ -14,7 +14,7 @@ const USES_FILE = 'uses';
 /** Whether a process with this pid runs (injected: gc's logic is tested without one). */
 export type PidAlive = (pid: number) => Promise<boolean>;
 
-/** A run id as mount/state.ts makes it: STAMP-PID-RANDOM. */
+/** A run id as mount/run-state.ts makes it: STAMP-PID-RANDOM. */
 const RUN_ID = /(?:^|\.)\d{8}T\d{6}Z?-(\d+)-[0-9a-f]{6}(?=\.|$)/;
 /** writeAtomic's `FILE.PID.RANDOM.tmp` and the stat cache's `FILE.PID.tmp`. */
 const PID_TMP = /\.(\d+)(?:\.[0-9a-z]{1,8})?\.tmp$/;

@@ -1,11 +1,11 @@
 // `build [LAYER...]`: builds the layers and their ancestors; cached layers cost nothing.
 
-import { build, type LayerOutcome } from '../build/build.js';
-import { LayerBuildError } from '../build/layer-build.js';
-import { openSession } from '../build/session.js';
-import { FrozenError } from '../build/status.js';
+import { build, type LayerOutcome } from '../engine/build.js';
+import { LayerBuildError } from '../engine/layer-build.js';
+import { openSession } from '../engine/session.js';
+import { FrozenError } from '../engine/status.js';
 import { EXIT, Interrupted, trapInterrupts } from '../process/interrupt.js';
-import { defaultJobs, type CommandKit } from './main.js';
+import { defaultJobs, type CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
 import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';

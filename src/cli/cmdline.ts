@@ -2,7 +2,7 @@
 
 import { bootOverlayWarning, kernelCmdline } from '../plan/cmdline.js';
 import { buildOrder, stackOf } from '../plan/graph.js';
-import type { CommandKit } from './main.js';
+import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
 
 interface CmdlineOptions {

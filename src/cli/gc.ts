@@ -3,11 +3,12 @@
 
 import path from 'node:path';
 import { gc, parseSize } from '../cache/gc.js';
-import { LAYERS_DIR, LOCK_FILE } from '../build/session.js';
+import { LAYERS_DIR, LOCK_FILE } from '../engine/session.js';
 import { readManifest } from '../layer/manifest.js';
-import { pidAlive, ProjectLock } from '../mount/state.js';
+import { pidAlive } from '../mount/process-id.js';
+import { ProjectLock } from '../mount/project-lock.js';
 import { UsageError } from './errors.js';
-import type { CommandKit } from './main.js';
+import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes } from './render.js';
 

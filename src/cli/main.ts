@@ -1,9 +1,7 @@
 // Command-line wiring (commander): options, help with examples, and the mapping of every
 // outcome to an exit code. The work itself lives in build/, plan/ and cache/.
 
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { EXIT, Interrupted } from '../process/interrupt.js';
 import { RecipeErrors } from './project.js';
@@ -13,36 +11,9 @@ import { cmdlineCommand } from './cmdline.js';
 import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { VERSION } from './version.js';
+import type { CommandKit, GlobalOptions, Io } from './kit.js';
 import { UnknownLayerError } from '../plan/graph.js';
 import { BootOptionError } from '../plan/cmdline.js';
-
-export interface Io {
-  stdout: Writable & { isTTY?: boolean; columns?: number };
-  stderr: Writable & { isTTY?: boolean; columns?: number };
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
-
-export interface GlobalOptions {
-  dir: string;
-  verbose: boolean;
-  quiet: boolean;
-  dryRun: boolean;
-  force: boolean;
-  json: boolean;
-  jobs: number | undefined;
-  cache: string | undefined;
-}
-
-/** What a command module gets to register itself. */
-export interface CommandKit {
-  program: Command;
-  globals: () => GlobalOptions;
-  io: Io;
-  /** Wraps an action so its result becomes the exit code. */
-  action: <A extends unknown[]>(fn: (...args: A) => Promise<number>) => (...args: A) => Promise<void>;
-}
-
 
 export async function main(argv: string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -139,8 +110,3 @@ function reportError(err: unknown, io: Io): number {
   if (io.env.SQSH_LAYERS_DEBUG) io.stderr.write(`${e.stack}\n`);
   return EXIT.failure;
 }
-
-export function defaultJobs(configured: number | undefined): number {
-  return configured ?? Math.max(1, availableParallelism());
-}
-

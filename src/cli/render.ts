@@ -4,7 +4,7 @@
 
 import type { Writable } from 'node:stream';
 import { describeReason } from '../cache/explain.js';
-import type { BuildEvent, Reporter } from '../build/report.js';
+import type { BuildEvent, Reporter } from '../engine/report.js';
 
 export interface RenderOptions {
   out: Writable & { isTTY?: boolean; columns?: number };

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { layerKey } from '../../src/build/status.js';
+import { layerKey } from '../../src/engine/status.js';
 import { CacheRun } from '../../src/cache/cache-run.js';
 import { LocalStore } from '../../src/cache/local-store.js';
 import { StatCache } from '../../src/cache/stat-cache.js';
