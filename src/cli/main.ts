@@ -20,7 +20,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     let jobs: number | undefined;
     if (o.jobs !== undefined) {
       jobs = Number(o.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1) throw new FailureError({ reason: 'usage', message: `--jobs must be a positive integer, found "${o.jobs}"` });
+      if (!Number.isInteger(jobs) || jobs < 1) {
+        throw new FailureError({ reason: 'usage', message: `--jobs must be a positive integer, found "${o.jobs}"` });
+      }
     }
     return {
       dir: path.resolve(io.cwd, o.C ?? '.'),

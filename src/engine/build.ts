@@ -47,7 +47,9 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const kc = { stats: s.stats, mksquashfs: s.mksquashfs, sourceDateEpoch: s.sourceDateEpoch, signal: s.signal, fingerprints: new Map() };
   const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
-  if (o.frozen && stale.length > 0) throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
+  if (o.frozen && stale.length > 0) {
+    throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
+  }
   const shared = new SharedLowers(path.join(s.state.dir, 'lowers'), order, (n) => lowersOf(s.graph, n), s.runner, s.cleanupRunner, (text) =>
     s.report.emit({ type: 'warning', text }),
   );
@@ -201,4 +203,3 @@ async function dryRun(s: Session, statuses: LayerStatus[], shared: SharedLowers)
   }
   return out;
 }
-

@@ -65,7 +65,9 @@ export async function mkdirInRoot(root: string, inRoot: string): Promise<string>
     const host = hostPath(root, next);
     const st = await fs.lstat(bytesOf(host)).catch(() => undefined);
     if (!st) await fs.mkdir(bytesOf(host), { mode: 0o755 });
-    else if (!st.isDirectory()) throw new FailureError({ reason: 'root-path', path: shownPath(path.posix.join(cur, part)), problem: 'not-a-directory' });
+    else if (!st.isDirectory()) {
+      throw new FailureError({ reason: 'root-path', path: shownPath(path.posix.join(cur, part)), problem: 'not-a-directory' });
+    }
     cur = next;
   }
   return hostPath(root, cur);
