@@ -1,10 +1,9 @@
 // `build [LAYER...]`: builds the layers and their ancestors; cached layers cost nothing.
 
 import { build, type LayerOutcome } from '../engine/build.js';
-import { LayerBuildError } from '../engine/layer-build.js';
 import { openSession } from '../engine/session.js';
-import { FrozenError } from '../engine/status.js';
-import { EXIT, Interrupted, trapInterrupts } from '../process/interrupt.js';
+import { EXIT, explainFailure, type Failure, FailureError } from '../failure.js';
+import { classify, trapInterrupts } from '../process/interrupt.js';
 import { defaultJobs, type CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
@@ -34,6 +33,8 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
         const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
         const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
+        let outcomes: LayerOutcome[] = [];
+        let failure: Failure | undefined;
         try {
           const session = await openSession({
             project,
@@ -45,7 +46,6 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
             stateRoot: stateRootFromEnv(io.env),
             envSourceDateEpoch: sourceDateEpoch,
           });
-          let outcomes: LayerOutcome[];
           try {
             outcomes = await build(session, {
               targets: layers,
@@ -53,26 +53,18 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
               frozen: o.frozen === true,
               jobs: g.jobs ?? defaultJobs(project.config.jobs),
             });
-          } catch (err) {
-            // Whatever failed after an interrupt failed because of it: the exit code says so.
-            if (interrupts.signal.aborted && !(err instanceof Interrupted)) throw new Interrupted(interrupts.signal.reason as NodeJS.Signals);
-            if (err instanceof FrozenError) {
-              io.stderr.write(`sqsh-layers: ${err.message}\n`);
-              return EXIT.failure;
-            }
-            throw err;
           } finally {
             await session.close();
           }
-          if (interrupts.signal.aborted) {
-            const sig = interrupts.signal.reason as NodeJS.Signals;
-            io.stderr.write(`sqsh-layers: interrupted by ${sig}; cleaned up\n`);
-            return sig === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT;
-          }
-          return finish(outcomes, g.json, g.dryRun, io);
+          failure = classify(interrupts.signal);
+        } catch (err) {
+          failure = classify(interrupts.signal, err);
         } finally {
           interrupts.dispose();
         }
+        // Reported (main.ts) once the session has undone its mounts.
+        if (failure) throw new FailureError(failure);
+        return finish(outcomes, g.json, g.dryRun, io);
       }),
     );
 }
@@ -80,12 +72,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
 function finish(outcomes: LayerOutcome[], json: boolean, dryRun: boolean, io: CommandKit['io']): number {
   const failed = outcomes.filter((o) => o.status === 'failed');
   for (const f of failed) {
-    if (f.status !== 'failed') continue;
-    io.stderr.write(`\nsqsh-layers: error: ${f.error.message}\n`);
-    if (f.error instanceof LayerBuildError) {
-      if (f.error.tail.length > 0) io.stderr.write(`${f.error.tail.map((l) => `  | ${l}`).join('\n')}\n`);
-      if (f.error.hint) io.stderr.write(`  hint: ${f.error.hint}\n`);
-    }
+    if (f.status === 'failed') io.stderr.write(`\n${explainFailure(f.failure).text}`);
   }
   for (const s of outcomes) {
     if (s.status === 'skipped' && !dryRun) io.stderr.write(`sqsh-layers: ${s.layer} not built: ${s.because}\n`);
@@ -93,7 +80,7 @@ function finish(outcomes: LayerOutcome[], json: boolean, dryRun: boolean, io: Co
   if (json) {
     const layers = outcomes.map((o) =>
       o.status === 'failed'
-        ? { name: o.layer, status: o.status, error: o.error.message }
+        ? { name: o.layer, status: o.status, error: explainFailure(o.failure).message }
         : o.status === 'skipped'
           ? { name: o.layer, status: o.status, because: o.because }
           : { name: o.layer, status: o.status, sha256: o.digest, size: o.size, seconds: o.seconds, file: `layers/${o.layer}.sqsh` },

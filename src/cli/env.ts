@@ -1,12 +1,14 @@
 // Settings read from the environment.
 
-import { UsageError } from './errors.js';
+import { FailureError } from '../failure.js';
 
 /** SOURCE_DATE_EPOCH, when set: a non-negative integer (seconds since 1970). */
 export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
-  if (!/^[0-9]+$/.test(raw)) throw new UsageError(`SOURCE_DATE_EPOCH must be a number of seconds since 1970, found "${raw}"`);
+  if (!/^[0-9]+$/.test(raw)) {
+    throw new FailureError({ reason: 'usage', message: `SOURCE_DATE_EPOCH must be a number of seconds since 1970, found "${raw}"` });
+  }
   return Number(raw);
 }
 

@@ -3,11 +3,11 @@
 
 import path from 'node:path';
 import { gc, parseSize } from '../cache/gc.js';
+import { FailureError } from '../failure.js';
 import { LAYERS_DIR, LOCK_FILE } from '../engine/session.js';
 import { readManifest } from '../layer/manifest.js';
 import { pidAlive } from '../mount/process-id.js';
 import { ProjectLock } from '../mount/project-lock.js';
-import { UsageError } from './errors.js';
 import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes } from './render.js';
@@ -37,9 +37,9 @@ Examples:
       action(async (o: { maxSize?: string; minAge: string }) => {
         const g = globals();
         const graceMs = parseDuration(o.minAge);
-        if (graceMs === undefined) throw new UsageError(`--min-age must be a duration such as 30s, 10m, 2h or 0, found "${o.minAge}"`);
+        if (graceMs === undefined) throw usage(`--min-age must be a duration such as 30s, 10m, 2h or 0, found "${o.minAge}"`);
         const maxSize = o.maxSize !== undefined ? parseSize(o.maxSize) : undefined;
-        if (o.maxSize !== undefined && maxSize === undefined) throw new UsageError(`--max-size must be a size such as 20G or 500M, found "${o.maxSize}"`);
+        if (o.maxSize !== undefined && maxSize === undefined) throw usage(`--max-size must be a size such as 20G or 500M, found "${o.maxSize}"`);
         const { project } = await openProject(g.dir, { checkInputs: false, cacheDir: g.cache });
         const lock = await ProjectLock.acquire(path.join(project.config.dir, LOCK_FILE), 'gc');
         try {
@@ -60,4 +60,8 @@ Examples:
         }
       }),
     );
+}
+
+function usage(message: string): FailureError {
+  return new FailureError({ reason: 'usage', message });
 }

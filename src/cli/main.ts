@@ -1,19 +1,16 @@
-// Command-line wiring (commander): options, help with examples, and the mapping of every
-// outcome to an exit code. The work itself lives in build/, plan/ and cache/.
+// Command-line wiring (commander): options, help with examples, and reporting how the run
+// ended (failure.ts gives each failure its exit code and message). The work itself lives in
+// engine/, plan/ and cache/.
 
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { EXIT, Interrupted } from '../process/interrupt.js';
-import { RecipeErrors } from './project.js';
-import { UsageError } from './errors.js';
+import { EXIT, explainFailure, type Failure, FailureError, failureOf } from '../failure.js';
 import { planCommand } from './plan.js';
 import { cmdlineCommand } from './cmdline.js';
 import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
-import { UnknownLayerError } from '../plan/graph.js';
-import { BootOptionError } from '../plan/cmdline.js';
 
 export async function main(argv: string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -23,7 +20,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     let jobs: number | undefined;
     if (o.jobs !== undefined) {
       jobs = Number(o.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, found "${o.jobs}"`);
+      if (!Number.isInteger(jobs) || jobs < 1) {
+        throw new FailureError({ reason: 'usage', message: `--jobs must be a positive integer, found "${o.jobs}"` });
+      }
     }
     return {
       dir: path.resolve(io.cwd, o.C ?? '.'),
@@ -88,25 +87,16 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   }
 }
 
+/** A run that did not end well: its message on stderr, its exit code. */
 function reportError(err: unknown, io: Io): number {
+  let failure: Failure;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
-    return EXIT.usage; // commander already printed the message
+    failure = { reason: 'arguments', message: err.message };
+  } else {
+    failure = failureOf(err);
   }
-  if (err instanceof RecipeErrors) {
-    io.stderr.write(`${err.text}\n`);
-    return EXIT.usage;
-  }
-  if (err instanceof UsageError || err instanceof UnknownLayerError || err instanceof BootOptionError) {
-    io.stderr.write(`sqsh-layers: error: ${err.message}\n`);
-    return EXIT.usage;
-  }
-  if (err instanceof Interrupted) {
-    io.stderr.write(`sqsh-layers: ${err.message}; cleaned up\n`);
-    return err.signal === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT;
-  }
-  const e = err as Error;
-  io.stderr.write(`sqsh-layers: error: ${e.message}\n`);
-  if (io.env.SQSH_LAYERS_DEBUG) io.stderr.write(`${e.stack}\n`);
-  return EXIT.failure;
+  const explained = explainFailure(failure, { stack: Boolean(io.env.SQSH_LAYERS_DEBUG) });
+  io.stderr.write(explained.text);
+  return explained.exitCode;
 }

@@ -1,19 +1,11 @@
 // Loading a project for a command: recipes, project defaults and the layer graph, with
 // every problem of every file reported at once (exit code 2) before anything else runs.
 
+import { FailureError } from '../failure.js';
 import { buildGraph, type LayerGraph } from '../plan/graph.js';
-import { type Diagnostic, formatDiagnostic, sortDiagnostics } from '../recipe/diagnostic.js';
+import { sortDiagnostics } from '../recipe/diagnostic.js';
 import { loadProject } from '../recipe/load.js';
 import type { Project } from '../recipe/types.js';
-
-export class RecipeErrors extends Error {
-  constructor(
-    readonly diagnostics: Diagnostic[],
-    readonly text: string,
-  ) {
-    super(text);
-  }
-}
 
 export async function openProject(dir: string, o: { checkInputs: boolean; cacheDir?: string }): Promise<{ project: Project; graph: LayerGraph }> {
   const loaded = await loadProject(dir, { checkInputs: o.checkInputs, cacheDir: o.cacheDir });
@@ -26,10 +18,7 @@ export async function openProject(dir: string, o: { checkInputs: boolean; cacheD
   diagnostics.push(...g.diagnostics);
   const graph = g.graph;
   if (diagnostics.length > 0 || !loaded.project || !graph) {
-    const sorted = sortDiagnostics(diagnostics);
-    const text = sorted.map((d) => formatDiagnostic(d, loaded.sources)).join('\n\n');
-    const summary = `${sorted.length} problem${sorted.length === 1 ? '' : 's'} in the recipes; nothing was built`;
-    throw new RecipeErrors(sorted, `${text}\n\n${summary}`);
+    throw new FailureError({ reason: 'recipe', diagnostics: sortDiagnostics(diagnostics), sources: loaded.sources });
   }
   return { project: loaded.project, graph };
 }

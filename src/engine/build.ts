@@ -11,13 +11,13 @@ import { materialize } from '../cache/local-store.js';
 import { ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
 import { bootOverlayWarning } from '../plan/cmdline.js';
 import { buildOrder, lowersOf, stackOf } from '../plan/graph.js';
-import { Interrupted } from '../process/interrupt.js';
+import { explainFailure, type Failure, FailureError } from '../failure.js';
+import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
-import { describeLayerBuild, installHint, LayerBuildError } from './layer-build.js';
-import { buildLayer } from './layer-build.js';
+import { buildLayer, describeLayerBuild } from './layer-build.js';
 import { LAYERS_DIR, type Session } from './session.js';
 import { SharedLowers, type Lower } from './shared-lowers.js';
-import { FrozenError, layerStatuses, layerKey, type LayerStatus } from './status.js';
+import { layerStatuses, layerKey, type LayerStatus } from './status.js';
 import { toolsOf } from '../steps/index.js';
 
 export interface BuildOptions {
@@ -29,13 +29,8 @@ export interface BuildOptions {
 
 export type LayerOutcome =
   | { layer: string; status: 'built' | 'cached'; digest: Sha256; size: number; seconds: number; blob: string }
-  | { layer: string; status: 'failed'; error: Error }
+  | { layer: string; status: 'failed'; failure: Failure }
   | { layer: string; status: 'skipped'; because: string };
-
-export class MissingToolsError extends Error {}
-
-/** --frozen, and a layer that was planned as cached turned out to need a rebuild. */
-export class FrozenLayerError extends Error {}
 
 /** Tools every build needs, whatever its steps. */
 const BASE_TOOLS = ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'xargs', 'bwrap'];
@@ -52,7 +47,9 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const kc = { stats: s.stats, mksquashfs: s.mksquashfs, sourceDateEpoch: s.sourceDateEpoch, signal: s.signal, fingerprints: new Map() };
   const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
-  if (o.frozen && stale.length > 0) throw new FrozenError(stale);
+  if (o.frozen && stale.length > 0) {
+    throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
+  }
   const shared = new SharedLowers(path.join(s.state.dir, 'lowers'), order, (n) => lowersOf(s.graph, n), s.runner, s.cleanupRunner, (text) =>
     s.report.emit({ type: 'warning', text }),
   );
@@ -72,7 +69,8 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
     }
     return queue.add<LayerOutcome>(async () => {
       // An interrupted run starts no further layer; a failed one neither.
-      if (s.signal.aborted) return { layer: name, status: 'failed', error: new Interrupted(s.signal.reason as NodeJS.Signals) };
+      const stop = classify(s.signal);
+      if (stop) return { layer: name, status: 'failed', failure: stop };
       if (firstFailure !== undefined) return { layer: name, status: 'skipped', because: `layer ${firstFailure} failed` };
       const started = Date.now();
       // What the layer is at, so that any failure names the layer and the phase.
@@ -92,7 +90,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
         let status: 'built' | 'cached' = 'cached';
         if (!hit && o.frozen) {
           // Planned as cached, but the entry is gone or was corrupt (evicted, with a warning).
-          throw new FrozenLayerError(`--frozen: layer ${name} would be rebuilt: its cache entry is missing or was corrupt`);
+          throw new FailureError({ reason: 'frozen-cache-miss', layer: name });
         }
         if (!hit) {
           status = 'built';
@@ -118,13 +116,12 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
         s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds });
         return { layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, blob: hit.blobPath };
       } catch (caught) {
-        // Whatever fails once the run is interrupted (an aborted read, a killed command) is the interrupt.
-        const err = s.signal.aborted && !(caught instanceof Interrupted) ? new Interrupted(s.signal.reason as NodeJS.Signals) : inLayer(caught, name, phase);
-        if (!(err instanceof Interrupted)) {
+        const failure = inLayer(classify(s.signal, caught), name, phase);
+        if (failure.reason !== 'interrupted') {
           firstFailure ??= name;
-          s.report.emit({ type: 'layer-failed', layer: name, message: (err as Error).message });
+          s.report.emit({ type: 'layer-failed', layer: name, message: explainFailure(failure).message });
         }
-        return { layer: name, status: 'failed', error: err as Error };
+        return { layer: name, status: 'failed', failure };
       }
     });
   };
@@ -145,20 +142,17 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   } finally {
     for (const e of await shared.close()) s.report.emit({ type: 'warning', text: e.message });
   }
-  const interrupted = results.find((r) => r.status === 'failed' && r.error instanceof Interrupted);
-  if (interrupted && interrupted.status === 'failed') throw interrupted.error;
+  const interrupted = results.find((r) => r.status === 'failed' && r.failure.reason === 'interrupted');
+  if (interrupted && interrupted.status === 'failed') throw new FailureError(interrupted.failure);
   return results;
 }
 
 /** A failure as one that names the layer and the phase (a bare ENOENT names neither). */
-function inLayer(err: unknown, layer: string, phase: string): unknown {
-  if (err instanceof LayerBuildError || err instanceof Interrupted || err instanceof FrozenLayerError) return err;
-  const e = err as NodeJS.ErrnoException;
-  const hint =
-    e.code === 'ENOENT' && phase === STORING
-      ? 'the packed layer vanished before it was stored; something removed it from the cache directory'
-      : undefined;
-  return new LayerBuildError(layer, phase, e.message ?? String(err), [], hint);
+function inLayer(f: Failure, layer: string, phase: string): Failure {
+  if (f.reason === 'layer-build' || f.reason === 'interrupted' || f.reason === 'frozen-cache-miss') return f;
+  const vanished = f.reason === 'unexpected' && (f.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' && phase === STORING;
+  const hint = vanished ? 'the packed layer vanished before it was stored; something removed it from the cache directory' : undefined;
+  return { reason: 'layer-build', layer, where: phase, cause: f, hint };
 }
 
 /**
@@ -178,18 +172,17 @@ async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
   for (const t of [...needed].sort()) if ((await findOnPath(t)) === undefined) missing.push(t);
   if (missing.length === 0) return;
   const layers = stale.map((st) => st.layer);
-  const uses = missing.map((t) => {
+  const uses = missing.map((tool) => {
     // The steps that ask for it; a tool only the machinery uses is needed by every layer.
     const steps = stale.flatMap((st) =>
       s.graph.recipes
         .get(st.layer)!
-        .steps.filter((step) => toolsOf(step).includes(t))
+        .steps.filter((step) => toolsOf(step).includes(tool))
         .map((step) => `layer ${st.layer} step ${step.index + 1} (${step.kind})`),
     );
-    const users = steps.length > 0 ? steps : [`building layer${layers.length === 1 ? '' : 's'} ${layers.join(', ')}`];
-    return `  ${t}: needed for ${users.slice(0, 5).join(', ')}${users.length > 5 ? ', ...' : ''}; ${installHint(t)}`;
+    return { tool, neededFor: steps.length > 0 ? steps : [`building layer${layers.length === 1 ? '' : 's'} ${layers.join(', ')}`] };
   });
-  throw new MissingToolsError(`missing tool${missing.length === 1 ? '' : 's'} (nothing was built):\n${uses.join('\n')}`);
+  throw new FailureError({ reason: 'missing-tools', missing: uses });
 }
 
 async function dryRun(s: Session, statuses: LayerStatus[], shared: SharedLowers): Promise<LayerOutcome[]> {
@@ -210,5 +203,3 @@ async function dryRun(s: Session, statuses: LayerStatus[], shared: SharedLowers)
   }
   return out;
 }
-
-export { LayerBuildError };

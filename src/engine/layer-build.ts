@@ -8,11 +8,10 @@ import path from 'node:path';
 import { finalizeUpper, type FinalizeStats } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
 import { overlayMount, Scope, tmpfsMount, type MountOp } from '../mount/ops.js';
-import { Interrupted } from '../process/interrupt.js';
-import { formatArgv, MissingToolError } from '../process/run.js';
+import { explainFailure, FailureError, failureOf } from '../failure.js';
+import { formatArgv } from '../process/argv.js';
 import type { Recipe, Step } from '../recipe/types.js';
 import type { StepContext } from '../steps/context.js';
-import { StepError } from '../steps/context.js';
 import { describeStep, runStepOf } from '../steps/index.js';
 import type { Session } from './session.js';
 import type { Lower, SharedLowers } from './shared-lowers.js';
@@ -51,19 +50,6 @@ export function layerMounts(stateDir: string, recipe: Recipe, lowers: readonly L
     root: lowers.length > 0 ? overlayMount({ lowers: lowerDirs, upper, work, options, cwd }, path.join(dir, 'root')) : undefined,
     lowerView: lowers.length > 1 ? overlayMount({ lowers: lowerDirs, options, cwd }, path.join(dir, 'lowerview')) : undefined,
   };
-}
-
-/** A failure of a layer's build, naming the layer and the step (or phase). */
-export class LayerBuildError extends Error {
-  constructor(
-    readonly layer: string,
-    readonly where: string,
-    readonly detail: string,
-    readonly tail: string[] = [],
-    readonly hint?: string,
-  ) {
-    super(`layer ${layer}, ${where}: ${detail}`);
-  }
 }
 
 export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], shared: SharedLowers, out: string): Promise<FinalizeStats> {
@@ -123,8 +109,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], sh
         signal: s.signal,
       });
     } catch (err) {
-      if (err instanceof Interrupted) throw err;
-      throw new LayerBuildError(recipe.name, 'finalizing', (err as Error).message);
+      throw new FailureError({ reason: 'layer-build', layer: recipe.name, where: 'finalizing', cause: failureOf(err) });
     }
     if (m.lowerView) await scope.releaseMount(m.lowerView.target);
 
@@ -144,9 +129,7 @@ export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], sh
         });
       });
     } catch (err) {
-      if (err instanceof Interrupted) throw err;
-      const tail = (err as { tail?: string[] }).tail ?? [];
-      throw new LayerBuildError(recipe.name, 'packing', (err as Error).message, tail, mksquashfsHint(err));
+      throw new FailureError({ reason: 'layer-build', layer: recipe.name, where: 'packing', cause: failureOf(err) });
     }
     return stats;
   } catch (err) {
@@ -164,18 +147,19 @@ async function runStep(step: Step, ctx: StepContext, tmp: string, recipe: Recipe
   try {
     await runStepOf(step, ctx);
   } catch (err) {
-    if (err instanceof Interrupted) throw err;
-    const full = await tmpfsFull(tmp, (err as { tail?: string[] }).tail ?? []);
-    const hint = full
-      ? `the layer's tmpfs (tmpfs-size: ${recipe.tmpfsSize}) is full; raise tmpfs-size in ${recipe.file}`
-      : undefined;
-    if (err instanceof StepError) {
-      throw new LayerBuildError(recipe.name, where, err.message, err.tail, hint ?? `the step is at ${recipe.file}:${step.loc.line}:${step.loc.col}`);
-    }
-    if (err instanceof MissingToolError) {
-      throw new LayerBuildError(recipe.name, where, err.message, [], installHint(err.tool));
-    }
-    throw new LayerBuildError(recipe.name, where, (err as Error).message, [], hint);
+    // An interrupt is no step's failure: build.ts tells them apart (process/interrupt.ts: classify).
+    const cause = failureOf(err);
+    const full = await tmpfsFull(tmp, explainFailure(cause).tail);
+    // A missing tool's own hint says what to install; a step's failure points at the step.
+    const hint =
+      cause.reason === 'missing-tool'
+        ? undefined
+        : full
+          ? `the layer's tmpfs (tmpfs-size: ${recipe.tmpfsSize}) is full; raise tmpfs-size in ${recipe.file}`
+          : cause.reason === 'step'
+            ? `the step is at ${recipe.file}:${step.loc.line}:${step.loc.col}`
+            : undefined;
+    throw new FailureError({ reason: 'layer-build', layer: recipe.name, where, cause, hint });
   }
 }
 
@@ -198,32 +182,6 @@ async function tmpfsFull(dir: string, tail: readonly string[]): Promise<boolean>
   } catch {
     return false;
   }
-}
-
-function mksquashfsHint(err: unknown): string | undefined {
-  if (err instanceof MissingToolError) return installHint(err.tool);
-  return undefined;
-}
-
-const PACKAGES: Record<string, string> = {
-  mksquashfs: 'squashfs-tools',
-  restore: 'dump',
-  bwrap: 'bubblewrap',
-  getfattr: 'attr',
-  setfattr: 'attr',
-  xargs: 'findutils',
-  rsync: 'rsync',
-  zstd: 'zstd',
-  xz: 'xz-utils',
-  tar: 'tar',
-  gzip: 'gzip',
-  bzip2: 'bzip2',
-  unshare: 'util-linux',
-};
-
-export function installHint(tool: string): string {
-  const pkg = PACKAGES[tool];
-  return pkg ? `install it: apt-get install ${pkg}` : `install ${tool}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Each layer's cache key, and whether it is cached or stale and why. Used by `plan`, by
 // `build --frozen` before anything runs, and by `build` itself.
 
-import { describeReason, explainKeyChange, type StaleReason } from '../cache/explain.js';
+import { explainKeyChange, type StaleReason } from '../cache/explain.js';
 import type { KeyDigest, Sha256 } from '../cache/digest.js';
 import { fingerprintInputs } from '../cache/inputs.js';
 import { type InputFingerprint, keyDigest, LAYER_FORMAT, type LayerKey, normalizeRecipe } from '../cache/key.js';
@@ -87,15 +87,4 @@ export async function layerStatuses(
     byName.set(name, status);
   }
   return order.map((n) => byName.get(n)!);
-}
-
-export class FrozenError extends Error {
-  constructor(readonly stale: LayerStatus[]) {
-    super(
-      `--frozen: ${stale.length} layer(s) would be rebuilt:\n` +
-        stale
-          .map((s) => `  ${s.layer}: ${s.state === 'stale' ? s.reasons.map(describeReason).join('; ') : ''}`)
-          .join('\n'),
-    );
-  }
 }

@@ -4,20 +4,13 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { FailureError } from '../failure.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
 import { bytesOf, readNames, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
 import { readTreeXattrs, removeXattr } from './xattrs.js';
-
-export class NotPortableError extends Error {
-  constructor(readonly paths: string[]) {
-    super(
-      `the upper dir holds overlay redirects or metacopy entries, which other machines cannot read: ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ` and ${paths.length - 5} more` : ''}`,
-    );
-  }
-}
 
 export interface FinalizeInput {
   upper: string;
@@ -66,7 +59,7 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
       }
     }
   }
-  if (forbidden.length > 0) throw new NotPortableError(forbidden);
+  if (forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: forbidden });
   for (const [name, paths] of strip) {
     await removeXattr(f.runner, name, paths);
     stats.strippedXattrs += paths.length;

@@ -1,8 +1,8 @@
 // mksquashfs of a finalized upper dir, with the recipe's compression and block size,
 // xattrs kept (opaque markers live there) and SOURCE_DATE_EPOCH for reproducible output.
 
+import { failureIn, FailureError } from '../failure.js';
 import type { Runner } from '../process/run.js';
-import { CommandError } from '../process/run.js';
 import type { SquashfsOptions } from '../recipe/types.js';
 
 export function mksquashfsArgs(o: SquashfsOptions, processors: number | undefined): string[] {
@@ -10,15 +10,6 @@ export function mksquashfsArgs(o: SquashfsOptions, processors: number | undefine
   if (o.level !== undefined) args.push('-Xcompression-level', String(o.level));
   if (processors !== undefined) args.push('-processors', String(processors));
   return args;
-}
-
-export class PackError extends Error {
-  constructor(
-    message: string,
-    readonly tail: string[],
-  ) {
-    super(message);
-  }
 }
 
 export interface PackInput {
@@ -53,9 +44,9 @@ export async function pack(p: PackInput): Promise<void> {
       },
     });
   } catch (err) {
-    if (err instanceof CommandError) {
-      throw new PackError(`mksquashfs failed (exit code ${err.code ?? err.signal})`, err.tail.filter((l) => !/^\[.*\]\s+\d+\/\d+/.test(l)));
-    }
+    // Its progress bar is no part of the story.
+    const failed = failureIn(err, 'command');
+    if (failed) throw new FailureError({ ...failed, tail: failed.tail.filter((l) => !/^\[.*\]\s+\d+\/\d+/.test(l)) });
     throw err;
   }
 }

@@ -5,9 +5,8 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { failureIn, FailureError } from '../failure.js';
 import { bytesOf, readLinkName, readNames, shownPath } from './byte-path.js';
-
-export class RootPathError extends Error {}
 
 /** Lexically normalizes an in-root path: always absolute, no `.`/`..`, `..` stops at `/`. */
 export function normalizeInRoot(p: string): string {
@@ -45,7 +44,7 @@ export async function resolveInRoot(root: string, p: string, followLast: boolean
     const last = pending.length === 0;
     const st = await fs.lstat(bytesOf(hostPath(root, '/' + candidate.join('/')))).catch(() => undefined);
     if (st?.isSymbolicLink() && (!last || followLast)) {
-      if (++hops > 40) throw new RootPathError(`too many levels of symbolic links resolving ${p}`);
+      if (++hops > 40) throw new FailureError({ reason: 'root-path', path: shownPath(p), problem: 'symlink-loop' });
       const target = await readLinkName(hostPath(root, '/' + candidate.join('/')));
       const parts = target.split('/').filter(Boolean);
       if (target.startsWith('/')) done.length = 0;
@@ -66,7 +65,9 @@ export async function mkdirInRoot(root: string, inRoot: string): Promise<string>
     const host = hostPath(root, next);
     const st = await fs.lstat(bytesOf(host)).catch(() => undefined);
     if (!st) await fs.mkdir(bytesOf(host), { mode: 0o755 });
-    else if (!st.isDirectory()) throw new RootPathError(`${shownPath(path.posix.join(cur, part))} exists and is not a directory`);
+    else if (!st.isDirectory()) {
+      throw new FailureError({ reason: 'root-path', path: shownPath(path.posix.join(cur, part)), problem: 'not-a-directory' });
+    }
     cur = next;
   }
   return hostPath(root, cur);
@@ -161,7 +162,7 @@ export async function expandInRoot(root: string, glob: string): Promise<string[]
         }
         // Like a shell glob, an entry that cannot be followed (a symlink loop) matches nothing.
         const resolved = await resolveInRoot(root, p, true).catch((err: unknown) => {
-          if (err instanceof RootPathError) return undefined;
+          if (failureIn(err, 'root-path')) return undefined;
           throw err;
         });
         if (resolved !== undefined) next.push(resolved);

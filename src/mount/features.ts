@@ -3,13 +3,11 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { failureIn, FailureError } from '../failure.js';
 import type { Runner } from '../process/run.js';
-import { CommandError } from '../process/run.js';
 import { unmount } from './ops.js';
 
 export const PORTABLE_OPTIONS = ['index=off', 'metacopy=off', 'redirect_dir=nofollow', 'xino=off'];
-
-export class OverlayUnavailableError extends Error {}
 
 /** Mounts a throw-away overlay under `scratch` to learn whether `uuid=null` is accepted. */
 export async function probeOverlayOptions(runner: Runner, scratch: string, warn: (m: string) => void): Promise<string[]> {
@@ -22,7 +20,7 @@ export async function probeOverlayOptions(runner: Runner, scratch: string, warn:
       const opts = [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`, ...options].join(',');
       await runner.query(['mount', '-t', 'overlay', '-o', opts, 'sqsh-layers', merged]);
     } catch (err) {
-      if (err instanceof CommandError) return false;
+      if (failureIn(err, 'command')) return false;
       throw err;
     }
     await unmount(runner, merged, warn);
@@ -35,7 +33,5 @@ export async function probeOverlayOptions(runner: Runner, scratch: string, warn:
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
   }
-  throw new OverlayUnavailableError(
-    `overlayfs refused the options ${PORTABLE_OPTIONS.join(',')}; this tool needs overlayfs (Linux 4.19 or newer, "modprobe overlay")`,
-  );
+  throw new FailureError({ reason: 'overlay-unavailable', options: PORTABLE_OPTIONS });
 }

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MOUNT_OPTIONS_MAX, OVERLAY_MAX_LOWERS } from '../plan/stack-limits.js';
 import type { Runner } from '../process/run.js';
-import { CommandError } from '../process/run.js';
+import { failureIn } from '../failure.js';
 import { isMountpoint, mountsUnder } from './mountinfo.js';
 
 export interface MountOp {
@@ -90,7 +90,7 @@ export async function unmount(runner: Runner, target: string, warn: (m: string) 
       await runner.run(['umount', target]);
       return;
     } catch (err) {
-      if (!(err instanceof CommandError)) throw err;
+      if (!failureIn(err, 'command')) throw err;
       if (attempt >= 20) {
         warn(`${target} stayed busy; detaching it lazily (it goes away when its last user exits)`);
         await runner.run(['umount', '-l', target]);

@@ -2,9 +2,8 @@
 
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { FailureError } from '../failure.js';
 import { isAlive, type ProcessId, self } from './process-id.js';
-
-export class LockedError extends Error {}
 
 type LockHolder = ProcessId & { since?: string };
 
@@ -43,13 +42,13 @@ export class ProjectLock {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         }
         const holder = await readHolder(file);
-        if (holder && (await isAlive(holder))) throw lockedBy(holder);
+        if (holder && (await isAlive(holder))) throw lockedBy(file, holder);
         await breakStaleLock(file);
       }
     } finally {
       await fs.rm(tmp, { force: true });
     }
-    throw new LockedError(`could not take the project lock ${file}`);
+    throw new FailureError({ reason: 'locked', lockFile: file });
   }
 
   /** Removes the lock if it is still this run's. */
@@ -70,10 +69,8 @@ async function placeExclusive(tmp: string, file: string): Promise<void> {
   }
 }
 
-function lockedBy(holder: LockHolder): LockedError {
-  return new LockedError(
-    `another sqsh-layers run (pid ${holder.pid}, since ${holder.since ?? '?'}) is working on this project; wait for it to finish`,
-  );
+function lockedBy(file: string, holder: LockHolder): FailureError {
+  return new FailureError({ reason: 'locked', lockFile: file, holder: { pid: holder.pid, since: holder.since } });
 }
 
 /**
@@ -93,12 +90,12 @@ async function breakStaleLock(file: string): Promise<void> {
     // Held for milliseconds; one that stays was left by a run killed while breaking.
     const st = await fs.stat(breaker).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > 5000) await fs.rm(breaker, { force: true });
-    if (waited > 10_000) throw new LockedError(`could not take the project lock ${file} (${breaker} stays)`);
+    if (waited > 10_000) throw new FailureError({ reason: 'locked', lockFile: file, breaker });
     await sleep(20);
   }
   try {
     const holder = await readHolder(file);
-    if (holder && (await isAlive(holder))) throw lockedBy(holder);
+    if (holder && (await isAlive(holder))) throw lockedBy(file, holder);
     await fs.rm(file, { force: true });
   } finally {
     await fs.rm(breaker, { force: true });

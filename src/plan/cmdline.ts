@@ -1,6 +1,7 @@
 // The kernel command line that boots a stack with a RuckusRD-style initramfs, and whether the
 // initramfs can mount that stack. Pure.
 
+import { FailureError } from '../failure.js';
 import { MOUNT_OPTIONS_MAX } from './stack-limits.js';
 
 export interface BootOptions {
@@ -13,7 +14,10 @@ export interface BootOptions {
   toRam?: boolean;
 }
 
-export class BootOptionError extends Error {}
+/** Options that cannot work (exit code 2). */
+function bootOptionError(message: string): FailureError {
+  return new FailureError({ reason: 'boot-option', message });
+}
 
 const TMPFS_SIZE = /^[0-9]+[kKmMgG%]?$/;
 
@@ -23,21 +27,21 @@ export function kernelCmdline(stack: readonly string[], o: BootOptions): string 
   const add = (key: string, value: string | undefined, flag: string) => {
     if (value === undefined) return;
     if (value === '' || /\s/.test(value)) {
-      throw new BootOptionError(`${flag} must be a non-empty value without spaces, found ${JSON.stringify(value)}`);
+      throw bootOptionError(`${flag} must be a non-empty value without spaces, found ${JSON.stringify(value)}`);
     }
     params.push(`${key}=${value}`);
   };
   if (o.ramLayer !== undefined && !TMPFS_SIZE.test(o.ramLayer)) {
-    throw new BootOptionError(`--ram-layer must be a tmpfs size such as 2G, 512M or 50%, found ${JSON.stringify(o.ramLayer)}`);
+    throw bootOptionError(`--ram-layer must be a tmpfs size such as 2G, 512M or 50%, found ${JSON.stringify(o.ramLayer)}`);
   }
   if (o.toRam && o.layerdev !== undefined) {
-    throw new BootOptionError('--to-ram cannot be combined with --layerdev: to_ram copies the layers from the root device');
+    throw bootOptionError('--to-ram cannot be combined with --layerdev: to_ram copies the layers from the root device');
   }
   if (o.toRam && o.ramLayer === undefined) {
-    throw new BootOptionError('--to-ram needs --ram-layer: with to_ram the root device may go away, so the upper must be in RAM');
+    throw bootOptionError('--to-ram needs --ram-layer: with to_ram the root device may go away, so the upper must be in RAM');
   }
   if (o.layerdir !== undefined && o.layerdir.startsWith('/')) {
-    throw new BootOptionError(`--layerdir is relative to the root of each device, found ${JSON.stringify(o.layerdir)}`);
+    throw bootOptionError(`--layerdir is relative to the root of each device, found ${JSON.stringify(o.layerdir)}`);
   }
   add('root', o.root, '--root');
   add('sqsh_layerdev', o.layerdev, '--layerdev');

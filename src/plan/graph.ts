@@ -1,5 +1,6 @@
 // The layer forest: parents, stacks, build order and independent branches. Pure.
 
+import { FailureError } from '../failure.js';
 import type { Diagnostic } from '../recipe/diagnostic.js';
 import { didYouMean } from '../recipe/suggest.js';
 import type { Loc, Recipe } from '../recipe/types.js';
@@ -98,24 +99,13 @@ export function lowersOf(graph: LayerGraph, name: string): string[] {
   return stackOf(graph, name).slice(1);
 }
 
-export class UnknownLayerError extends Error {
-  constructor(readonly names: string[], known: Iterable<string>) {
-    const list = [...known];
-    super(
-      names
-        .map((n) => `unknown layer "${n}"${didYouMean(n, list)}`)
-        .join('; ') + `; layers of this project: ${list.sort().join(', ')}`,
-    );
-  }
-}
-
 /**
  * The layers to build for `targets` (all when empty) and their ancestors, parents before
  * children; ties broken by depth, then name, so the order is stable.
  */
 export function buildOrder(graph: LayerGraph, targets: readonly string[]): string[] {
   const unknown = targets.filter((t) => !graph.recipes.has(t));
-  if (unknown.length > 0) throw new UnknownLayerError(unknown, graph.recipes.keys());
+  if (unknown.length > 0) throw new FailureError({ reason: 'unknown-layer', names: unknown, known: [...graph.recipes.keys()] });
   const wanted = new Set<string>();
   for (const t of targets.length > 0 ? targets : graph.recipes.keys()) for (const n of stackOf(graph, t)) wanted.add(n);
   const depth = (n: string) => stackOf(graph, n).length;

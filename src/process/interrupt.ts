@@ -1,19 +1,7 @@
 // SIGINT and SIGTERM become an aborted signal that every running command and loop
 // watches; cleanup then runs in `finally` blocks and the exit code says what happened.
 
-export class Interrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
-  }
-}
-
-export const EXIT = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  SIGINT: 130,
-  SIGTERM: 143,
-} as const;
+import { type Failure, FailureError, failureOf } from '../failure.js';
 
 export interface InterruptHandle {
   signal: AbortSignal;
@@ -38,7 +26,22 @@ export function trapInterrupts(onSecond: (sig: NodeJS.Signals) => void): Interru
   };
 }
 
-/** Throws Interrupted when the run was asked to stop; long loops call it between items. */
+/**
+ * What a piece of work came to, given the run's signal: `classify(signal)` once it has
+ * succeeded (undefined: it did), `classify(signal, error)` with what it threw. Once the run
+ * is interrupted, whatever the work came to is the interrupt: the error of a killed command
+ * or an aborted read, or even a success, so the exit code says so and no follow-on error is
+ * blamed. Otherwise an error is the Failure it carries, or 'unexpected'.
+ */
+export function classify(signal: AbortSignal | undefined): Failure | undefined;
+export function classify(signal: AbortSignal | undefined, error: unknown): Failure;
+export function classify(signal: AbortSignal | undefined, ...thrown: [] | [unknown]): Failure | undefined {
+  if (signal?.aborted) return { reason: 'interrupted', signal: signal.reason as NodeJS.Signals };
+  return thrown.length === 0 ? undefined : failureOf(thrown[0]);
+}
+
+/** Stops the work when the run was asked to stop; long loops call it between items. */
 export function checkInterrupted(signal: AbortSignal): void {
-  if (signal.aborted) throw new Interrupted(signal.reason as NodeJS.Signals);
+  const stop = classify(signal);
+  if (stop) throw new FailureError(stop);
 }

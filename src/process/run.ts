@@ -4,7 +4,9 @@
 
 import { closeSync, openSync } from 'node:fs';
 import type { ProcessPromise } from 'zx';
-import { checkInterrupted, Interrupted } from './interrupt.js';
+import { type CommandFailure, FailureError } from '../failure.js';
+import { formatArgv, shortened } from './argv.js';
+import { checkInterrupted, classify } from './interrupt.js';
 
 export interface CommandOptions {
   cwd?: string;
@@ -34,17 +36,6 @@ export interface CommandResult {
   tail: string[];
 }
 
-export class CommandError extends Error {
-  constructor(
-    readonly argv: readonly string[],
-    readonly code: number | null,
-    readonly signal: string | null,
-    readonly tail: string[],
-  ) {
-    super(`${argv[0]} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
-  }
-}
-
 export interface Log {
   verbose(line: string): void;
   info(line: string): void;
@@ -60,7 +51,6 @@ export class Runner {
       dryRun: boolean;
       signal: AbortSignal;
       onSpawn?: SpawnListener;
-      onExit?: SpawnListener;
       /** Grace time between SIGTERM and SIGKILL of an interrupted command. */
       killGraceMs?: number;
     },
@@ -95,7 +85,7 @@ export class Runner {
     // `input` instead.
     const notText = argv.find((a) => /\p{Surrogate}/u.test(a));
     if (notText !== undefined) {
-      throw new CommandError(argv, null, null, [`cannot pass ${argv[0]} an argument that is not UTF-8 text: ${JSON.stringify(notText)}`]);
+      throw commandFailed(argv, { startError: `an argument is not UTF-8 text: ${JSON.stringify(notText)}` });
     }
     this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}${o.cwd ? `   (in ${o.cwd})` : ''}`);
     const tailMax = o.tailLines ?? 30;
@@ -158,23 +148,22 @@ export class Runner {
     try {
       const out = await p;
       if (partial !== '') pushLine(partial);
-      if (this.opts.signal.aborted) throw new Interrupted(this.opts.signal.reason as NodeJS.Signals);
+      // However the command ended, after an interrupt it ended because of it.
+      const stop = classify(this.opts.signal);
+      if (stop) throw new FailureError(stop);
       const cause = (out as { cause?: Error }).cause;
-      if (out.exitCode === null && out.signal === null && cause) {
-        throw new CommandError(argv, null, null, [`could not start ${argv[0]}: ${cause.message}`]);
-      }
+      if (out.exitCode === null && out.signal === null && cause) throw commandFailed(argv, { startError: cause.message });
       const code = out.exitCode ?? -1;
       if (code === 127 && tail.some((l) => /exec: .*: not found/.test(l))) {
-        throw new MissingToolError(argv[0] ?? '');
+        throw new FailureError({ reason: 'missing-tool', tool: argv[0] ?? '' });
       }
-      if (!(o.okCodes ?? [0]).includes(code)) throw new CommandError(argv, out.exitCode, out.signal, tail);
+      if (!(o.okCodes ?? [0]).includes(code)) throw commandFailed(argv, { exitCode: out.exitCode, signal: out.signal, tail });
       return { code, stdout: out.stdout, stdoutBytes: o.stdoutBytes ? Buffer.concat(stdoutChunks) : undefined, tail };
     } finally {
       if (stdinFd !== undefined) closeSync(stdinFd);
       this.opts.signal.removeEventListener('abort', onAbort);
       clearTimeout(killTimer);
       if (pid !== undefined) {
-        this.opts.onExit?.(pid);
         // The command is done; anything it left in its process group goes with it.
         killQuietly(-pid, 'SIGKILL');
       }
@@ -182,10 +171,9 @@ export class Runner {
   }
 }
 
-export class MissingToolError extends Error {
-  constructor(readonly tool: string) {
-    super(`${tool} is not installed`);
-  }
+/** A command that failed, as the Failure it carries. */
+function commandFailed(argv: readonly string[], how: Partial<Omit<CommandFailure, 'reason' | 'argv'>>): FailureError {
+  return new FailureError({ reason: 'command', argv, exitCode: null, signal: null, tail: [], ...how });
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
@@ -194,15 +182,4 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
-}
-
-/** Long argument lists (thousands of paths for getfattr) are cut for the log. */
-function shortened(argv: readonly string[]): readonly string[] {
-  const MAX = 120;
-  return argv.length <= MAX ? argv : [...argv.slice(0, MAX), `... (${argv.length - MAX} more arguments)`];
-}
-
-/** A command line as a shell would need it, for logs and --dry-run. */
-export function formatArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

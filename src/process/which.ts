@@ -1,5 +1,6 @@
 // Finding a command on PATH the way exec(3) does, without starting a shell per tool
-// (dash's `command -v` exits 127 for a missing command, bash's 1).
+// (dash's `command -v` exits 127 for a missing command, bash's 1), and where to get one
+// that is missing.
 
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -22,4 +23,26 @@ async function isExecutable(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The Debian package of each host tool, for the hint when one is missing. */
+const PACKAGES: Record<string, string> = {
+  mksquashfs: 'squashfs-tools',
+  restore: 'dump',
+  bwrap: 'bubblewrap',
+  getfattr: 'attr',
+  setfattr: 'attr',
+  xargs: 'findutils',
+  rsync: 'rsync',
+  zstd: 'zstd',
+  xz: 'xz-utils',
+  tar: 'tar',
+  gzip: 'gzip',
+  bzip2: 'bzip2',
+  unshare: 'util-linux',
+};
+
+export function installHint(tool: string): string {
+  const pkg = PACKAGES[tool];
+  return pkg ? `install it: apt-get install ${pkg}` : `install ${tool}`;
 }

@@ -2,6 +2,7 @@
 // the same tmpfs, the command runner and the sandboxes. Steps ask for work through these
 // instead of mounting or spawning on their own.
 
+import { FailureError } from '../failure.js';
 import type { Runner } from '../process/run.js';
 import type { HostTools } from '../mount/host-tools.js';
 import type { Recipe, Step } from '../recipe/types.js';
@@ -38,12 +39,6 @@ export interface StepKindImpl<S extends Step> {
 }
 
 /** A step failed in a way the user must fix; the builder adds the layer and step. */
-export class StepError extends Error {
-  constructor(
-    message: string,
-    readonly tail: string[] = [],
-    readonly exitCode: number | undefined = undefined,
-  ) {
-    super(message);
-  }
+export function stepFailure(message: string, tail: readonly string[] = []): FailureError {
+  return new FailureError({ reason: 'step', message, tail });
 }

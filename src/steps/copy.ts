@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { CopyStep } from '../recipe/types.js';
 import { bytesOf, readNames } from '../layer/byte-path.js';
 import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
-import { type StepContext, StepError, type StepKindImpl } from './context.js';
+import { type StepContext, stepFailure, type StepKindImpl } from './context.js';
 import { applyTree, copyDirAttributes, freshStage } from './sandboxed.js';
 
 /** Where a copied file lands: into `to` when it names a directory, else at `to` itself. */
@@ -40,7 +40,7 @@ export const copyStep: StepKindImpl<CopyStep> = {
   tools: () => ['cp', 'rsync', 'bwrap'],
   async run(s, ctx) {
     const isDir = (await fs.stat(s.input.abs)).isDirectory();
-    if (s.replace && !isDir) throw new StepError(`replace needs a directory to copy, ${s.input.path} is a file`);
+    if (s.replace && !isDir) throw stepFailure(`replace needs a directory to copy, ${s.input.path} is a file`);
     const stage = await freshStage(ctx);
     let destInRoot: string;
     if (isDir) {

@@ -6,14 +6,14 @@ import type { RemoveStep } from '../recipe/types.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import { bytesOf } from '../layer/byte-path.js';
 import { expandInRoot, hasGlobMagic, hostPath, normalizeInRoot } from '../layer/root-path.js';
-import { StepError, type StepKindImpl } from './context.js';
+import { stepFailure, type StepKindImpl } from './context.js';
 
 export const removeStep: StepKindImpl<RemoveStep> = {
   describe: (s) => `remove ${s.paths.join(' ')}`,
   tools: () => [],
   async run(s, ctx) {
     for (const pattern of s.paths) {
-      if (normalizeInRoot(pattern) === '/') throw new StepError(`refusing to remove the layer root ("${pattern}" means /)`);
+      if (normalizeInRoot(pattern) === '/') throw stepFailure(`refusing to remove the layer root ("${pattern}" means /)`);
     }
     for (const pattern of s.paths) {
       const matches = await expandInRoot(ctx.root, pattern);

@@ -7,10 +7,10 @@ import type { RunStep } from '../recipe/types.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { SANDBOX_PATH } from '../mount/host-tools.js';
 import { runSandboxArgv, runSandboxMountpoints } from '../mount/sandbox.js';
-import { CommandError } from '../process/run.js';
+import { failureIn, howItEnded } from '../failure.js';
 import { bytesOf } from '../layer/byte-path.js';
 import { hostPath, resolveInRoot } from '../layer/root-path.js';
-import { StepError, type StepKindImpl } from './context.js';
+import { stepFailure, type StepKindImpl } from './context.js';
 
 export const runStep: StepKindImpl<RunStep> = {
   describe: (s) => `run ${firstLine(s.script)}${s.network ? ' (network)' : ''}`,
@@ -18,7 +18,7 @@ export const runStep: StepKindImpl<RunStep> = {
   async run(s, ctx) {
     const sh = await resolveInRoot(ctx.root, '/bin/sh', true);
     if (!(await fs.stat(bytesOf(hostPath(ctx.root, sh))).catch(() => undefined))) {
-      throw new StepError('the layer root has no /bin/sh to run the script with', [], undefined);
+      throw stepFailure('the layer root has no /bin/sh to run the script with');
     }
     const mountpoints = new Mountpoints(ctx.root);
     const usable = await mountpoints.prepare(runSandboxMountpoints(s.network));
@@ -35,9 +35,9 @@ export const runStep: StepKindImpl<RunStep> = {
     try {
       await ctx.runner.run(argv, { clearEnv: true, env, onLine: ctx.onLine, tailLines: 30 });
     } catch (err) {
-      if (err instanceof CommandError) {
-        throw new StepError(`the script ${err.signal ? `was killed by ${err.signal}` : `exited with code ${err.code}`}`, err.tail, err.code ?? undefined);
-      }
+      // The command is the sandbox around the script: the script is what the user knows.
+      const failed = failureIn(err, 'command');
+      if (failed) throw stepFailure(`the script ${howItEnded(failed)}`, failed.tail);
       throw err;
     } finally {
       await mountpoints.cleanup();

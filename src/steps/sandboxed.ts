@@ -8,8 +8,8 @@ import { hostPath, resolveInRoot } from '../layer/root-path.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { HOST_DIR } from '../mount/host-tools.js';
 import { filterSandboxArgv, pipeWithSeccomp, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints, withSeccomp } from '../mount/sandbox.js';
-import { CommandError, MissingToolError } from '../process/run.js';
-import { type StepContext, StepError } from './context.js';
+import { failureIn, FailureError, howItEnded } from '../failure.js';
+import { type StepContext, stepFailure } from './context.js';
 
 export interface ToolRun {
   /** Host directory that becomes the tool's `/`. */
@@ -36,16 +36,16 @@ export const INPUT_IN_ROOT = `${HOST_DIR}/input`;
 
 export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
   const tool = await ctx.tools.command(t.tool);
-  if (!tool) throw new MissingToolError(t.tool);
+  if (!tool) throw new FailureError({ reason: 'missing-tool', tool: t.tool });
   if (!ctx.tools.enterRoot) {
-    throw new StepError(`cannot sandbox ${t.tool}: enter-root.so, the tool sandbox's helper, is not built (npm run build compiles it; it needs gcc)`);
+    throw stepFailure(`cannot sandbox ${t.tool}: enter-root.so, the tool sandbox's helper, is not built (npm run build compiles it; it needs gcc)`);
   }
   const mountpoints = new Mountpoints(t.root);
   try {
     const wanted = toolSandboxMountpoints();
     const usable = await mountpoints.prepare(wanted);
     if (usable.length < wanted.length) {
-      throw new StepError(
+      throw stepFailure(
         `cannot run ${t.tool} in the layer root: its sandbox needs the directory ${HOST_DIR} there, and the root has a symlink or another kind of file in its place`,
       );
     }
@@ -56,7 +56,7 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
     if (t.decompress) {
       const [name, ...args] = t.decompress;
       const filter = await ctx.tools.command(name!);
-      if (!filter) throw new MissingToolError(name!);
+      if (!filter) throw new FailureError({ reason: 'missing-tool', tool: name! });
       argv = pipeWithSeccomp(ctx.tools, filterSandboxArgv(ctx.tools, filter, args), argv);
       stdinFile = t.input;
     } else {
@@ -73,13 +73,9 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
       tailLines: 40,
     });
   } catch (err) {
-    if (err instanceof CommandError) {
-      throw new StepError(
-        `${t.tool} failed (exit code ${err.code ?? err.signal})`,
-        err.tail.filter((l) => !t.quiet?.test(l)),
-        err.code ?? undefined,
-      );
-    }
+    // The command is the sandbox (and a decompressor) around the tool: the tool is what the user knows.
+    const failed = failureIn(err, 'command');
+    if (failed) throw stepFailure(`${t.tool} ${howItEnded(failed)}`, failed.tail.filter((l) => !t.quiet?.test(l)));
     throw err;
   } finally {
     await mountpoints.cleanup();

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import type { UntarStep } from '../recipe/types.js';
 import { mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
-import { type StepContext, StepError, type StepKindImpl } from './context.js';
+import { type StepContext, stepFailure, type StepKindImpl } from './context.js';
 import { applyTree, copyDirAttributes, freshStage, INPUT_IN_ROOT, runTool } from './sandboxed.js';
 
 // The privileged xattr namespaces (trusted.*, security.* but security.capability) are left out:
@@ -57,7 +57,7 @@ export const untarStep: StepKindImpl<UntarStep> = {
     const compression = await detectCompression(s.input.abs);
     if (compression !== 'none') {
       const tool = DECOMPRESSOR[compression][0]!;
-      if (!(await ctx.tools.command(tool))) throw new StepError(`${s.input.path} is ${compression}-compressed but ${tool} is not installed`);
+      if (!(await ctx.tools.command(tool))) throw stepFailure(`${s.input.path} is ${compression}-compressed but ${tool} is not installed`);
     }
     const destHost = await mkdirInRoot(ctx.root, s.to);
     const dest = await resolveInRoot(ctx.root, s.to, true);

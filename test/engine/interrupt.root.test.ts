@@ -404,7 +404,7 @@ describe('failures', () => {
     });
     const r = await execCli(['build'], { cwd: p.dir, env: p.env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('sqsh-layers: error: layer app, step 2 (run): the script exited with code 3');
+    expect(r.stderr).toContain('sqsh-layers: error: layer app, step 2 (run): the script failed with exit code 3');
     expect(r.stderr).toMatch(/\| first line\n\s+\| last words\n/);
     expect(r.stderr).toContain('  hint: the step is at recipes/app.yaml:4:5\n');
     expect(r.stderr.match(/error:/g)).toHaveLength(1);
@@ -432,7 +432,7 @@ describe('failures', () => {
     await writeFiles(p.dir, { 'recipes/app.yaml': 'parent: base\ntmpfs-size: 512K\nsteps:\n  - run: exit 7\n' });
     const r = await execCli(['build'], { cwd: p.dir, env: p.env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('layer app, step 1 (run): the script exited with code 7');
+    expect(r.stderr).toContain('layer app, step 1 (run): the script failed with exit code 7');
     expect(r.stderr).not.toContain('tmpfs');
     await expectNothingLeft(p, before);
   });

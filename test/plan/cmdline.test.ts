@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BootOptionError, bootOverlayOptions, bootOverlayWarning, kernelCmdline } from '../../src/plan/cmdline.js';
+import { failureIn } from '../../src/failure.js';
+import { bootOverlayOptions, bootOverlayWarning, kernelCmdline } from '../../src/plan/cmdline.js';
 
 const STACK = ['config', 'extra', 'server', 'base'];
 
@@ -9,7 +10,7 @@ function failure(fn: () => unknown): Error {
   } catch (e) {
     return e as Error;
   }
-  throw new Error('expected a BootOptionError');
+  throw new Error('expected a boot-option failure');
 }
 
 describe('kernelCmdline', () => {
@@ -64,7 +65,7 @@ describe('kernelCmdline', () => {
     [{ overlayflags: 'a, b' }, '--overlayflags must be a non-empty value without spaces, found "a, b"'],
   ])('refuses %o', (o, message) => {
     const err = failure(() => kernelCmdline(STACK, o));
-    expect(err).toBeInstanceOf(BootOptionError);
+    expect(failureIn(err, 'boot-option')).toEqual({ reason: 'boot-option', message });
     expect(err.message).toBe(message);
   });
 });

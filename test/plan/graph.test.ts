@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { branches, buildGraph, buildOrder, type LayerGraph, lowersOf, stackOf, UnknownLayerError } from '../../src/plan/graph.js';
+import { failureIn } from '../../src/failure.js';
+import { branches, buildGraph, buildOrder, type LayerGraph, lowersOf, stackOf } from '../../src/plan/graph.js';
 import { diagnosticHeadline } from '../../src/recipe/diagnostic.js';
 import type { Loc, Recipe } from '../../src/recipe/types.js';
 
@@ -154,8 +155,7 @@ describe('buildOrder', () => {
       }
       return undefined;
     })();
-    expect(err).toBeInstanceOf(UnknownLayerError);
-    expect((err as UnknownLayerError).names).toEqual(['confg', 'zzz']);
+    expect(failureIn(err, 'unknown-layer')?.names).toEqual(['confg', 'zzz']);
     expect((err as Error).message).toBe(
       'unknown layer "confg" (did you mean "config"?); unknown layer "zzz"; layers of this project: base, config, devel, extra, server, tools, web',
     );

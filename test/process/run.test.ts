@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CommandError, MissingToolError, Runner } from '../../src/process/run.js';
-import { Interrupted } from '../../src/process/interrupt.js';
+import { failureIn } from '../../src/failure.js';
+import { Runner } from '../../src/process/run.js';
 
 function runner(signal = new AbortController().signal, dryRun = false) {
   const lines: string[] = [];
@@ -18,19 +18,25 @@ describe('Runner', () => {
     expect(res.tail[2]).toBe('err5');
   });
 
-  it('fails with the exit code and tail', async () => {
+  it('fails with the exit code and tail, in the words of execa', async () => {
     const { r } = runner();
     const err = await r.run(['sh', '-c', 'echo boom; exit 3']).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CommandError);
-    expect((err as CommandError).code).toBe(3);
-    expect((err as CommandError).tail).toEqual(['boom']);
+    expect(failureIn(err, 'command')).toEqual({ reason: 'command', argv: ['sh', '-c', 'echo boom; exit 3'], exitCode: 3, signal: null, tail: ['boom'] });
+    expect((err as Error).message).toBe("Command failed with exit code 3: sh -c 'echo boom; exit 3'");
+  });
+
+  it('says which signal killed a command', async () => {
+    const { r } = runner();
+    const err = await r.run(['sh', '-c', 'echo dying; kill -TERM $$']).catch((e: unknown) => e);
+    expect(failureIn(err, 'command')).toMatchObject({ exitCode: null, signal: 'SIGTERM', tail: ['dying'] });
+    expect((err as Error).message).toBe("Command was killed with SIGTERM: sh -c 'echo dying; kill -TERM $$'");
   });
 
   it('names a missing tool', async () => {
     const { r } = runner();
     const err = await r.run(['definitely-not-a-tool-xyz']).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(MissingToolError);
-    expect((err as MissingToolError).tool).toBe('definitely-not-a-tool-xyz');
+    expect(failureIn(err, 'missing-tool')).toEqual({ reason: 'missing-tool', tool: 'definitely-not-a-tool-xyz' });
+    expect((err as Error).message).toBe('definitely-not-a-tool-xyz is not installed');
   });
 
   it('passes arguments verbatim and feeds a file on stdin', async () => {
@@ -54,8 +60,8 @@ describe('Runner', () => {
   it('refuses an argument that is not UTF-8 text instead of passing another name', async () => {
     const { r } = runner();
     const err = await r.run(['touch', '/tmp/caf\udce9']).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CommandError);
-    expect((err as CommandError).tail).toEqual(['cannot pass touch an argument that is not UTF-8 text: "/tmp/caf\\udce9"']);
+    expect(failureIn(err, 'command')).toMatchObject({ startError: 'an argument is not UTF-8 text: "/tmp/caf\\udce9"' });
+    expect((err as Error).message).toBe('Command failed to start: touch \'/tmp/caf\udce9\': an argument is not UTF-8 text: "/tmp/caf\\udce9"');
   });
 
   it('prints instead of running in dry-run, but still runs queries', async () => {
@@ -72,8 +78,7 @@ describe('Runner', () => {
     const p = r.run(['sh', '-c', 'sleep 30 & echo $! ; wait']);
     setTimeout(() => ac.abort('SIGINT'), 300);
     const err = await p.catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Interrupted);
-    expect((err as Interrupted).signal).toBe('SIGINT');
+    expect(failureIn(err, 'interrupted')).toEqual({ reason: 'interrupted', signal: 'SIGINT' });
   });
 });
 
@@ -81,7 +86,8 @@ describe('Runner, when a command cannot start', () => {
   it('fails with the reason instead of crashing', async () => {
     const { r } = runner();
     const err = await r.run(['echo', 'x'.repeat(200_000)]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CommandError);
-    expect((err as CommandError).tail).toEqual(['could not start echo: spawn E2BIG']);
+    expect(failureIn(err, 'command')).toMatchObject({ exitCode: null, signal: null, startError: 'spawn E2BIG', tail: [] });
+    // The argument is cut: a message is for reading.
+    expect((err as Error).message).toBe(`Command failed to start: echo '${'x'.repeat(200)}... (199800 more characters)': spawn E2BIG`);
   });
 });

@@ -1,7 +1,8 @@
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openProject, RecipeErrors } from '../../src/cli/project.js';
+import { openProject } from '../../src/cli/project.js';
+import { explainFailure, failureIn } from '../../src/failure.js';
 import { diagnosticHeadline } from '../../src/recipe/diagnostic.js';
 import { loadProject } from '../../src/recipe/load.js';
 import { tempDir, writeFiles } from '../support/project.js';
@@ -27,8 +28,9 @@ async function problems(files: Files, checkInputs = true): Promise<{ headlines: 
     () => undefined,
     (e: unknown) => e,
   );
-  if (!(err instanceof RecipeErrors)) throw new Error(`expected recipe errors, got ${String(err)}`);
-  return { headlines: err.diagnostics.map(diagnosticHeadline), text: err.text, dir };
+  const f = failureIn(err, 'recipe');
+  if (!f) throw new Error(`expected recipe errors, got ${String(err)}`);
+  return { headlines: f.diagnostics.map(diagnosticHeadline), text: explainFailure(f).message, dir };
 }
 
 async function headlines(files: Files, checkInputs = true): Promise<string[]> {
@@ -478,8 +480,9 @@ describe('recipe files', () => {
     const dir = await project({ 'recipes/base.yaml': RUN, 'recipes/dir.yaml/x': 'x' });
     await fs.symlink('nowhere.yaml', path.join(dir, 'recipes/link.yaml'));
     const err = await openProject(dir, { checkInputs: true }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RecipeErrors);
-    expect((err as RecipeErrors).text).toBe(
+    const f = failureIn(err, 'recipe');
+    expect(f).toBeDefined();
+    expect(explainFailure(f!).message).toBe(
       [
         'recipes/dir.yaml:1:1: recipes/dir.yaml is a directory, not a recipe file',
         '',
