@@ -4,11 +4,16 @@
 //   host through /proc/self/fd/N;
 // - a `run` script's /tmp, /run and /dev/shm were tmpfs mounts of their own, each up to half
 //   the host's memory and not bounded by the layer's tmpfs-size;
+// - not fixed (it.fails): a `run` script's output reaches the user's terminal with its control
+//   sequences;
 // and attacks that were already blocked, kept as regressions: glibc's NSS and iconv reading a
 // layer's nsswitch.conf, NSS modules or gconv modules after a tool entered the layer root (an
-// archive's named ACL makes tar look a user up), and ptrace of the sandbox's pid 1.
+// archive's named ACL makes tar look a user up), ptrace of the sandbox's pid 1, and the host's
+// loopback services without `network: true`.
 
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { closeSync, existsSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,8 +55,24 @@ __attribute__((constructor)) static void evil(void) {
   if (fd >= 0) close(fd);
 }
 `,
+      // connect 127.0.0.1:PORT: prints "connected" or why not (busybox's static wget crashes).
+      'connect.c': `#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) puts("connected");
+  else puts(strerror(errno));
+  return 0;
+}
+`,
     });
-    sh(`cc -shared -fPIC -o evil.so src/evil.c`, { cwd: dir });
+    sh(`cc -shared -fPIC -o evil.so src/evil.c && cc -static -o ${project}/inputs/connect src/connect.c`, { cwd: dir });
     // A root whose NSS configuration and gconv modules are all the evil library, at every
     // path glibc would load them from once the tool's `/` is the layer root.
     const gconv = 't/usr/lib/x86_64-linux-gnu/gconv';
@@ -103,6 +124,24 @@ steps:
       echo > /tmp/kept-in-tmp
 `,
       trap: 'parent: base\nsteps:\n  - untar: inputs/trap.tar\n',
+      net: `parent: base
+steps:
+  - copy: inputs/connect
+    to: /connect
+    mode: "0755"
+  - run: |
+      echo "host loopback: $(/connect \${PORT})" > /results
+  - run: |
+      echo "host loopback: $(/connect \${PORT})" >> /results
+      rm /connect
+    network: true
+`,
+      escape: `parent: base
+steps:
+  - run: |
+      printf 'title \\033]0;PWNED\\007 clear \\033[2J\\n'
+      exit 3
+`,
       'trap-acl': `parent: trap
 steps:
   - untar: inputs/acl.tar
@@ -153,6 +192,35 @@ steps:
       'pid 1 NoNewPrivs:1',
       'pid 1 Seccomp:2',
     ]);
+  });
+
+  it('a run script without `network` cannot reach a service on the host\'s loopback', async () => {
+    const server = createServer((_req, res) => res.end('host service\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const recipe = path.join(project, 'recipes/net.yaml');
+      await fs.writeFile(recipe, (await fs.readFile(recipe, 'utf8')).replaceAll('${PORT}', String(port)));
+      const res = await build('net');
+      expect(res.code, res.stderr).toBe(0);
+      // With `network: true` the script shares the host's network namespace (see the report).
+      expect((await layerFile('net', 'results')).trim().split('\n')).toEqual(['host loopback: Connection refused', 'host loopback: connected']);
+    } finally {
+      server.close();
+    }
+  });
+
+  // Not fixed: a run script's output (and a tool's messages) reach the user's terminal as they
+  // are, control sequences included: setting the window title, clearing the screen, and on
+  // some terminals worse (OSC 52 writes the clipboard). The error tail is shown even without
+  // --verbose. The fix belongs where output lines are rendered (cli/render.ts, cli/build.ts)
+  // or where steps emit them (engine/layer-build.ts), outside the sandbox code.
+  it.fails("a run script's output cannot send control sequences to the user's terminal", async () => {
+    const res = await build('escape');
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('title');
+    const controls = [...res.stderr].filter((c) => (c < ' ' && c !== '\n' && c !== '\t') || c === '\x7f');
+    expect(controls).toEqual([]);
   });
 
   it("a run script's /tmp, /run and /dev/shm count against the layer's tmpfs-size and are left out of the layer", async () => {
