@@ -5,8 +5,8 @@
 // capability set, its own ipc, pid, uts and net namespaces, device nodes of the layer
 // unusable (bwrap binds are nodev), and for `run` a /proc whose kernel knobs are read-only
 // and whose sensitive files are masked. Three shapes:
-// - `run`: the layer's own /bin/sh with /proc, a minimal /dev, tmpfs /tmp and /run, no
-//   network unless asked, Debian's policy-rc.d, and Docker's default capabilities;
+// - `run`: the layer's own /bin/sh with /proc, a minimal /dev, empty /tmp and /run (on the
+//   layer's tmpfs, so that they count against its size), no network unless asked, Debian's policy-rc.d, and Docker's default capabilities;
 // - `tool`: a host tool (tar, restore, rsync) working with the layer root as its `/`, so
 //   absolute symlinks and `..` in the tree resolve inside the root and never on the host.
 //   It is started through the host's loader while `/` holds only host files; enter-root.so
@@ -44,15 +44,23 @@ function caps(list: string[]): string[] {
   return ['--cap-drop', 'ALL', ...list.flatMap((c) => ['--cap-add', c])];
 }
 
-/** A sandbox command line with the seccomp program file open on fd 3. */
+/**
+ * Closes every file descriptor but stdin, stdout and stderr. bwrap passes whatever it inherits
+ * into the sandbox, and so does Node to its children: a descriptor the caller of sqsh-layers
+ * left open (a directory, a file, a make jobserver pipe, a socket) would otherwise be a door to
+ * the host from a `run` script or a tool, through /proc/self/fd/N or openat(N, "..").
+ */
+const CLOSE_INHERITED_FDS = 'for fd in /proc/self/fd/*; do n=${fd##*/}; case $n in 0|1|2) ;; *) exec {n}>&- ;; esac; done';
+
+/** A sandbox command line with the seccomp program file open on fd 3 and no other inherited descriptor. */
 export function withSeccomp(tools: HostTools, argv: string[]): string[] {
-  return ['sh', '-c', 'f=$1; shift; exec "$@" 3<"$f"', 'sandbox', tools.seccompFile, ...argv];
+  return ['bash', '-c', `${CLOSE_INHERITED_FDS}; f=$1; shift; exec "$@" 3<"$f"`, 'sandbox', tools.seccompFile, ...argv];
 }
 
 /** Two sandboxed commands in a pipe (`from | to`), each with its own seccomp fd; either failing fails it. */
 export function pipeWithSeccomp(tools: HostTools, from: string[], to: string[]): string[] {
   return [
-    'bash', '-c', 'set -o pipefail; f=$1; n=$2; shift 2; "${@:1:n}" 3<"$f" | "${@:n+1}" 3<"$f"',
+    'bash', '-c', `${CLOSE_INHERITED_FDS}; set -o pipefail; f=$1; n=$2; shift 2; "\${@:1:n}" 3<"$f" | "\${@:n+1}" 3<"$f"`,
     'pipe', tools.seccompFile, String(from.length), ...from, ...to,
   ];
 }
@@ -66,6 +74,13 @@ export interface RunSandbox {
   /** Mount points that could be prepared (see Mountpoints.prepare). */
   usable: MountpointRequest[];
   tools: HostTools;
+  /**
+   * Empty host directories on the layer's own tmpfs that become /tmp, /run and /dev/shm: what
+   * the script writes there counts against the layer's tmpfs-size, like what it writes in
+   * the root. A tmpfs of their own would each take up to half the host's memory, which no
+   * process owns and the OOM killer cannot free.
+   */
+  scratch: { tmp: string; run: string; shm: string };
 }
 
 export function runSandboxMountpoints(network: boolean): MountpointRequest[] {
@@ -91,10 +106,11 @@ export function runSandboxArgv(s: RunSandbox): string[] {
     for (const p of s.tools.proc.maskedFiles) argv.push('--dev-bind', '/dev/null', p);
     for (const p of s.tools.proc.maskedDirs) argv.push('--tmpfs', p, '--remount-ro', p);
   }
-  if (has('/dev')) argv.push('--dev', '/dev');
-  // A real /tmp is world-writable and sticky: apt's _apt user needs it to check signatures.
-  if (has('/tmp')) argv.push('--perms', '1777', '--tmpfs', '/tmp');
-  if (has('/run')) argv.push('--tmpfs', '/run');
+  if (has('/dev')) argv.push('--dev', '/dev', '--bind', s.scratch.shm, '/dev/shm');
+  // A real /tmp is world-writable and sticky (the scratch dirs are made so): apt's _apt user
+  // needs it to check signatures.
+  if (has('/tmp')) argv.push('--bind', s.scratch.tmp, '/tmp');
+  if (has('/run')) argv.push('--bind', s.scratch.run, '/run');
   if (has('/usr/sbin/policy-rc.d')) argv.push('--ro-bind', s.policyRcD, '/usr/sbin/policy-rc.d');
   if (s.network && has('/etc/resolv.conf')) argv.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
   argv.push(...COMMON, '--hostname', 'sqsh-layers');

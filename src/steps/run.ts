@@ -31,7 +31,16 @@ export const runStep: StepKindImpl<RunStep> = {
       ...(ctx.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } : {}),
       ...s.env,
     };
-    const argv = runSandboxArgv({ root: ctx.root, script: s.script, network: s.network, policyRcD: ctx.policyRcD, usable, tools: ctx.tools });
+    // Removed with the rest of the scratch space after the step.
+    const scratch = { tmp: `${ctx.scratch}/run-tmp`, run: `${ctx.scratch}/run-run`, shm: `${ctx.scratch}/run-shm` };
+    for (const [dir, mode] of [[scratch.tmp, 0o1777], [scratch.run, 0o755], [scratch.shm, 0o1777]] as const) {
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.mkdir(dir);
+      await fs.chmod(dir, mode);
+    }
+    const argv = runSandboxArgv({
+      root: ctx.root, script: s.script, network: s.network, policyRcD: ctx.policyRcD, usable, tools: ctx.tools, scratch,
+    });
     try {
       await ctx.runner.run(argv, { clearEnv: true, env, onLine: ctx.onLine, tailLines: 30 });
     } catch (err) {

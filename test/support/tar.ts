@@ -10,12 +10,31 @@ export interface TarMember {
   mode?: number;
   /** Seconds since the epoch (default 1600000000). */
   mtime?: number;
+  /** pax extended header records for this member (an `x` header before it). */
+  pax?: Record<string, string>;
+}
+
+/** pax records: `LENGTH key=value\n`, LENGTH counting the whole record with its own digits. */
+function paxRecords(pax: Record<string, string>): string {
+  return Object.entries(pax)
+    .map(([k, v]) => {
+      const body = ` ${k}=${v}\n`;
+      let len = Buffer.byteLength(body);
+      while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+      return `${len}${body}`;
+    })
+    .join('');
 }
 
 /** A ustar archive with exactly these members. */
 export function ustar(members: TarMember[]): Buffer {
   const blocks: Buffer[] = [];
-  for (const m of members) {
+  const all = members.flatMap((m): (TarMember | { name: string; pax: string })[] =>
+    m.pax ? [{ name: 'PaxHeaders/member', pax: paxRecords(m.pax) }, m] : [m],
+  );
+  for (const entry of all) {
+    const extended = typeof entry.pax === 'string' ? entry.pax : undefined;
+    const m: TarMember = extended === undefined ? (entry as TarMember) : { name: entry.name, data: extended };
     const h = Buffer.alloc(512);
     const data = Buffer.from(m.data ?? '');
     const type = m.type ?? 'file';
@@ -32,7 +51,7 @@ export function ustar(members: TarMember[]): Buffer {
     octal(type === 'file' ? data.length : 0, 124, 12);
     octal(m.mtime ?? 1_600_000_000, 136, 12);
     h.fill(' ', 148, 156);
-    field({ file: '0', hardlink: '1', symlink: '2', dir: '5' }[type], 156, 1);
+    field(extended !== undefined ? 'x' : { file: '0', hardlink: '1', symlink: '2', dir: '5' }[type], 156, 1);
     field(m.link ?? '', 157, 100);
     field('ustar\0', 257, 6);
     field('00', 263, 2);
