@@ -2,7 +2,7 @@
 
 import { build, type LayerOutcome } from '../engine/build.js';
 import { LayerBuildError } from '../engine/layer-build.js';
-import { openSession } from '../engine/session.js';
+import { openBuildSession, openReadOnlySession } from '../engine/session.js';
 import { FrozenError } from '../engine/status.js';
 import { EXIT, Interrupted, trapInterrupts } from '../process/interrupt.js';
 import { defaultJobs, type CommandKit } from './kit.js';
@@ -35,16 +35,18 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
         const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
         const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
         try {
-          const session = await openSession({
+          const options = {
             project,
             graph,
             report,
             signal: interrupts.signal,
             verbose: g.verbose,
-            dryRun: g.dryRun,
             stateRoot: stateRootFromEnv(io.env),
             envSourceDateEpoch: sourceDateEpoch,
-          });
+            pathEnv: io.env.PATH,
+          };
+          // --dry-run: no lock, no run dir, no mount, no write; the plan is described instead.
+          const session = g.dryRun ? await openReadOnlySession(options) : await openBuildSession(options);
           let outcomes: LayerOutcome[];
           try {
             outcomes = await build(session, {
