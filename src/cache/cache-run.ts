@@ -33,7 +33,11 @@ export class CacheRun {
   readonly dir: string;
   private made: Promise<void> | undefined;
 
-  constructor(cacheDir: string, runId: string) {
+  constructor(
+    cacheDir: string,
+    /** The run's id (temp names it gives outside the cache carry it too). */
+    readonly runId: string,
+  ) {
     this.dir = path.join(cacheDir, TMP_DIR, runId);
   }
 

@@ -11,14 +11,14 @@ import type { CacheRun } from './cache-run.js';
 import { type KeyDigest, type Sha256, sha256OfFile } from './digest.js';
 import type { LayerKey } from './key.js';
 import type { StatCache } from './stat-cache.js';
-import type { Hit, KeyRecord, LayerStore, Lookup } from './store.js';
+import type { Hit, KeyRecord, LayerStore, Lookup, NewBlob } from './store.js';
 
 export class LocalStore implements LayerStore {
   constructor(
     readonly dir: string,
     private readonly stats: StatCache,
     private readonly warn: (m: string) => void,
-    /** The run using the store; absent for planning, which writes nothing. */
+    /** The run using the store; absent for planning and --dry-run, which only peek. */
     private readonly run?: CacheRun,
   ) {}
 
@@ -81,6 +81,7 @@ export class LocalStore implements LayerStore {
     return found;
   }
 
+  /** Moves `file` (on the cache's filesystem: see newBlob) into the store under `key`. */
   async put(key: LayerKey, keyDigest: KeyDigest, file: string, layer: string): Promise<Hit> {
     const run = this.ownRun();
     const digest = await sha256OfFile(file);
@@ -106,8 +107,17 @@ export class LocalStore implements LayerStore {
     return { record, blobPath: blob };
   }
 
-  async tmpPath(name: string): Promise<string> {
-    return this.ownRun().tmpPath(name);
+  async newBlob(layer: string): Promise<NewBlob> {
+    const file = await this.ownRun().tmpPath(layer);
+    return {
+      path: file,
+      commit: (key, keyDigest) => this.put(key, keyDigest, file, layer),
+      discard: () => fs.rm(file, { force: true }),
+    };
+  }
+
+  async materialize(hit: Hit, dest: string): Promise<void> {
+    await linkBlob(hit.blobPath, dest, this.ownRun().runId, { digest: hit.record.digest, stats: this.stats });
   }
 
   async close(): Promise<void> {
@@ -115,7 +125,7 @@ export class LocalStore implements LayerStore {
   }
 
   private ownRun(): CacheRun {
-    if (!this.run) throw new Error('bug: a store opened for planning cannot store layers');
+    if (!this.run) throw new Error('bug: a store opened read-only (planning, --dry-run) cannot claim or store layers');
     return this.run;
   }
 }
@@ -135,7 +145,7 @@ export async function writeAtomic(file: string, data: string): Promise<void> {
  * A hardlink moves the blob's ctime: its stat is recorded again (its bytes were just verified),
  * so that the next run re-hashes it only when something else changed it.
  */
-export async function materialize(
+async function linkBlob(
   blob: string,
   dest: string,
   runId: string,

@@ -1,5 +1,7 @@
-// The cache as an interface: a local directory today, an OCI registry behind the same
-// shape later. Keys map to records; records name content-addressed blobs.
+// The cache as an interface, the only shape the engine sees (as wireit's executor only sees
+// its Cache): a local directory today, an OCI registry behind the same shape later. Keys map
+// to records; records name content-addressed blobs. A store hands out local files: a remote
+// one would download a hit before answering and upload a new blob when it is committed.
 
 import type { KeyDigest, Sha256 } from './digest.js';
 import type { LayerKey } from './key.js';
@@ -17,7 +19,7 @@ export interface KeyRecord {
 
 export interface Hit {
   record: KeyRecord;
-  /** A local file holding the blob. */
+  /** A local file holding the blob (a build loop-mounts it as a lower). */
   blobPath: string;
 }
 
@@ -28,16 +30,33 @@ export type Lookup =
   /** The entry exists but its blob no longer has the recorded bytes; `detail` says how it differs. */
   | { found: 'corrupt'; record: KeyRecord; detail: string };
 
-export interface LayerStore {
+/** What planning and --dry-run need: look-ups that change nothing, anywhere. */
+export interface StoreReader {
+  /** The entry for a key, its blob verified; nothing evicted, claimed or touched. */
+  peek(key: KeyDigest): Promise<Lookup>;
+}
+
+/** A layer being written: a local file to write, then stored under its key or dropped. */
+export interface NewBlob {
+  /** Where to write the layer (mksquashfs's output); nobody else writes or reads it. */
+  readonly path: string;
+  /** Stores the written file under the key; the file is the store's from then on. */
+  commit(key: LayerKey, keyDigest: KeyDigest): Promise<Hit>;
+  /** Drops the file (the build failed or was interrupted); harmless after commit. */
+  discard(): Promise<void>;
+}
+
+/** What a build needs: look-ups that claim what they find, new blobs, and outputs. */
+export interface LayerStore extends StoreReader {
   /**
    * The entry for a key, its blob verified (re-hashed whenever its stat changed) and claimed
    * for this run; a corrupt entry is evicted.
    */
   get(key: KeyDigest): Promise<Lookup>;
-  /** The same answer as get, with nothing evicted, claimed or touched (for planning). */
-  peek(key: KeyDigest): Promise<Lookup>;
-  /** Moves `file` (on the store's filesystem, see tmpPath) into the store under `key`. */
-  put(key: LayerKey, keyDigest: KeyDigest, file: string, layer: string): Promise<Hit>;
-  /** A temp file name on the store's filesystem, in the run's own directory (cleaned if the run dies). */
-  tmpPath(name: string): Promise<string>;
+  /** A place for a new layer's blob (cleaned up with the run if the run dies). */
+  newBlob(layer: string): Promise<NewBlob>;
+  /** Puts a hit's blob at `dest` (layers/NAME.sqsh), atomically replacing what was there. */
+  materialize(hit: Hit, dest: string): Promise<void>;
+  /** The run is over: its temp files go (committed blobs stay). */
+  close(): Promise<void>;
 }

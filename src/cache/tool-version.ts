@@ -15,8 +15,11 @@ interface Known {
   version: string;
 }
 
-/** `mksquashfs -version`'s first line, or "mksquashfs not installed". */
-export async function mksquashfsVersion(runner: Runner, cacheDir: string, pathEnv = process.env.PATH ?? ''): Promise<string> {
+/**
+ * `mksquashfs -version`'s first line, or "mksquashfs not installed". `remember: false` (planning,
+ * --dry-run) reads what is known but writes nothing.
+ */
+export async function mksquashfsVersion(runner: Runner, cacheDir: string, pathEnv = process.env.PATH ?? '', o = { remember: true }): Promise<string> {
   const found = await findOnPath('mksquashfs', pathEnv);
   if (!found) return 'mksquashfs not installed';
   const bin = await fs.realpath(found);
@@ -30,6 +33,7 @@ export async function mksquashfsVersion(runner: Runner, cacheDir: string, pathEn
   if (k && k.size === st.size && k.mtimeMs === st.mtimeMs && k.ino === st.ino) return k.version;
   const res = await runner.query([bin, '-version'], { okCodes: [0, 1] });
   const version = (res.stdout.split('\n')[0] ?? '').trim();
+  if (!o.remember) return version;
   known[bin] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, version };
   await writeAtomic(file, JSON.stringify(known, null, 2) + '\n').catch(() => {});
   return version;

@@ -1,7 +1,7 @@
 // `build [LAYER...]`: builds the layers and their ancestors; cached layers cost nothing.
 
 import { build, type LayerOutcome } from '../engine/build.js';
-import { openSession } from '../engine/session.js';
+import { openBuildSession, openReadOnlySession } from '../engine/session.js';
 import { EXIT, explainFailure, type Failure, FailureError } from '../failure.js';
 import { classify, trapInterrupts } from '../process/interrupt.js';
 import { defaultJobs, type CommandKit } from './kit.js';
@@ -36,16 +36,18 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
         let outcomes: LayerOutcome[] = [];
         let failure: Failure | undefined;
         try {
-          const session = await openSession({
+          const options = {
             project,
             graph,
             report,
             signal: interrupts.signal,
             verbose: g.verbose,
-            dryRun: g.dryRun,
             stateRoot: stateRootFromEnv(io.env),
             envSourceDateEpoch: sourceDateEpoch,
-          });
+            pathEnv: io.env.PATH,
+          };
+          // --dry-run: no lock, no run dir, no mount, no write; the plan is described instead.
+          const session = g.dryRun ? await openReadOnlySession(options) : await openBuildSession(options);
           try {
             outcomes = await build(session, {
               targets: layers,

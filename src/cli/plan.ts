@@ -1,20 +1,15 @@
 // `plan [LAYER...]`: the build order, each layer's stack, and whether it is cached or stale
 // and exactly why. Builds and mounts nothing.
 
-import path from 'node:path';
 import { describeReason } from '../cache/explain.js';
-import { LocalStore } from '../cache/local-store.js';
-import { StatCache } from '../cache/stat-cache.js';
 import { layerStatuses, type LayerStatus } from '../engine/status.js';
-import { LAYERS_DIR } from '../engine/session.js';
+import { openReadOnlySession } from '../engine/session.js';
 import { readManifest } from '../layer/manifest.js';
-import { mksquashfsVersion } from '../cache/tool-version.js';
 import { branches, buildOrder, stackOf } from '../plan/graph.js';
-import { Runner } from '../process/run.js';
 import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
-import { formatBytes } from './render.js';
-import { sourceDateEpochFromEnv } from './env.js';
+import { formatBytes, makeReporter } from './render.js';
+import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
 
 export function planCommand({ program, globals, io, action }: CommandKit): void {
   program
@@ -33,20 +28,21 @@ Examples:
         const g = globals();
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
         const order = buildOrder(graph, layers);
-        const signal = new AbortController().signal;
-        const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: true, signal });
-        const stats = await StatCache.open(path.join(project.config.cacheDir, 'stat-cache.json'));
-        const store = new LocalStore(project.config.cacheDir, stats, () => {});
-        const kc = {
-          stats,
-          mksquashfs: await mksquashfsVersion(runner, project.config.cacheDir, io.env.PATH ?? process.env.PATH).catch(() => 'mksquashfs not installed'),
-          sourceDateEpoch: sourceDateEpochFromEnv(io.env) ?? project.config.sourceDateEpoch,
-          signal,
-        };
-        const manifest = await readManifest(path.join(project.config.dir, LAYERS_DIR));
+        // Read-only: nothing is locked, mounted or written (not even the stat cache).
+        const s = await openReadOnlySession({
+          project,
+          graph,
+          report: makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json }),
+          signal: new AbortController().signal,
+          verbose: g.verbose,
+          stateRoot: stateRootFromEnv(io.env),
+          envSourceDateEpoch: sourceDateEpochFromEnv(io.env),
+          pathEnv: io.env.PATH,
+        });
+        const manifest = await readManifest(s.layersDir);
         const forced = new Set(g.force ? (layers.length > 0 ? layers : order) : []);
-        const statuses = await layerStatuses(kc, store, graph, order, manifest, forced);
-        await stats.save().catch(() => {});
+        const statuses = await layerStatuses(s.keys, s.store, graph, order, manifest, forced);
+        await s.close();
         const groups = branches(graph, order);
         const targets = layers.length > 0 ? [...new Set(layers)] : order.filter((n) => (graph.children.get(n) ?? []).length === 0);
         if (g.json) {

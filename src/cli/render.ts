@@ -28,6 +28,17 @@ function doneLine(e: Extract<BuildEvent, { type: 'layer-done' }>): string {
   return `${e.layer}: ${what}, ${formatBytes(e.size)}, sha256:${e.digest.slice(0, 12)}`;
 }
 
+/** --verbose: what finalizing a built layer's upper did. */
+function finalizedLine(e: Extract<BuildEvent, { type: 'layer-done' }>): string | undefined {
+  const f = e.finalized;
+  if (!f) return undefined;
+  const pruned = f.pruned.files + f.pruned.dirs;
+  return (
+    `finalized: ${f.strippedXattrs} overlay xattr(s) stripped, ${f.excluded} excluded entr${f.excluded === 1 ? 'y' : 'ies'}, ` +
+    `${pruned} entr${pruned === 1 ? 'y' : 'ies'} identical to the lowers pruned (${formatBytes(f.pruned.bytes)})`
+  );
+}
+
 /** Plain lines, for logs and CI. */
 export class PlainReporter implements Reporter {
   constructor(private readonly o: RenderOptions) {}
@@ -50,8 +61,11 @@ export class PlainReporter implements Reporter {
         return quiet ? undefined : `[${e.layer}] ${e.text}`;
       case 'pack-progress':
         return verbose && e.percent % 25 === 0 ? `[${e.layer}] mksquashfs ${e.percent}%` : undefined;
-      case 'layer-done':
-        return quiet ? undefined : `[${e.layer}] ${doneLine(e).slice(e.layer.length + 2)}`;
+      case 'layer-done': {
+        if (quiet) return undefined;
+        const finalized = verbose ? finalizedLine(e) : undefined;
+        return `${finalized ? `[${e.layer}] ${finalized}\n` : ''}[${e.layer}] ${doneLine(e).slice(e.layer.length + 2)}`;
+      }
       case 'layer-failed':
         return undefined; // reported once, in full, by the command
       case 'warning':
@@ -101,10 +115,13 @@ export class TtyReporter implements Reporter {
       case 'output':
         if (this.o.verbose) this.print(`  ${e.layer} | ${e.line}`);
         break;
-      case 'layer-done':
+      case 'layer-done': {
         this.tasks.delete(e.layer);
+        const finalized = this.o.verbose ? finalizedLine(e) : undefined;
+        if (finalized) this.print(`  ${e.layer} | ${finalized}`);
         if (!this.o.quiet) this.print(`${e.status === 'built' ? '✔' : '≡'} ${doneLine(e)}`);
         break;
+      }
       case 'layer-failed':
         this.tasks.delete(e.layer);
         this.print(`✘ ${e.layer}: failed`);

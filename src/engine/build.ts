@@ -7,16 +7,17 @@ import PQueue from 'p-queue';
 import type { Sha256 } from '../cache/digest.js';
 import { describeReason } from '../cache/explain.js';
 import type { Hit } from '../cache/store.js';
-import { materialize } from '../cache/local-store.js';
-import { ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
+import type { FinalizeStats } from '../layer/finalize.js';
+import { type Manifest, ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
 import { bootOverlayWarning } from '../plan/cmdline.js';
 import { buildOrder, lowersOf, stackOf } from '../plan/graph.js';
 import { explainFailure, type Failure, FailureError } from '../failure.js';
 import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
-import { buildLayer, describeLayerBuild } from './layer-build.js';
-import { LAYERS_DIR, type Session } from './session.js';
-import { SharedLowers, type Lower } from './shared-lowers.js';
+import { buildLayer } from './layer-build.js';
+import { describeLayerPlan, planOf } from './layer-plan.js';
+import { type BuildSession, LAYERS_DIR, type ReadOnlySession, type Session } from './session.js';
+import { LowerDirs, SharedLowers, type Lower } from './shared-lowers.js';
 import { layerStatuses, layerKey, type LayerStatus } from './status.js';
 import { toolsOf } from '../steps/index.js';
 
@@ -44,19 +45,34 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
   const onDisk = await readManifestFile(s.layersDir);
   const manifest = onDisk ?? { version: 1 as const, layers: {} };
-  const kc = { stats: s.stats, mksquashfs: s.mksquashfs, sourceDateEpoch: s.sourceDateEpoch, signal: s.signal, fingerprints: new Map() };
-  const statuses = await layerStatuses(kc, s.store, s.graph, order, manifest, forced);
+  const statuses = await layerStatuses(s.keys, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
   if (o.frozen && stale.length > 0) {
     throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
   }
-  const shared = new SharedLowers(path.join(s.state.dir, 'lowers'), order, (n) => lowersOf(s.graph, n), s.runner, s.cleanupRunner, (text) =>
+  const lowerDirs = new LowerDirs(path.join(s.runDir, 'lowers'), order);
+  if (s.mode === 'read-only') return dryRun(s, statuses, lowerDirs);
+  if (stale.length > 0) await preflight(s, stale);
+  return run(s, o, { order, forced, statuses, manifest, onDisk: onDisk !== undefined, lowerDirs });
+}
+
+interface RunPlan {
+  order: string[];
+  forced: ReadonlySet<string>;
+  statuses: LayerStatus[];
+  manifest: Manifest;
+  /** Whether layers/manifest.json exists. */
+  onDisk: boolean;
+  lowerDirs: LowerDirs;
+}
+
+async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, manifest, onDisk, lowerDirs }: RunPlan): Promise<LayerOutcome[]> {
+  const shared = new SharedLowers(lowerDirs, order, (n) => lowersOf(s.graph, n), s.runner, s.cleanupRunner, (text) =>
     s.report.emit({ type: 'warning', text }),
   );
-  if (s.runner.dryRun) return dryRun(s, statuses, shared);
-  if (stale.length > 0) await preflight(s, stale);
-
-  const writer = new ManifestWriter(s.layersDir, manifest, onDisk !== undefined);
+  /** Lowers already shown by --verbose (each is mounted once per run). */
+  const described = new Set<string>();
+  const writer = new ManifestWriter(s.layersDir, manifest, onDisk);
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
   const outcomes = new Map<string, Promise<LayerOutcome>>();
   let firstFailure: string | undefined;
@@ -77,7 +93,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
       let phase = 'computing its cache key';
       try {
         const parentRef = parent && 'digest' in parent ? { name: parent.layer, digest: parent.digest } : null;
-        const { key, digest: kd } = await layerKey(kc, recipe, parentRef);
+        const { key, digest: kd } = await layerKey(s.keys, recipe, parentRef);
         phase = 'looking it up in the cache';
         const found = forced.has(name) ? undefined : await s.store.get(kd);
         if (found?.found === 'corrupt') {
@@ -88,6 +104,7 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
         }
         let hit: Hit | undefined = found?.found === 'hit' ? found.hit : undefined;
         let status: 'built' | 'cached' = 'cached';
+        let finalized: FinalizeStats | undefined;
         if (!hit && o.frozen) {
           // Planned as cached, but the entry is gone or was corrupt (evicted, with a warning).
           throw new FailureError({ reason: 'frozen-cache-miss', layer: name });
@@ -103,17 +120,24 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
             if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
             lowers.push({ name: l, blob: lo.blob });
           }
-          const tmp = await s.store.tmpPath(name);
-          await buildLayer(s, recipe, lowers, shared, tmp);
-          phase = STORING;
-          hit = await s.store.put(key, kd, tmp, name);
+          const plan = await planOf(s, lowerDirs, recipe, lowers);
+          const blob = await s.store.newBlob(name);
+          if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out: blob.path }));
+          try {
+            finalized = await buildLayer(s, plan, shared, blob.path);
+            phase = STORING;
+            hit = await blob.commit(key, kd);
+          } catch (err) {
+            await blob.discard().catch(() => {});
+            throw err;
+          }
         }
         phase = `linking it to ${path.join(LAYERS_DIR, `${name}.sqsh`)}`;
-        await materialize(hit.blobPath, path.join(s.layersDir, `${name}.sqsh`), s.state.id, { digest: hit.record.digest, stats: s.stats });
+        await s.store.materialize(hit, path.join(s.layersDir, `${name}.sqsh`));
         phase = `writing ${path.join(LAYERS_DIR, 'manifest.json')}`;
         await writer.update(name, manifestEntry(name, hit.record));
         const seconds = (Date.now() - started) / 1000;
-        s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds });
+        s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, finalized });
         return { layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, blob: hit.blobPath };
       } catch (caught) {
         const failure = inLayer(classify(s.signal, caught), name, phase);
@@ -185,7 +209,8 @@ async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
   throw new FailureError({ reason: 'missing-tools', missing: uses });
 }
 
-async function dryRun(s: Session, statuses: LayerStatus[], shared: SharedLowers): Promise<LayerOutcome[]> {
+/** --dry-run: each layer's plan described, nothing mounted, run or written. */
+async function dryRun(s: ReadOnlySession, statuses: LayerStatus[], lowerDirs: LowerDirs): Promise<LayerOutcome[]> {
   const out: LayerOutcome[] = [];
   const mounted = new Set<string>();
   for (const st of statuses) {
@@ -194,12 +219,18 @@ async function dryRun(s: Session, statuses: LayerStatus[], shared: SharedLowers)
       out.push({ layer: st.layer, status: 'skipped', because: 'cached' });
       continue;
     }
+    // Lowers not built yet have no blob: their placeholders stand for the blobs the build would mount.
     const lowers = lowersOf(s.graph, st.layer).map((l) => ({ name: l, blob: `<${l}.sqsh>` }));
+    const plan = await planOf(s, lowerDirs, s.graph.recipes.get(st.layer)!, lowers);
     s.report.emit({ type: 'info', text: `${st.layer}: would build: ${st.reasons.map(describeReason).join('; ')}` });
-    for (const line of await describeLayerBuild(s, s.graph.recipes.get(st.layer)!, lowers, shared, mounted)) {
-      s.report.emit({ type: 'info', text: `  ${line}` });
-    }
+    for (const line of describeLayerPlan(plan, { mounted, out: `<new ${st.layer}.sqsh>` })) s.report.emit({ type: 'info', text: `  ${line}` });
     out.push({ layer: st.layer, status: 'skipped', because: 'dry run' });
   }
   return out;
+}
+
+/** --verbose: the plan of a layer about to be built. */
+function emitPlan(s: BuildSession, layer: string, lines: string[]): void {
+  s.report.emit({ type: 'info', text: `${layer}: plan` });
+  for (const line of lines) s.report.emit({ type: 'info', text: `  ${line}` });
 }

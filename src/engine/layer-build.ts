@@ -1,144 +1,131 @@
-// Builds one layer: its lowers loop-mounted read-only (once per run, shared with the other
-// builds: shared-lowers.ts), a tmpfs upper, an overlay with the portable options, the steps
-// in order, then the upper finalized and packed. Every mount of its own is undone on
-// success, failure and interrupt (Scope).
+// Builds one layer by applying its plan (layer-plan.ts): the lowers loop-mounted read-only
+// (once per run, shared with the other builds: shared-lowers.ts), a tmpfs upper, an overlay
+// with the portable options, the steps in order, then the upper finalized and packed. Every
+// mount of its own is undone on success, failure and interrupt (Scope).
 
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { finalizeUpper, type FinalizeStats } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
-import { overlayMount, Scope, tmpfsMount, type MountOp } from '../mount/ops.js';
+import { Scope } from '../mount/ops.js';
 import { explainFailure, FailureError, failureOf } from '../failure.js';
-import { formatArgv } from '../process/argv.js';
 import type { Recipe, Step } from '../recipe/types.js';
 import type { StepContext } from '../steps/context.js';
 import { describeStep, runStepOf } from '../steps/index.js';
-import type { Session } from './session.js';
-import type { Lower, SharedLowers } from './shared-lowers.js';
+import type { LayerPlan } from './layer-plan.js';
+import type { BuildSession } from './session.js';
+import type { SharedLowers } from './shared-lowers.js';
 
-/** The mounts of one layer's build: worked out once, applied by buildLayer, described by --dry-run. */
-export interface LayerMounts {
-  /** The lowers' blob mounts, nearest first; shared by the run's builds (shared-lowers.ts). */
-  lowers: MountOp[];
-  tmpfs: MountOp;
-  upper: string;
-  work: string;
-  scratch: string;
-  /**
-   * The overlay the steps work in. A bottom layer has none: it has nothing below it to hide or
-   * show, so its steps work on the upper dir itself (an overlay over an empty lower only costs time).
-   */
-  root: MountOp | undefined;
-  /** What finalize compares the upper with when there are several lowers (one lower is its own view). */
-  lowerView: MountOp | undefined;
-}
+/** What building a layer takes from its session. */
+export type LayerBuildSession = Pick<BuildSession, 'project' | 'report' | 'signal' | 'runner' | 'cleanupRunner' | 'packs' | 'hostTools' | 'policyRcD'>;
 
-export function layerMounts(stateDir: string, recipe: Recipe, lowers: readonly Lower[], shared: SharedLowers, options: string[]): LayerMounts {
-  const dir = path.join(stateDir, 'layers', recipe.name);
-  const lowerOps = lowers.map((l) => shared.mountOf(l));
-  const lowerDirs = lowerOps.map((op) => op.target);
-  const tmp = path.join(dir, 'tmpfs');
-  const [upper, work, scratch] = ['upper', 'work', 'scratch'].map((d) => path.join(tmp, d)) as [string, string, string];
-  // The overlays name their dirs relative to the lowers' dir: short options at any depth.
-  const cwd = shared.dir;
-  return {
-    lowers: lowerOps,
-    tmpfs: tmpfsMount(tmp, recipe.tmpfsSize),
-    upper,
-    work,
-    scratch,
-    root: lowers.length > 0 ? overlayMount({ lowers: lowerDirs, upper, work, options, cwd }, path.join(dir, 'root')) : undefined,
-    lowerView: lowers.length > 1 ? overlayMount({ lowers: lowerDirs, options, cwd }, path.join(dir, 'lowerview')) : undefined,
-  };
-}
-
-export async function buildLayer(s: Session, recipe: Recipe, lowers: Lower[], shared: SharedLowers, out: string): Promise<FinalizeStats> {
-  const warn = (text: string) => s.report.emit({ type: 'warning', text: `${recipe.name}: ${text}` });
+/** Builds the plan's layer into `out` (a file the store gave: see LayerStore.newBlob). */
+export async function buildLayer(s: LayerBuildSession, plan: LayerPlan, shared: SharedLowers, out: string): Promise<FinalizeStats> {
+  const warn = (text: string) => s.report.emit({ type: 'warning', text: `${plan.layer}: ${text}` });
   const scope = new Scope(s.runner, s.cleanupRunner, warn);
-  const emitPhase = (text: string) => s.report.emit({ type: 'phase', layer: recipe.name, text });
-  let failure: unknown;
   try {
-    const m = layerMounts(s.state.dir, recipe, lowers, shared, lowers.length > 0 ? await s.overlayOptions() : []);
-    const lowerDirs = await shared.use(lowers);
-    const tmp = await scope.mount(m.tmpfs);
-    const { upper, scratch } = m;
-    for (const d of [upper, m.work, scratch]) await fs.mkdir(d, { mode: 0o755 });
-    let root = upper;
-    if (m.root) {
-      // The merged root shows the upper's root attributes: start from what the lowers show.
-      const rootSt = await fs.stat(lowerDirs[0]!);
-      await fs.chown(upper, rootSt.uid, rootSt.gid);
-      await fs.chmod(upper, rootSt.mode & 0o7777);
-      await fs.utimes(upper, rootSt.atime, rootSt.mtime);
-      root = await scope.mount(m.root);
-    }
-    const ctx: StepContext = {
-      recipe,
-      root,
-      upper,
-      scratch,
-      policyRcD: await s.policyRcD(),
-      projectDir: s.project.config.dir,
-      lowers: lowerDirs,
-      sourceDateEpoch: s.sourceDateEpoch,
-      runner: s.runner,
-      tools: await s.hostTools(),
-      onLine: (line) => s.report.emit({ type: 'output', layer: recipe.name, line }),
-      touchedDirs: new Set(),
-    };
-    for (const step of recipe.steps) {
-      s.report.emit({ type: 'step-start', layer: recipe.name, index: step.index, count: recipe.steps.length, text: describeStep(step) });
-      await runStep(step, ctx, tmp, recipe);
-      await fs.rm(scratch, { recursive: true, force: true });
-      await fs.mkdir(scratch, { mode: 0o755 });
-    }
-    if (root !== upper) await scope.releaseMount(root);
-
-    emitPhase('finalizing the upper dir');
-    const lowerView = m.lowerView ? await scope.mount(m.lowerView) : lowerDirs[0];
-    let stats: FinalizeStats;
-    try {
-      stats = await finalizeUpper({
-        upper,
-        lowerView,
-        exclude: recipe.exclude,
-        pruneIdentical: recipe.pruneIdentical,
-        touchedDirs: ctx.touchedDirs,
-        sourceDateEpoch: s.sourceDateEpoch,
-        runner: s.runner,
-        signal: s.signal,
-      });
-    } catch (err) {
-      throw new FailureError({ reason: 'layer-build', layer: recipe.name, where: 'finalizing', cause: failureOf(err) });
-    }
-    if (m.lowerView) await scope.releaseMount(m.lowerView.target);
-
-    if (s.packs.pending > 0) emitPhase('waiting for mksquashfs (another layer is packing)');
-    try {
-      // One mksquashfs at a time: each uses every CPU, two at once only contend, while the
-      // other layers' steps (mostly I/O) go on beside it.
-      await s.packs.add(async () => {
-        emitPhase('packing with mksquashfs');
-        await pack({
-          upper,
-          out,
-          squashfs: recipe.squashfs,
-          sourceDateEpoch: s.sourceDateEpoch,
-          runner: s.runner,
-          onProgress: (percent) => s.report.emit({ type: 'pack-progress', layer: recipe.name, percent }),
-        });
-      });
-    } catch (err) {
-      throw new FailureError({ reason: 'layer-build', layer: recipe.name, where: 'packing', cause: failureOf(err) });
-    }
+    const stack = await mountStack(plan, shared, scope);
+    const touchedDirs = await runSteps(s, plan, stack);
+    if (plan.root) await scope.releaseMount(plan.root.target);
+    const stats = await finalizeLayer(s, plan, stack, touchedDirs, scope);
+    await packLayer(s, plan, out);
     return stats;
-  } catch (err) {
-    failure = err;
-    throw err;
   } finally {
-    const errors = await scope.close();
-    for (const e of errors) warn(e.message);
-    if (failure !== undefined) await fs.rm(out, { force: true });
+    for (const e of await scope.close()) warn(e.message);
+  }
+}
+
+/** The layer's mounts, up: where the steps work. */
+export interface MountedStack {
+  /** The lowers' mount dirs, nearest first. */
+  lowerDirs: string[];
+  /** The merged root (the upper dir itself for a bottom layer). */
+  root: string;
+}
+
+/** Mounts the plan's lowers (shared), tmpfs and overlay; `scope` undoes its own mounts. */
+export async function mountStack(plan: LayerPlan, shared: SharedLowers, scope: Scope): Promise<MountedStack> {
+  const lowerDirs = await shared.use(plan.lowers);
+  await scope.mount(plan.tmpfs);
+  for (const d of [plan.upper, plan.work, plan.scratch]) await fs.mkdir(d, { mode: 0o755 });
+  if (!plan.root) return { lowerDirs, root: plan.upper };
+  // The merged root shows the upper's root attributes: start from what the lowers show.
+  const rootSt = await fs.stat(lowerDirs[0]!);
+  await fs.chown(plan.upper, rootSt.uid, rootSt.gid);
+  await fs.chmod(plan.upper, rootSt.mode & 0o7777);
+  await fs.utimes(plan.upper, rootSt.atime, rootSt.mtime);
+  return { lowerDirs, root: await scope.mount(plan.root) };
+}
+
+/** Runs the steps in order on the merged root; returns the in-root dirs sandbox machinery touched. */
+async function runSteps(s: LayerBuildSession, plan: LayerPlan, stack: MountedStack): Promise<Set<string>> {
+  const { recipe } = plan;
+  const ctx: StepContext = {
+    recipe,
+    root: stack.root,
+    upper: plan.upper,
+    scratch: plan.scratch,
+    policyRcD: await s.policyRcD(),
+    projectDir: s.project.config.dir,
+    lowers: stack.lowerDirs,
+    sourceDateEpoch: plan.sourceDateEpoch,
+    runner: s.runner,
+    tools: await s.hostTools(),
+    onLine: (line) => s.report.emit({ type: 'output', layer: plan.layer, line }),
+    touchedDirs: new Set(),
+  };
+  for (const step of plan.steps) {
+    s.report.emit({ type: 'step-start', layer: plan.layer, index: step.index, count: plan.steps.length, text: describeStep(step) });
+    await runStep(step, ctx, plan.tmpfs.target, recipe);
+    await fs.rm(plan.scratch, { recursive: true, force: true });
+    await fs.mkdir(plan.scratch, { mode: 0o755 });
+  }
+  return ctx.touchedDirs;
+}
+
+/** Finalizes the upper (the overlay is unmounted): against the lowers' view when there are several. */
+async function finalizeLayer(s: LayerBuildSession, plan: LayerPlan, stack: MountedStack, touchedDirs: Set<string>, scope: Scope): Promise<FinalizeStats> {
+  s.report.emit({ type: 'phase', layer: plan.layer, text: 'finalizing the upper dir' });
+  const lowerView = plan.lowerView ? await scope.mount(plan.lowerView) : stack.lowerDirs[0];
+  let stats: FinalizeStats;
+  try {
+    stats = await finalizeUpper({
+      upper: plan.upper,
+      lowerView,
+      exclude: plan.finalize.exclude,
+      pruneIdentical: plan.finalize.pruneIdentical,
+      touchedDirs,
+      sourceDateEpoch: plan.sourceDateEpoch,
+      runner: s.runner,
+      signal: s.signal,
+    });
+  } catch (err) {
+    throw new FailureError({ reason: 'layer-build', layer: plan.layer, where: 'finalizing', cause: failureOf(err) });
+  }
+  if (plan.lowerView) await scope.releaseMount(plan.lowerView.target);
+  return stats;
+}
+
+/**
+ * Packs the upper into `out`. One mksquashfs at a time: each uses every CPU, two at once only
+ * contend, while the other layers' steps (mostly I/O) go on beside it.
+ */
+export async function packLayer(s: Pick<LayerBuildSession, 'report' | 'runner' | 'packs'>, plan: LayerPlan, out: string): Promise<void> {
+  const emitPhase = (text: string) => s.report.emit({ type: 'phase', layer: plan.layer, text });
+  if (s.packs.pending > 0) emitPhase('waiting for mksquashfs (another layer is packing)');
+  try {
+    await s.packs.add(async () => {
+      emitPhase('packing with mksquashfs');
+      await pack({
+        upper: plan.upper,
+        out,
+        squashfs: plan.pack.squashfs,
+        sourceDateEpoch: plan.sourceDateEpoch,
+        runner: s.runner,
+        onProgress: (percent) => s.report.emit({ type: 'pack-progress', layer: plan.layer, percent }),
+      });
+    });
+  } catch (err) {
+    throw new FailureError({ reason: 'layer-build', layer: plan.layer, where: 'packing', cause: failureOf(err) });
   }
 }
 
@@ -182,31 +169,4 @@ async function tmpfsFull(dir: string, tail: readonly string[]): Promise<boolean>
   } catch {
     return false;
   }
-}
-
-/**
- * What building a layer would do, for --dry-run. `mounted` holds the lowers that the run's
- * builds described so far mount (and share); it gets this layer's lowers.
- */
-export async function describeLayerBuild(s: Session, recipe: Recipe, lowers: Lower[], shared: SharedLowers, mounted: Set<string>): Promise<string[]> {
-  const m = layerMounts(s.state.dir, recipe, lowers, shared, lowers.length > 0 ? await s.overlayOptions() : []);
-  const lines: string[] = [];
-  lowers.forEach((l, i) => {
-    if (!mounted.has(l.name)) lines.push(`${commandLine(m.lowers[i]!)}   (shared by the run's builds)`);
-    mounted.add(l.name);
-  });
-  lines.push(commandLine(m.tmpfs));
-  if (m.root) lines.push(commandLine(m.root));
-  else lines.push('  (a bottom layer: the steps work on the tmpfs upper dir itself)');
-  for (const step of recipe.steps) lines.push(`  step ${step.index + 1}: ${describeStep(step)}`);
-  if (m.root) lines.push(`+ umount ${m.root.target}`);
-  if (m.lowerView) lines.push(commandLine(m.lowerView));
-  lines.push(`  finalize: strip overlay xattrs${recipe.exclude.length ? `, exclude ${recipe.exclude.join(' ')}` : ''}${recipe.pruneIdentical ? ', prune identical entries' : ''}`);
-  lines.push(`+ mksquashfs ${m.upper} ... (${recipe.squashfs.compression}, block ${recipe.squashfs.blockSize})`);
-  return lines;
-}
-
-/** A mount as --dry-run shows it, the way the runner logs commands. */
-function commandLine(op: MountOp): string {
-  return `+ ${formatArgv(op.argv())}${op.cwd ? `   (in ${op.cwd})` : ''}`;
 }

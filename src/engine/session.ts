@@ -1,26 +1,30 @@
-// A build session: the project lock, the run's state directory, cleanup of what killed
-// runs left, the cache, and the facts probed once (overlay options, tool versions).
-// Passed explicitly to everything that builds; no global configuration.
+// A session: what a command works with, passed explicitly (no global configuration). Two
+// kinds. A build session holds the project lock and the run's state directory, cleans up
+// what killed runs left, and writes (the cache, layers/, the stat cache). A read-only
+// session (plan, --dry-run) only reads: no lock, no state directory, no mount, no write,
+// no cleanup of other runs; it names where a build's mounts would go.
 
 import { promises as fs } from 'node:fs';
 import PQueue from 'p-queue';
 import path from 'node:path';
-import { CacheRun, removeDeadWriters } from '../cache/cache-run.js';
-import { LocalStore } from '../cache/local-store.js';
+import { openStore, openStoreReader } from '../cache/open-store.js';
 import { StatCache } from '../cache/stat-cache.js';
-import { probeOverlayOptions } from '../mount/features.js';
+import type { LayerStore, StoreReader } from '../cache/store.js';
+import { mksquashfsVersion } from '../cache/tool-version.js';
+import { PORTABLE_OPTIONS, probeOverlayOptions } from '../mount/features.js';
 import { HostTools } from '../mount/host-tools.js';
 import { pidAlive } from '../mount/process-id.js';
 import { ProjectLock } from '../mount/project-lock.js';
-import { cleanLeftovers, RunState } from '../mount/run-state.js';
-import { Runner } from '../process/run.js';
+import { checkStateRoot, cleanLeftovers, RunState } from '../mount/run-state.js';
+import { type Log, Runner } from '../process/run.js';
 import type { LayerGraph } from '../plan/graph.js';
 import type { Project } from '../recipe/types.js';
-import { mksquashfsVersion } from '../cache/tool-version.js';
 import type { Reporter } from './report.js';
+import type { KeyContext } from './status.js';
 
 export const LOCK_FILE = '.sqsh-layers.lock';
 export const LAYERS_DIR = 'layers';
+const STAT_CACHE = 'stat-cache.json';
 
 export interface SessionOptions {
   project: Project;
@@ -28,45 +32,96 @@ export interface SessionOptions {
   report: Reporter;
   signal: AbortSignal;
   verbose: boolean;
-  dryRun: boolean;
   stateRoot: string;
   /** SOURCE_DATE_EPOCH from the environment; wins over the project default. */
   envSourceDateEpoch: number | undefined;
+  /** Where mksquashfs is looked for (its version is part of every key); default this process's PATH. */
+  pathEnv?: string;
 }
 
-export interface Session {
+interface SessionBase {
   project: Project;
   graph: LayerGraph;
   report: Reporter;
   signal: AbortSignal;
+  verbose: boolean;
+  /** What layer keys are computed from (the stat cache, the mksquashfs version, SOURCE_DATE_EPOCH). */
+  keys: KeyContext;
+  layersDir: string;
+  /** The run's state directory, where its mounts live (a read-only session names where they would). */
+  runDir: string;
+  overlayOptions(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface ReadOnlySession extends SessionBase {
+  readonly mode: 'read-only';
+  store: StoreReader;
+}
+
+export interface BuildSession extends SessionBase {
+  readonly mode: 'build';
+  store: LayerStore;
   runner: Runner;
   /** Runs cleanup commands; never aborted, so an interrupt cannot skip an unmount. */
   cleanupRunner: Runner;
-  state: RunState;
-  store: LocalStore;
-  stats: StatCache;
-  layersDir: string;
-  sourceDateEpoch: number | undefined;
-  mksquashfs: string;
   /** Probed lazily: only a session that really builds needs them. */
-  overlayOptions(): Promise<string[]>;
   hostTools(): Promise<HostTools>;
   policyRcD(): Promise<string>;
   /** mksquashfs runs one at a time (it uses every CPU itself). */
   packs: PQueue;
-  close(): Promise<void>;
 }
 
-export async function openSession(o: SessionOptions): Promise<Session> {
-  const warn = (text: string) => o.report.emit({ type: 'warning', text });
-  const log = {
-    verbose: (line: string) => {
+export type Session = ReadOnlySession | BuildSession;
+
+/** Where a read-only session says a build's mounts would go (a real run's id is made when it starts). */
+const RUN_ID_PLACEHOLDER = 'RUN-ID';
+
+function logOf(o: SessionOptions): Log {
+  return {
+    verbose: (line) => {
       if (o.verbose) o.report.emit({ type: 'info', text: line });
     },
-    info: (line: string) => o.report.emit({ type: 'info', text: line }),
+    info: (line) => o.report.emit({ type: 'info', text: line }),
   };
+}
+
+async function keyContext(o: SessionOptions, runner: Runner, stats: StatCache, remember: boolean): Promise<KeyContext> {
+  const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir, o.pathEnv, { remember }).catch(() => 'mksquashfs not installed');
+  return { stats, mksquashfs, sourceDateEpoch: o.envSourceDateEpoch ?? o.project.config.sourceDateEpoch, signal: o.signal, fingerprints: new Map() };
+}
+
+/** For plan and --dry-run: reads the stat cache, the tool versions and the cache's key records; writes nothing. */
+export async function openReadOnlySession(o: SessionOptions): Promise<ReadOnlySession> {
+  checkStateRoot(o.stateRoot);
+  const cacheDir = o.project.config.cacheDir;
+  // Commands that would change something are printed instead (Runner's dry-run).
+  const runner = new Runner({ log: logOf(o), dryRun: true, signal: o.signal });
+  const stats = await StatCache.open(path.join(cacheDir, STAT_CACHE));
+  return {
+    mode: 'read-only',
+    project: o.project,
+    graph: o.graph,
+    report: o.report,
+    signal: o.signal,
+    verbose: o.verbose,
+    keys: await keyContext(o, runner, stats, false),
+    layersDir: path.join(o.project.config.dir, LAYERS_DIR),
+    runDir: path.join(o.stateRoot, RUN_ID_PLACEHOLDER),
+    store: openStoreReader({ cacheDir, stats }),
+    // Nothing is mounted to find out: the options of a kernel that has uuid=null.
+    overlayOptions: () => Promise.resolve([...PORTABLE_OPTIONS, 'uuid=null']),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** For build: takes the project lock, creates the run's state directory, cleans what killed runs left. */
+export async function openBuildSession(o: SessionOptions): Promise<BuildSession> {
+  const warn = (text: string) => o.report.emit({ type: 'warning', text });
+  const log = logOf(o);
   const cleanupRunner = new Runner({ log, dryRun: false, signal: new AbortController().signal });
   const projectDir = o.project.config.dir;
+  const cacheDir = o.project.config.cacheDir;
 
   for (const r of await cleanLeftovers(o.stateRoot, cleanupRunner, warn)) {
     o.report.emit({
@@ -80,28 +135,27 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     lock = await ProjectLock.acquire(path.join(projectDir, LOCK_FILE), state.id);
     const layersDir = path.join(projectDir, LAYERS_DIR);
     await fs.mkdir(layersDir, { recursive: true });
-    await removeStaleTemps(layersDir, o.project.config.cacheDir);
-    const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => state.recordChild(pid) });
-    const stats = await StatCache.open(path.join(o.project.config.cacheDir, 'stat-cache.json'));
-    const store = new LocalStore(o.project.config.cacheDir, stats, warn, new CacheRun(o.project.config.cacheDir, state.id));
-    const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir).catch(() => 'mksquashfs not installed');
+    await removeStaleTemps(layersDir);
+    const runner = new Runner({ log, dryRun: false, signal: o.signal, onSpawn: (pid) => state.recordChild(pid) });
+    const stats = await StatCache.open(path.join(cacheDir, STAT_CACHE));
+    const store = await openStore({ cacheDir, stats, warn, runId: state.id, alive: pidAlive });
     let overlay: Promise<string[]> | undefined;
     let tools: Promise<HostTools> | undefined;
     let policy: Promise<string> | undefined;
     const heldLock = lock;
     return {
+      mode: 'build',
       project: o.project,
       graph: o.graph,
       report: o.report,
       signal: o.signal,
+      verbose: o.verbose,
+      keys: await keyContext(o, runner, stats, true),
+      layersDir,
+      runDir: state.dir,
+      store,
       runner,
       cleanupRunner,
-      state,
-      store,
-      stats,
-      layersDir,
-      sourceDateEpoch: o.envSourceDateEpoch ?? o.project.config.sourceDateEpoch,
-      mksquashfs,
       packs: new PQueue({ concurrency: 1 }),
       overlayOptions: () => (overlay ??= probeOverlayOptions(runner, path.join(state.dir, 'probe'), warn)),
       hostTools: () => (tools ??= HostTools.detect(state.dir)),
@@ -126,15 +180,14 @@ export async function openSession(o: SessionOptions): Promise<Session> {
 }
 
 /**
- * Partial files of runs that are gone. In the cache (which live runs of other projects may
- * share) only files whose writer is dead go; in layers/, which only the lock holder writes,
- * every temp name the tool uses (`.NAME.sqsh.RUN-ID.tmp`, `manifest.json.*.tmp`) is stale.
+ * Partial files in layers/ of runs that are gone: only the lock holder writes there, so every
+ * temp name the tool uses (`.NAME.sqsh.RUN-ID.tmp`, `manifest.json.*.tmp`) is stale. (The
+ * store cleans its own: see cache/open-store.ts.)
  */
-async function removeStaleTemps(layersDir: string, cacheDir: string): Promise<void> {
+async function removeStaleTemps(layersDir: string): Promise<void> {
   for (const name of await fs.readdir(layersDir).catch(() => [] as string[])) {
     if (/^\..+\.sqsh\.[^/]+\.tmp$/.test(name) || /^manifest\.json\.[^/]+\.tmp$/.test(name)) {
       await fs.rm(path.join(layersDir, name), { recursive: true, force: true });
     }
   }
-  await removeDeadWriters(cacheDir, pidAlive);
 }

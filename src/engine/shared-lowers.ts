@@ -14,17 +14,49 @@ export interface Lower {
   blob: string;
 }
 
-export class SharedLowers {
-  /** Short mount dir names (the build order index): overlay options name them relative to `dir`. */
+/** A lower as a layer's plan has it: the layer, and the mount of its blob. */
+export interface LowerMount {
+  name: string;
+  mount: MountOp;
+}
+
+/**
+ * Where a run mounts each layer's blob: a short dir per layer (its build order index), so
+ * that overlay options name them relative to `dir` in a few bytes. Only names: a dry run
+ * names the same dirs without mounting anything.
+ */
+export class LowerDirs {
   private readonly ids = new Map<string, number>();
+
+  constructor(
+    /** The directory the lowers are mounted in, below the run's state dir. */
+    readonly dir: string,
+    /** The run's layers, parents first. */
+    order: readonly string[],
+  ) {
+    order.forEach((name, i) => this.ids.set(name, i));
+  }
+
+  /** The mount of a layer's blob (its dir is the same for every user in the run). */
+  mountOf(lower: Lower): LowerMount {
+    return { name: lower.name, mount: squashfsMount(lower.blob, this.dirOf(lower.name)) };
+  }
+
+  dirOf(name: string): string {
+    const id = this.ids.get(name);
+    if (id === undefined) throw new Error(`bug: layer ${name} is not part of this run`);
+    return path.join(this.dir, String(id));
+  }
+}
+
+export class SharedLowers {
   /** For each layer: the layers of the run stacked on it that are not done yet. */
   private readonly users = new Map<string, number>();
   private readonly mounts = new Map<string, Promise<string>>();
   private readonly scope: Scope;
 
   constructor(
-    /** The directory the lowers are mounted in, below the run's state dir. */
-    readonly dir: string,
+    readonly dirs: LowerDirs,
     /** The run's layers, parents first. */
     order: readonly string[],
     private readonly lowersOf: (name: string) => readonly string[],
@@ -32,29 +64,17 @@ export class SharedLowers {
     cleanupRunner: Runner,
     private readonly warn: (m: string) => void,
   ) {
-    order.forEach((name, i) => this.ids.set(name, i));
     for (const name of order) for (const l of lowersOf(name)) this.users.set(l, (this.users.get(l) ?? 0) + 1);
     this.scope = new Scope(runner, cleanupRunner, warn);
   }
 
-  /** The mount of a layer's blob (its dir is the same for every user in the run). */
-  mountOf(lower: Lower): MountOp {
-    return squashfsMount(lower.blob, this.dirOf(lower.name));
-  }
-
-  private dirOf(name: string): string {
-    const id = this.ids.get(name);
-    if (id === undefined) throw new Error(`bug: layer ${name} is not part of this run`);
-    return path.join(this.dir, String(id));
-  }
-
   /** Mounts what is not mounted yet (once, however many builds ask at the same time); the dirs, nearest first. */
-  async use(lowers: readonly Lower[]): Promise<string[]> {
+  async use(lowers: readonly LowerMount[]): Promise<string[]> {
     const dirs: string[] = [];
     for (const l of lowers) {
       let mounted = this.mounts.get(l.name);
       if (!mounted) {
-        mounted = this.scope.mount(this.mountOf(l));
+        mounted = this.scope.mount(l.mount);
         this.mounts.set(l.name, mounted);
       }
       dirs.push(await mounted);
@@ -72,7 +92,7 @@ export class SharedLowers {
       this.mounts.delete(l);
       try {
         await mounted.catch(() => {}); // a failed mount is undone all the same (its users saw the failure)
-        await this.scope.releaseMount(this.dirOf(l));
+        await this.scope.releaseMount(this.dirs.dirOf(l));
       } catch (err) {
         this.warn(`could not unmount the lower ${l}: ${(err as Error).message}`);
       }

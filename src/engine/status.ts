@@ -6,7 +6,7 @@ import type { KeyDigest, Sha256 } from '../cache/digest.js';
 import { fingerprintInputs } from '../cache/inputs.js';
 import { type InputFingerprint, keyDigest, LAYER_FORMAT, type LayerKey, normalizeRecipe } from '../cache/key.js';
 import type { StatCache } from '../cache/stat-cache.js';
-import type { LayerStore } from '../cache/store.js';
+import type { StoreReader } from '../cache/store.js';
 import type { Manifest } from '../layer/manifest.js';
 import type { LayerGraph } from '../plan/graph.js';
 import type { Recipe } from '../recipe/types.js';
@@ -52,7 +52,7 @@ export type LayerStatus =
  */
 export async function layerStatuses(
   kc: KeyContext,
-  store: LayerStore,
+  store: StoreReader,
   graph: LayerGraph,
   order: string[],
   manifest: Manifest,

@@ -22,6 +22,11 @@ export interface PackInput {
   onProgress?: (percent: number) => void;
 }
 
+/** The mksquashfs command line of a pack (what --dry-run shows is what pack runs). */
+export function packArgv(p: Pick<PackInput, 'upper' | 'out' | 'squashfs' | 'processors'>): string[] {
+  return ['mksquashfs', p.upper, p.out, ...mksquashfsArgs(p.squashfs, p.processors)];
+}
+
 /** Writes `out` (a temp name: the caller renames it into place). */
 export async function pack(p: PackInput): Promise<void> {
   const env: Record<string, string> = {};
@@ -29,7 +34,7 @@ export async function pack(p: PackInput): Promise<void> {
   if (p.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(p.sourceDateEpoch);
   let last = -1;
   try {
-    await p.runner.run(['mksquashfs', p.upper, p.out, ...mksquashfsArgs(p.squashfs, p.processors)], {
+    await p.runner.run(packArgv(p), {
       env,
       tailLines: 15,
       onLine: (line) => {

@@ -6,31 +6,34 @@ import path from 'node:path';
 import { MOUNT_OPTIONS_MAX, OVERLAY_MAX_LOWERS } from '../plan/stack-limits.js';
 import type { Runner } from '../process/run.js';
 import { failureIn } from '../failure.js';
+import { formatArgv } from '../process/argv.js';
 import { isMountpoint, mountsUnder } from './mountinfo.js';
 
 export interface MountOp {
   readonly target: string;
   /** The directory the mount command runs in (relative paths in its options start there). */
   readonly cwd?: string;
+  /** The mount command as --dry-run shows it: the way the runner logs the command it runs. */
   describe(): string;
   argv(): string[];
 }
 
-/** A squashfs image, read-only through a loop device that goes away with the mount. */
-export function squashfsMount(file: string, target: string): MountOp {
+function mountOp(target: string, argv: string[], cwd?: string): MountOp {
   return {
     target,
-    describe: () => `mount ${file} (squashfs, read-only) at ${target}`,
-    argv: () => ['mount', '-t', 'squashfs', '-o', 'ro,loop', file, target],
+    ...(cwd !== undefined ? { cwd } : {}),
+    describe: () => `${formatArgv(argv)}${cwd !== undefined ? `   (in ${cwd})` : ''}`,
+    argv: () => [...argv],
   };
 }
 
+/** A squashfs image, read-only through a loop device that goes away with the mount. */
+export function squashfsMount(file: string, target: string): MountOp {
+  return mountOp(target, ['mount', '-t', 'squashfs', '-o', 'ro,loop', file, target]);
+}
+
 export function tmpfsMount(target: string, size: string): MountOp {
-  return {
-    target,
-    describe: () => `mount a tmpfs of size ${size} at ${target}`,
-    argv: () => ['mount', '-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'sqsh-layers', target],
-  };
+  return mountOp(target, ['mount', '-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'sqsh-layers', target]);
 }
 
 export interface OverlaySpec {
@@ -67,14 +70,7 @@ export function overlayOptions(spec: OverlaySpec): string {
 
 /** An overlayfs mount; without upper it is a read-only view of the lowers. */
 export function overlayMount(spec: OverlaySpec, target: string): MountOp {
-  const opts = overlayOptions(spec);
-  const layers = spec.lowers.length === 1 ? spec.lowers[0]! : `${spec.lowers[0]} ... ${spec.lowers.at(-1)} (${spec.lowers.length} lowers)`;
-  return {
-    target,
-    cwd: spec.cwd,
-    describe: () => `mount overlayfs at ${target}: lowers ${layers}${spec.upper ? `, upper ${spec.upper}` : ' (read-only)'}`,
-    argv: () => ['mount', '-t', 'overlay', '-o', opts, 'sqsh-layers', target],
-  };
+  return mountOp(target, ['mount', '-t', 'overlay', '-o', overlayOptions(spec), 'sqsh-layers', target], spec.cwd);
 }
 
 function checkOverlayPath(p: string): string {

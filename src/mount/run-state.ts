@@ -10,7 +10,6 @@ import { unmountAllUnder } from './ops.js';
 import { isAlive, type ProcessId, self, startOf } from './process-id.js';
 import { killChildren } from './reap.js';
 
-export const DEFAULT_STATE_ROOT = '/run/sqsh-layers';
 const OWNER_FILE = 'owner.json';
 const CHILDREN_FILE = 'children';
 
