@@ -124,7 +124,8 @@ export class Runner {
       partial = lines.pop() ?? '';
       for (const line of lines) pushLine(line);
     };
-    const pushLine = (line: string) => {
+    const pushLine = (raw: string) => {
+      const line = printable(raw);
       tail.push(line);
       if (tail.length > tailMax) tail.shift();
       o.onLine?.(line);
@@ -182,4 +183,14 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
+}
+
+/**
+ * A line of a command's output as it may be shown on a terminal: control characters (escape
+ * sequences that set titles, clear the screen or write the clipboard) become visible `\xNN`
+ * text. Output of `run` scripts is the layer's content talking, not ours.
+ */
+export function printable(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { failureIn } from '../../src/failure.js';
-import { Runner } from '../../src/process/run.js';
+import { printable, Runner } from '../../src/process/run.js';
 
 function runner(signal = new AbortController().signal, dryRun = false) {
   const lines: string[] = [];
@@ -89,5 +89,11 @@ describe('Runner, when a command cannot start', () => {
     expect(failureIn(err, 'command')).toMatchObject({ exitCode: null, signal: null, startError: 'spawn E2BIG', tail: [] });
     // The argument is cut: a message is for reading.
     expect((err as Error).message).toBe(`Command failed to start: echo '${'x'.repeat(200)}... (199800 more characters)': spawn E2BIG`);
+  });
+});
+
+describe('printable', () => {
+  it('shows control characters of command output as text, keeping tabs and ordinary text', () => {
+    expect(printable('\x1b]0;title\x07plain\ttab caf\u00e9 \u009b2J')).toBe('\\x1b]0;title\\x07plain\ttab caf\u00e9 \\x9b2J');
   });
 });
