@@ -15,9 +15,9 @@ interface Known {
   version: string;
 }
 
-/** `mksquashfs -version`'s first line, or "mksquashfs not installed". */
-export async function mksquashfsVersion(runner: Runner, cacheDir: string, pathEnv = process.env.PATH ?? ''): Promise<string> {
-  const found = await findOnPath('mksquashfs', pathEnv);
+/** `mksquashfs -version`'s first line, or "mksquashfs not installed": the one on the runner's PATH. */
+export async function mksquashfsVersion(runner: Runner, cacheDir: string): Promise<string> {
+  const found = await findOnPath('mksquashfs', runner.env.PATH ?? '');
   if (!found) return 'mksquashfs not installed';
   const bin = await fs.realpath(found);
   const st = await fs.stat(bin);

@@ -43,6 +43,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
             verbose: g.verbose,
             dryRun: g.dryRun,
             stateRoot: stateRootFromEnv(io.env),
+            env: io.env,
             envSourceDateEpoch: sourceDateEpoch,
           });
           let outcomes: LayerOutcome[];

@@ -34,12 +34,12 @@ Examples:
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
         const order = buildOrder(graph, layers);
         const signal = new AbortController().signal;
-        const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: true, signal });
+        const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: true, signal, env: io.env });
         const stats = await StatCache.open(path.join(project.config.cacheDir, 'stat-cache.json'));
         const store = new LocalStore(project.config.cacheDir, stats, () => {});
         const kc = {
           stats,
-          mksquashfs: await mksquashfsVersion(runner, project.config.cacheDir, io.env.PATH ?? process.env.PATH).catch(() => 'mksquashfs not installed'),
+          mksquashfs: await mksquashfsVersion(runner, project.config.cacheDir).catch(() => 'mksquashfs not installed'),
           sourceDateEpoch: sourceDateEpochFromEnv(io.env) ?? project.config.sourceDateEpoch,
           signal,
         };

@@ -175,7 +175,7 @@ async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
   const needed = new Set(BASE_TOOLS);
   for (const st of stale) for (const step of s.graph.recipes.get(st.layer)!.steps) for (const t of toolsOf(step)) needed.add(t);
   const missing: string[] = [];
-  for (const t of [...needed].sort()) if ((await findOnPath(t)) === undefined) missing.push(t);
+  for (const t of [...needed].sort()) if ((await findOnPath(t, s.runner.env.PATH ?? '')) === undefined) missing.push(t);
   if (missing.length === 0) return;
   const layers = stale.map((st) => st.layer);
   const uses = missing.map((t) => {

@@ -30,6 +30,8 @@ export interface SessionOptions {
   verbose: boolean;
   dryRun: boolean;
   stateRoot: string;
+  /** The environment commands run in (the CLI's). */
+  env: NodeJS.ProcessEnv;
   /** SOURCE_DATE_EPOCH from the environment; wins over the project default. */
   envSourceDateEpoch: number | undefined;
 }
@@ -65,7 +67,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     },
     info: (line: string) => o.report.emit({ type: 'info', text: line }),
   };
-  const cleanupRunner = new Runner({ log, dryRun: false, signal: new AbortController().signal });
+  const cleanupRunner = new Runner({ log, dryRun: false, signal: new AbortController().signal, env: o.env });
   const projectDir = o.project.config.dir;
 
   for (const r of await cleanLeftovers(o.stateRoot, cleanupRunner, warn)) {
@@ -81,7 +83,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     const layersDir = path.join(projectDir, LAYERS_DIR);
     await fs.mkdir(layersDir, { recursive: true });
     await removeStaleTemps(layersDir, o.project.config.cacheDir);
-    const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, onSpawn: (pid) => state.recordChild(pid) });
+    const runner = new Runner({ log, dryRun: o.dryRun, signal: o.signal, env: o.env, onSpawn: (pid) => state.recordChild(pid) });
     const stats = await StatCache.open(path.join(o.project.config.cacheDir, 'stat-cache.json'));
     const store = new LocalStore(o.project.config.cacheDir, stats, warn, new CacheRun(o.project.config.cacheDir, state.id));
     const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir).catch(() => 'mksquashfs not installed');

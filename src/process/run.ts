@@ -8,7 +8,7 @@ import { checkInterrupted, Interrupted } from './interrupt.js';
 
 export interface CommandOptions {
   cwd?: string;
-  /** Variables added to (or, with `clearEnv`, replacing) the tool's own environment. */
+  /** Variables added to (or, with `clearEnv`, replacing) the runner's environment. */
   env?: Record<string, string>;
   clearEnv?: boolean;
   /** A file fed to the command's standard input. */
@@ -59,6 +59,8 @@ export class Runner {
       log: Log;
       dryRun: boolean;
       signal: AbortSignal;
+      /** The environment commands run in (the CLI's, passed down; never read from `process`). */
+      env: NodeJS.ProcessEnv;
       onSpawn?: SpawnListener;
       onExit?: SpawnListener;
       /** Grace time between SIGTERM and SIGKILL of an interrupted command. */
@@ -72,6 +74,10 @@ export class Runner {
 
   get signal(): AbortSignal {
     return this.opts.signal;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return this.opts.env;
   }
 
   /** Runs a command that changes something; in --dry-run it is only printed. */
@@ -100,7 +106,7 @@ export class Runner {
     this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}${o.cwd ? `   (in ${o.cwd})` : ''}`);
     const tailMax = o.tailLines ?? 30;
     const tail: string[] = [];
-    const env = o.clearEnv ? { ...o.env } : { ...process.env, ...o.env };
+    const env = o.clearEnv ? { ...o.env } : { ...this.opts.env, ...o.env };
     // zx is loaded on first use: a no-op build runs no command and need not pay for it.
     const { $ } = await import('zx');
     const stdinFd = o.stdinFile !== undefined ? openSync(o.stdinFile, 'r') : undefined;

@@ -64,7 +64,7 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
     }
     await ctx.runner.run(argv, {
       clearEnv: true,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      env: { PATH: ctx.runner.env.PATH ?? '/usr/bin:/bin' },
       stdinFile,
       okCodes: t.okCodes,
       onLine: (line) => {

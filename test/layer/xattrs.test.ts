@@ -6,7 +6,7 @@ import { parseGetfattr, readTreeXattrs, readXattrs, removeXattr } from '../../sr
 import { Runner } from '../../src/process/run.js';
 import { tempDir } from '../support/project.js';
 
-const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal: new AbortController().signal });
+const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal: new AbortController().signal, env: process.env });
 /** A byte-path string from bytes written as latin1 text ('\xe9' is the byte 0xe9). */
 const bytes = (latin1: string) => nameOf(Buffer.from(latin1, 'latin1'));
 const shownKeys = (m: Map<string, unknown>, dir: string) => [...m.keys()].map((k) => shownPath(path.relative(dir, k))).sort();
