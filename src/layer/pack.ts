@@ -5,10 +5,9 @@ import type { Runner } from '../process/run.js';
 import { CommandError } from '../process/run.js';
 import type { SquashfsOptions } from '../recipe/types.js';
 
-export function mksquashfsArgs(o: SquashfsOptions, processors: number | undefined): string[] {
+export function mksquashfsArgs(o: SquashfsOptions): string[] {
   const args = ['-noappend', '-no-recovery', '-xattrs', '-comp', o.compression, '-b', String(o.blockSize)];
   if (o.level !== undefined) args.push('-Xcompression-level', String(o.level));
-  if (processors !== undefined) args.push('-processors', String(processors));
   return args;
 }
 
@@ -26,7 +25,6 @@ export interface PackInput {
   out: string;
   squashfs: SquashfsOptions;
   sourceDateEpoch: number | undefined;
-  processors?: number;
   runner: Runner;
   onProgress?: (percent: number) => void;
 }
@@ -38,7 +36,7 @@ export async function pack(p: PackInput): Promise<void> {
   if (p.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(p.sourceDateEpoch);
   let last = -1;
   try {
-    await p.runner.run(['mksquashfs', p.upper, p.out, ...mksquashfsArgs(p.squashfs, p.processors)], {
+    await p.runner.run(['mksquashfs', p.upper, p.out, ...mksquashfsArgs(p.squashfs)], {
       env,
       tailLines: 15,
       onLine: (line) => {

@@ -35,13 +35,21 @@ export function buildProjectConfig(
   const diagnostics: Diagnostic[] = [];
   const squashfs = squashfsOptions(DEFAULT_SQUASHFS, data.squashfs as Data | undefined, ['squashfs'], source, diagnostics);
   const cache = cacheOverride ?? (data.cache as string | undefined) ?? DEFAULT_CACHE_DIR;
+  if (data.remote !== undefined) {
+    // PRODUCT.md's registry cache: until it exists, a project that asks for it must not build
+    // as if it were there.
+    diagnostics.push({
+      loc: locate(source, ['remote']),
+      message: '"remote" (a shared cache in an OCI registry) is not supported yet',
+      hint: 'remove it from sqsh-layers.yaml; layers are cached in the local cache directory ("cache", default .sqsh-cache)',
+    });
+  }
   const config: ProjectConfig = {
     dir,
     file,
     squashfs,
     tmpfsSize: data['tmpfs-size'] !== undefined ? scalarText(data['tmpfs-size']) : DEFAULT_TMPFS_SIZE,
     cacheDir: path.resolve(dir, cache),
-    remote: data.remote as string | undefined,
     sourceDateEpoch: data['source-date-epoch'] as number | undefined,
     jobs: data.jobs as number | undefined,
   };
