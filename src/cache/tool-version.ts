@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Runner } from '../process/run.js';
 import { findOnPath } from '../process/which.js';
-import { writeAtomic } from './local-store.js';
+import { writeAtomic } from './atomic-write.js';
 
 interface Known {
   size: number;
