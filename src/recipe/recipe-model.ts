@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Diagnostic } from './diagnostic.js';
 import type { Compression, InputRef, ProjectConfig, Recipe, SquashfsOptions, Step } from './types.js';
-import type { PathSegment, YamlSource } from './yaml-source.js';
+import { type PathSegment, valueAt, type YamlSource } from './yaml-source.js';
 
 export interface InputCheck {
   input: InputRef;
@@ -178,12 +178,6 @@ function envOf(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries((v as Data | undefined) ?? {})) out[k] = String(val);
   return out;
-}
-
-function valueAt(data: unknown, at: PathSegment[]): unknown {
-  let node = data;
-  for (const s of at) node = (node as Record<string | number, unknown>)[s];
-  return node;
 }
 
 /** A schema-checked string-or-number value as text. */
