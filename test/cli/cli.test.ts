@@ -418,6 +418,30 @@ recipes/server.yaml:4:9: "steps[0].to" must be an absolute path inside the layer
     expect(existsSync(path.join(dir, 'layers'))).toBe(false);
   });
 
+  it.each([['plan'], ['build']])('%s reports a parent cycle through a broken recipe with its problem, in one run (exit 2)', async (cmd) => {
+    const dir = await project({
+      ...CHAIN,
+      'recipes/base.yaml': 'parent: config\nsteps: []\n',
+    });
+    const result = await runCli([cmd], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').filter((l) => /^recipes\//.test(l))).toEqual([
+      'recipes/base.yaml:1:9: parent cycle: base → config → extra → server → base',
+      'recipes/base.yaml:2:8: "steps" must not be empty',
+      'recipes/config.yaml:1:9: parent cycle: base → config → extra → server → base',
+      'recipes/extra.yaml:1:9: parent cycle: base → config → extra → server → base',
+      'recipes/server.yaml:1:9: parent cycle: base → config → extra → server → base',
+    ]);
+    expect(result.stderr).toContain(`recipes/base.yaml:1:9: parent cycle: base → config → extra → server → base
+   1 | parent: config
+     |         ^^^^^^
+  hint: one layer of the cycle must be a bottom layer (no parent) or take another parent
+`);
+    expect(result.stderr).toMatch(/\n5 problems in the recipes; nothing was built\n$/);
+    expect(existsSync(path.join(dir, 'layers'))).toBe(false);
+  });
+
   it('reports missing inputs for plan, not for cmdline', async () => {
     const dir = await project({ ...CHAIN, 'recipes/server.yaml': 'parent: base\nsteps:\n  - copy: files/missing.txt\n' });
     expect(await runCli(['plan'], { cwd: dir })).toEqual({

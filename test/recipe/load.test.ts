@@ -711,6 +711,33 @@ describe('all problems at once', () => {
     ]);
   });
 
+  it('reports a cycle through a recipe that has other problems together with them', async () => {
+    const { text } = await problems({
+      'recipes/a.yaml': `parent: b\n${RUN}`,
+      'recipes/b.yaml': 'parent: a\nsteps: []\n',
+    });
+    const hint = '  hint: one layer of the cycle must be a bottom layer (no parent) or take another parent';
+    expect(text).toBe(
+      [
+        'recipes/a.yaml:1:9: parent cycle: a → b → a',
+        '   1 | parent: b',
+        '     |         ^',
+        hint,
+        '',
+        'recipes/b.yaml:1:9: parent cycle: a → b → a',
+        '   1 | parent: a',
+        '     |         ^',
+        hint,
+        '',
+        'recipes/b.yaml:2:8: "steps" must not be empty',
+        '   2 | steps: []',
+        '     |        ^^',
+        '',
+        '3 problems in the recipes; nothing was built',
+      ].join('\n'),
+    );
+  });
+
   it('checks the parent named by a recipe that has problems of its own', async () => {
     expect(
       await headlines({
