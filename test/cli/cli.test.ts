@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,8 +5,10 @@ import { layerKey } from '../../src/engine/status.js';
 import { CacheRun } from '../../src/cache/cache-run.js';
 import { LocalStore } from '../../src/cache/local-store.js';
 import { StatCache } from '../../src/cache/stat-cache.js';
+import { mksquashfsVersion } from '../../src/cache/tool-version.js';
 import { openProject } from '../../src/cli/project.js';
 import { manifestEntry } from '../../src/layer/manifest.js';
+import { Runner } from '../../src/process/run.js';
 import { sha256 } from '../support/leftovers.js';
 import { REPO, runCli, tempDir, writeFiles } from '../support/project.js';
 
@@ -35,6 +36,15 @@ async function project(files: Files = CHAIN): Promise<string> {
   dirs.push(dir);
   await writeFiles(dir, files);
   return dir;
+}
+
+/**
+ * The mksquashfs version in the keys of runCli's CLI (same PATH): "mksquashfs not installed"
+ * without one, so these tests do not need squashfs-tools.
+ */
+function mksquashfsAsTheCliSeesIt(cacheDir: string): Promise<string> {
+  const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: true, signal: new AbortController().signal, env: { PATH: process.env.PATH ?? '' } });
+  return mksquashfsVersion(runner, cacheDir);
 }
 
 const FRESH_PLAN = `4 layers in build order, 4 to build:
@@ -109,7 +119,7 @@ stacks (top to bottom):
     // Fake a cache entry for base and a previous build of server with another destination.
     const { project: p, graph } = await openProject(dir, { checkInputs: true });
     const stats = await StatCache.open(path.join(dir, 'scratch-stats.json'));
-    const mksquashfs = execFileSync('mksquashfs', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    const mksquashfs = await mksquashfsAsTheCliSeesIt(p.config.cacheDir);
     const kc = { stats, mksquashfs, sourceDateEpoch: undefined, signal: new AbortController().signal };
     const run = new CacheRun(p.config.cacheDir, `20261126T000000-${process.pid}-abcdef`);
     const store = new LocalStore(p.config.cacheDir, stats, () => {}, run);
@@ -166,7 +176,7 @@ stacks (top to bottom):
     const { project: p, graph } = await openProject(dir, { checkInputs: true });
     // The cache's own stat cache, as a build leaves it: the blob's digest sealed.
     const stats = await StatCache.open(path.join(p.config.cacheDir, 'stat-cache.json'));
-    const mksquashfs = execFileSync('mksquashfs', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    const mksquashfs = await mksquashfsAsTheCliSeesIt(p.config.cacheDir);
     const kc = { stats, mksquashfs, sourceDateEpoch: undefined, signal: new AbortController().signal };
     const store = new LocalStore(p.config.cacheDir, stats, () => {}, new CacheRun(p.config.cacheDir, `20261126T000000-${process.pid}-abcdef`));
     const baseKey = await layerKey(kc, graph.recipes.get('base')!, null);

@@ -1,11 +1,15 @@
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pruneIdentical } from '../../src/layer/prune.js';
 import { bytesOf, nameOf, shownPath } from '../../src/layer/byte-path.js';
 import { readTreeXattrs } from '../../src/layer/xattrs.js';
 import { Runner } from '../../src/process/run.js';
+import { requireTools } from '../support/tools.js';
 import { tempDir, writeFiles } from '../support/project.js';
+
+// pruneIdentical compares xattrs through getfattr; the fixtures set some with setfattr.
+beforeAll(() => requireTools({ getfattr: 'attr', setfattr: 'attr', xargs: 'findutils' }));
 
 const dirs: string[] = [];
 afterEach(() => {
