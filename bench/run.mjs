@@ -76,7 +76,7 @@ async function snapshotTool() {
 /** The options the tool passes to mksquashfs for CFG.squashfs (from its own code when possible). */
 function squashfsArgs(tool) {
   const o = CFG.squashfs;
-  if (tool.mksquashfsArgs) return tool.mksquashfsArgs(o, undefined);
+  if (tool.mksquashfsArgs) return tool.mksquashfsArgs(o);
   const args = ['-noappend', '-no-recovery', '-xattrs', '-comp', o.compression, '-b', String(o.blockSize)];
   if (o.level !== undefined) args.push('-Xcompression-level', String(o.level));
   return args;

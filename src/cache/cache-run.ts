@@ -16,7 +16,7 @@ export type PidAlive = (pid: number) => Promise<boolean>;
 
 /** A run id as mount/run-state.ts makes it: STAMP-PID-RANDOM. */
 const RUN_ID = /(?:^|\.)\d{8}T\d{6}Z?-(\d+)-[0-9a-f]{6}(?=\.|$)/;
-/** writeAtomic's `FILE.PID.RANDOM.tmp` and the stat cache's `FILE.PID.tmp`. */
+/** writeAtomic's `FILE.PID.RANDOM.tmp` (and `FILE.PID.tmp`, the stat cache's of older versions). */
 const PID_TMP = /\.(\d+)(?:\.[0-9a-z]{1,8})?\.tmp$/;
 
 /**

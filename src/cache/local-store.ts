@@ -7,6 +7,7 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { replaceAtomically, writeAtomic } from './atomic-write.js';
 import type { CacheRun } from './cache-run.js';
 import { type KeyDigest, type Sha256, sha256OfFile } from './digest.js';
 import type { LayerKey } from './key.js';
@@ -130,14 +131,6 @@ export class LocalStore implements LayerStore {
   }
 }
 
-/** Writes a file completely under a temp name, then renames it into place. */
-export async function writeAtomic(file: string, data: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
-}
-
 /**
  * Puts a blob at `dest` (layers/NAME.sqsh): a hardlink when on the same filesystem, else a
  * reflink or copy; always through a temp name so `dest` is never half-written. A copy on
@@ -156,22 +149,18 @@ async function linkBlob(
   // On another filesystem than the cache (no hardlink possible), a copy with the right bytes stays.
   const copied = d !== undefined && d.dev !== b.dev && d.isFile() && d.size === b.size;
   if (copied && known && (await known.stats.digest(dest).catch(() => undefined)) === known.digest) return 'unchanged';
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${runId}.tmp`);
-  await fs.rm(tmp, { force: true });
   let how: 'linked' | 'copied' = 'linked';
-  try {
-    await fs.link(blob, tmp);
-  } catch (err) {
-    if (!['EXDEV', 'EPERM', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    await fs.copyFile(blob, tmp, fs.constants.COPYFILE_FICLONE);
-    how = 'copied';
-  }
-  try {
-    await fs.rename(tmp, dest);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  const fill = async (tmp: string) => {
+    try {
+      await fs.link(blob, tmp);
+    } catch (err) {
+      if (!['EXDEV', 'EPERM', 'EMLINK'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      await fs.copyFile(blob, tmp, fs.constants.COPYFILE_FICLONE);
+      how = 'copied';
+    }
+  };
+  // The run's id in the temp name: a later run removes what a killed one left in layers/.
+  await replaceAtomically(dest, fill, path.join(path.dirname(dest), `.${path.basename(dest)}.${runId}.tmp`));
   if (how === 'linked' && known) await known.stats.seal(blob, known.digest);
   return how;
 }

@@ -6,8 +6,8 @@
 // blob the tool hardlinks elsewhere is recorded again after the link (see seal).
 
 import { type BigIntStats, promises as fs } from 'node:fs';
-import path from 'node:path';
 import { bytesOf } from '../layer/byte-path.js';
+import { writeAtomic } from './atomic-write.js';
 import { type Sha256, sha256OfFile } from './digest.js';
 
 interface Entry {
@@ -97,10 +97,7 @@ export class StatCache {
     for (const f of [...this.entries.keys()]) {
       if (!(await fs.stat(bytesOf(f)).catch(() => undefined))) this.entries.delete(f);
     }
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) }));
-    await fs.rename(tmp, this.file);
+    await writeAtomic(this.file, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) }));
     this.dirty = false;
   }
 }

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Runner } from '../process/run.js';
 import { findOnPath } from '../process/which.js';
-import { writeAtomic } from './local-store.js';
+import { writeAtomic } from './atomic-write.js';
 
 interface Known {
   size: number;
@@ -16,11 +16,11 @@ interface Known {
 }
 
 /**
- * `mksquashfs -version`'s first line, or "mksquashfs not installed". `remember: false` (planning,
- * --dry-run) reads what is known but writes nothing.
+ * `mksquashfs -version`'s first line, or "mksquashfs not installed": the one on the runner's
+ * PATH. `remember: false` (planning, --dry-run) reads what is known but writes nothing.
  */
-export async function mksquashfsVersion(runner: Runner, cacheDir: string, pathEnv = process.env.PATH ?? '', o = { remember: true }): Promise<string> {
-  const found = await findOnPath('mksquashfs', pathEnv);
+export async function mksquashfsVersion(runner: Runner, cacheDir: string, o = { remember: true }): Promise<string> {
+  const found = await findOnPath('mksquashfs', runner.env.PATH ?? '');
   if (!found) return 'mksquashfs not installed';
   const bin = await fs.realpath(found);
   const st = await fs.stat(bin);

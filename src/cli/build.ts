@@ -43,8 +43,8 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
             signal: interrupts.signal,
             verbose: g.verbose,
             stateRoot: stateRootFromEnv(io.env),
+            env: io.env,
             envSourceDateEpoch: sourceDateEpoch,
-            pathEnv: io.env.PATH,
           };
           // --dry-run: no lock, no run dir, no mount, no write; the plan is described instead.
           const session = g.dryRun ? await openReadOnlySession(options) : await openBuildSession(options);

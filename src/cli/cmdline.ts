@@ -1,19 +1,9 @@
 // `cmdline LAYER`: the kernel parameters that boot LAYER's stack.
 
-import { bootOverlayWarning, kernelCmdline } from '../plan/cmdline.js';
+import { type BootOptions, bootOverlayWarning, kernelCmdline } from '../plan/cmdline.js';
 import { buildOrder, stackOf } from '../plan/graph.js';
 import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
-
-interface CmdlineOptions {
-  root?: string;
-  layerdev?: string;
-  layerdir?: string;
-  sqshfstype?: string;
-  ramLayer?: string;
-  toRam?: boolean;
-  overlayflags?: string;
-}
 
 export function cmdlineCommand({ program, globals, io, action }: CommandKit): void {
   program
@@ -37,7 +27,7 @@ Examples:
       root=/dev/xvda1 sqsh_layerdev=/dev/xvdb1 sqsh_layerdir=layers sqsh_layers=config:extra:server:base`,
     )
     .action(
-      action(async (layer: string, o: CmdlineOptions) => {
+      action(async (layer: string, o: BootOptions) => {
         const g = globals();
         const { graph } = await openProject(g.dir, { checkInputs: false });
         buildOrder(graph, [layer]); // unknown layer → usage error with suggestions

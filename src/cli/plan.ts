@@ -37,7 +37,7 @@ Examples:
           verbose: g.verbose,
           stateRoot: stateRootFromEnv(io.env),
           envSourceDateEpoch: sourceDateEpochFromEnv(io.env),
-          pathEnv: io.env.PATH,
+          env: io.env,
         });
         const manifest = await readManifest(s.layersDir);
         const forced = new Set(g.force ? (layers.length > 0 ? layers : order) : []);

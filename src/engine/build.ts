@@ -189,11 +189,11 @@ function bootWarnings(s: Session, order: readonly string[]): string[] {
   return order.filter((n) => !parents.has(n)).flatMap((top) => bootOverlayWarning(stackOf(s.graph, top), {}) ?? []);
 }
 
-async function preflight(s: Session, stale: LayerStatus[]): Promise<void> {
+async function preflight(s: BuildSession, stale: LayerStatus[]): Promise<void> {
   const needed = new Set(BASE_TOOLS);
   for (const st of stale) for (const step of s.graph.recipes.get(st.layer)!.steps) for (const t of toolsOf(step)) needed.add(t);
   const missing: string[] = [];
-  for (const t of [...needed].sort()) if ((await findOnPath(t)) === undefined) missing.push(t);
+  for (const t of [...needed].sort()) if ((await findOnPath(t, s.runner.env.PATH ?? '')) === undefined) missing.push(t);
   if (missing.length === 0) return;
   const layers = stale.map((st) => st.layer);
   const uses = missing.map((tool) => {

@@ -33,10 +33,10 @@ export interface SessionOptions {
   signal: AbortSignal;
   verbose: boolean;
   stateRoot: string;
+  /** The environment commands run in (the CLI's). */
+  env: NodeJS.ProcessEnv;
   /** SOURCE_DATE_EPOCH from the environment; wins over the project default. */
   envSourceDateEpoch: number | undefined;
-  /** Where mksquashfs is looked for (its version is part of every key); default this process's PATH. */
-  pathEnv?: string;
 }
 
 interface SessionBase {
@@ -87,7 +87,7 @@ function logOf(o: SessionOptions): Log {
 }
 
 async function keyContext(o: SessionOptions, runner: Runner, stats: StatCache, remember: boolean): Promise<KeyContext> {
-  const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir, o.pathEnv, { remember }).catch(() => 'mksquashfs not installed');
+  const mksquashfs = await mksquashfsVersion(runner, o.project.config.cacheDir, { remember }).catch(() => 'mksquashfs not installed');
   return { stats, mksquashfs, sourceDateEpoch: o.envSourceDateEpoch ?? o.project.config.sourceDateEpoch, signal: o.signal, fingerprints: new Map() };
 }
 
@@ -96,7 +96,7 @@ export async function openReadOnlySession(o: SessionOptions): Promise<ReadOnlySe
   checkStateRoot(o.stateRoot);
   const cacheDir = o.project.config.cacheDir;
   // Commands that would change something are printed instead (Runner's dry-run).
-  const runner = new Runner({ log: logOf(o), dryRun: true, signal: o.signal });
+  const runner = new Runner({ log: logOf(o), dryRun: true, signal: o.signal, env: o.env });
   const stats = await StatCache.open(path.join(cacheDir, STAT_CACHE));
   return {
     mode: 'read-only',
@@ -119,7 +119,7 @@ export async function openReadOnlySession(o: SessionOptions): Promise<ReadOnlySe
 export async function openBuildSession(o: SessionOptions): Promise<BuildSession> {
   const warn = (text: string) => o.report.emit({ type: 'warning', text });
   const log = logOf(o);
-  const cleanupRunner = new Runner({ log, dryRun: false, signal: new AbortController().signal });
+  const cleanupRunner = new Runner({ log, dryRun: false, signal: new AbortController().signal, env: o.env });
   const projectDir = o.project.config.dir;
   const cacheDir = o.project.config.cacheDir;
 
@@ -136,7 +136,7 @@ export async function openBuildSession(o: SessionOptions): Promise<BuildSession>
     const layersDir = path.join(projectDir, LAYERS_DIR);
     await fs.mkdir(layersDir, { recursive: true });
     await removeStaleTemps(layersDir);
-    const runner = new Runner({ log, dryRun: false, signal: o.signal, onSpawn: (pid) => state.recordChild(pid) });
+    const runner = new Runner({ log, dryRun: false, signal: o.signal, env: o.env, onSpawn: (pid) => state.recordChild(pid) });
     const stats = await StatCache.open(path.join(cacheDir, STAT_CACHE));
     const store = await openStore({ cacheDir, stats, warn, runId: state.id, alive: pidAlive });
     let overlay: Promise<string[]> | undefined;

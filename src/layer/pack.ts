@@ -5,10 +5,9 @@ import { failureIn, FailureError } from '../failure.js';
 import type { Runner } from '../process/run.js';
 import type { SquashfsOptions } from '../recipe/types.js';
 
-export function mksquashfsArgs(o: SquashfsOptions, processors: number | undefined): string[] {
+export function mksquashfsArgs(o: SquashfsOptions): string[] {
   const args = ['-noappend', '-no-recovery', '-xattrs', '-comp', o.compression, '-b', String(o.blockSize)];
   if (o.level !== undefined) args.push('-Xcompression-level', String(o.level));
-  if (processors !== undefined) args.push('-processors', String(processors));
   return args;
 }
 
@@ -17,14 +16,13 @@ export interface PackInput {
   out: string;
   squashfs: SquashfsOptions;
   sourceDateEpoch: number | undefined;
-  processors?: number;
   runner: Runner;
   onProgress?: (percent: number) => void;
 }
 
 /** The mksquashfs command line of a pack (what --dry-run shows is what pack runs). */
-export function packArgv(p: Pick<PackInput, 'upper' | 'out' | 'squashfs' | 'processors'>): string[] {
-  return ['mksquashfs', p.upper, p.out, ...mksquashfsArgs(p.squashfs, p.processors)];
+export function packArgv(p: Pick<PackInput, 'upper' | 'out' | 'squashfs'>): string[] {
+  return ['mksquashfs', p.upper, p.out, ...mksquashfsArgs(p.squashfs)];
 }
 
 /** Writes `out` (a temp name: the caller renames it into place). */

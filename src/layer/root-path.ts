@@ -8,7 +8,7 @@ import path from 'node:path';
 import { failureIn, FailureError } from '../failure.js';
 import { bytesOf, readLinkName, readNames, shownPath } from './byte-path.js';
 
-/** Lexically normalizes an in-root path: always absolute, no `.`/`..`, `..` stops at `/`. */
+/** Lexically normalizes an in-root path or glob: always absolute, no `.`/`..`, `..` stops at `/`. */
 export function normalizeInRoot(p: string): string {
   const out: string[] = [];
   for (const part of p.split('/')) {
@@ -80,7 +80,7 @@ export async function mkdirInRoot(root: string, inRoot: string): Promise<string>
  */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
-  const g = normalizeGlob(glob);
+  const g = normalizeInRoot(glob);
   for (let i = 0; i < g.length; i++) {
     const c = g[i]!;
     if (c === '*') {
@@ -113,16 +113,6 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`, 'u');
 }
 
-function normalizeGlob(glob: string): string {
-  const parts: string[] = [];
-  for (const part of glob.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return '/' + parts.join('/');
-}
-
 export function hasGlobMagic(p: string): boolean {
   return /[*?[]/.test(p);
 }
@@ -133,7 +123,7 @@ export function hasGlobMagic(p: string): boolean {
  * resolved in-root (symlinks followed as in a chroot).
  */
 export async function expandInRoot(root: string, glob: string): Promise<string[]> {
-  const parts = normalizeGlob(glob).split('/').filter(Boolean);
+  const parts = normalizeInRoot(glob).split('/').filter(Boolean);
   let current: string[] = ['/'];
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;

@@ -63,21 +63,19 @@ const GETFATTR = ['getfattr', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-na
 
 /** Every xattr of every entry below `dir` (symlinks themselves, not their targets). */
 export async function readTreeXattrs(runner: Runner, dir: string): Promise<XattrMap> {
-  // getfattr exits 1 when some entry (a whiteout) has no xattr support; xargs makes that 123.
-  const res = await runner.query(['xargs', '-0', '-r', ...GETFATTR, '-R', '-P', '--'], {
-    input: nulSeparated([dir]),
-    stdoutBytes: true,
-    tailLines: 5,
-    okCodes: [0, 123],
-  });
-  return parseGetfattr(res.stdoutBytes!);
+  return getfattr(runner, ['-R', '-P'], [dir]);
 }
 
 /** Every xattr of the given entries (which must exist). */
 export async function readXattrs(runner: Runner, paths: string[]): Promise<XattrMap> {
   if (paths.length === 0) return new Map();
-  // xargs splits the list into command lines the kernel accepts.
-  const res = await runner.query(['xargs', '-0', '-r', ...GETFATTR, '--'], {
+  return getfattr(runner, [], paths);
+}
+
+async function getfattr(runner: Runner, options: string[], paths: string[]): Promise<XattrMap> {
+  // xargs splits the list into command lines the kernel accepts. getfattr exits 1 when some
+  // entry (a whiteout) has no xattr support; xargs makes that 123.
+  const res = await runner.query(['xargs', '-0', '-r', ...GETFATTR, ...options, '--'], {
     input: nulSeparated(paths),
     stdoutBytes: true,
     tailLines: 5,

@@ -22,7 +22,7 @@ export interface BrokenRecipe {
 /**
  * Checks parents exist, that following them never loops and that no stack is deeper than
  * overlayfs can mount; every problem is reported. The parents named by broken recipes (whose
- * own problems are reported elsewhere) are checked too.
+ * own problems are reported elsewhere) are checked too, cycles through them included.
  */
 export function buildGraph(
   recipes: ReadonlyMap<string, Recipe>,
@@ -30,7 +30,7 @@ export function buildGraph(
 ): { graph: LayerGraph | undefined; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const known = [...recipes.keys(), ...broken.keys()];
-  const refs = [
+  const refs: (ParentRef & { name: string })[] = [
     ...[...recipes.values()].flatMap((r) => (r.parent !== undefined ? [{ name: r.name, parent: r.parent, loc: r.locs.parent ?? r.locs.file }] : [])),
     ...[...broken].flatMap(([name, b]) => (b.parent ? [{ name, parent: b.parent.name, loc: b.parent.loc }] : [])),
   ];
@@ -44,7 +44,7 @@ export function buildGraph(
       });
     }
   }
-  diagnostics.push(...findCycles(recipes));
+  diagnostics.push(...findCycles(new Map(refs.map((r) => [r.name, r]))));
   if (diagnostics.length === 0) diagnostics.push(...deepStackDiagnostics(recipes));
   if (diagnostics.length > 0 || broken.size > 0) return { graph: undefined, diagnostics };
 
@@ -59,25 +59,31 @@ export function buildGraph(
   return { graph: { recipes, children, roots }, diagnostics };
 }
 
-function findCycles(recipes: ReadonlyMap<string, Recipe>): Diagnostic[] {
+/** A recipe's `parent:`, loaded or from a broken recipe file, and where it is written. */
+interface ParentRef {
+  parent: string;
+  loc: Loc;
+}
+
+/** Parent cycles through any recipe file, loaded or broken: reported with the files' own problems. */
+function findCycles(parents: ReadonlyMap<string, ParentRef>): Diagnostic[] {
   const out: Diagnostic[] = [];
   const reported = new Set<string>();
-  for (const start of [...recipes.keys()].sort()) {
+  for (const start of [...parents.keys()].sort()) {
     const seen: string[] = [];
     let cur: string | undefined = start;
-    while (cur !== undefined && recipes.has(cur) && !seen.includes(cur)) {
+    while (cur !== undefined && parents.has(cur) && !seen.includes(cur)) {
       seen.push(cur);
-      const parent: string | undefined = recipes.get(cur)!.parent;
+      const parent: string = parents.get(cur)!.parent;
       cur = parent === cur ? undefined : parent;
     }
-    if (cur === undefined || !recipes.has(cur) || cur !== start || reported.has(start)) continue;
+    if (cur === undefined || cur !== start || reported.has(start)) continue;
     // `start` lies on a cycle: report it once per member, at each member's parent key.
     const cycle = seen;
     const text = [...cycle, cycle[0]].join(' → ');
     for (const member of cycle) {
       reported.add(member);
-      const r = recipes.get(member)!;
-      out.push({ loc: r.locs.parent ?? r.locs.file, message: `parent cycle: ${text}`, hint: 'one layer of the cycle must be a bottom layer (no parent) or take another parent' });
+      out.push({ loc: parents.get(member)!.loc, message: `parent cycle: ${text}`, hint: 'one layer of the cycle must be a bottom layer (no parent) or take another parent' });
     }
   }
   return out;

@@ -10,7 +10,7 @@ import { checkInterrupted, classify } from './interrupt.js';
 
 export interface CommandOptions {
   cwd?: string;
-  /** Variables added to (or, with `clearEnv`, replacing) the tool's own environment. */
+  /** Variables added to (or, with `clearEnv`, replacing) the runner's environment. */
   env?: Record<string, string>;
   clearEnv?: boolean;
   /** A file fed to the command's standard input. */
@@ -50,6 +50,8 @@ export class Runner {
       log: Log;
       dryRun: boolean;
       signal: AbortSignal;
+      /** The environment commands run in (the CLI's, passed down; never read from `process`). */
+      env: NodeJS.ProcessEnv;
       onSpawn?: SpawnListener;
       /** Grace time between SIGTERM and SIGKILL of an interrupted command. */
       killGraceMs?: number;
@@ -62,6 +64,10 @@ export class Runner {
 
   get signal(): AbortSignal {
     return this.opts.signal;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return this.opts.env;
   }
 
   /** Runs a command that changes something; in --dry-run it is only printed. */
@@ -90,7 +96,7 @@ export class Runner {
     this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}${o.cwd ? `   (in ${o.cwd})` : ''}`);
     const tailMax = o.tailLines ?? 30;
     const tail: string[] = [];
-    const env = o.clearEnv ? { ...o.env } : { ...process.env, ...o.env };
+    const env = o.clearEnv ? { ...o.env } : { ...this.opts.env, ...o.env };
     // zx is loaded on first use: a no-op build runs no command and need not pay for it.
     const { $ } = await import('zx');
     const stdinFd = o.stdinFile !== undefined ? openSync(o.stdinFile, 'r') : undefined;

@@ -5,8 +5,8 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 
-/** The file `exec` would run for `tool`, or undefined when there is none. */
-export async function findOnPath(tool: string, pathEnv: string = process.env.PATH ?? ''): Promise<string | undefined> {
+/** The file `exec` would run for `tool` with PATH `pathEnv`, or undefined when there is none. */
+export async function findOnPath(tool: string, pathEnv: string): Promise<string | undefined> {
   if (tool.includes('/')) return (await isExecutable(tool)) ? tool : undefined;
   for (const dir of pathEnv.split(':')) {
     const file = path.join(dir === '' ? '.' : dir, tool);

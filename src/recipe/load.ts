@@ -4,6 +4,7 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Diagnostic, fileLoc } from './diagnostic.js';
+import { isLayerName, LAYER_NAME_MAX } from './layer-name.js';
 import { buildRecipe, buildProjectConfig, type InputCheck } from './recipe-model.js';
 import type { Loc, Project, ProjectConfig, Recipe } from './types.js';
 import { validateProjectConfigData, validateRecipeData } from './validate.js';
@@ -11,8 +12,6 @@ import { YamlSource } from './yaml-source.js';
 
 export const RECIPES_DIR = 'recipes';
 export const PROJECT_FILE = 'sqsh-layers.yaml';
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-export const NAME_MAX = 64;
 
 export interface LoadResult {
   /** Set when there are no diagnostics. */
@@ -82,11 +81,11 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
     }
     sources.set(file, text);
     // A bad name is reported, and the file is still checked so all its problems show at once.
-    const badName = !NAME_PATTERN.test(name) || name.length > NAME_MAX;
+    const badName = !isLayerName(name);
     if (badName) {
       diagnostics.push({
         loc: fileLoc(file),
-        message: `bad layer name "${name}": a name is 1 to ${NAME_MAX} characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
+        message: `bad layer name "${name}": a name is 1 to ${LAYER_NAME_MAX} characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
         hint: 'the name goes into file names and into the colon-separated sqsh_layers= kernel parameter',
       });
     }
@@ -96,7 +95,7 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
       continue;
     }
     const parent = (parsed.data as { parent?: unknown } | null)?.parent;
-    if (!badName && typeof parent === 'string' && NAME_PATTERN.test(parent)) {
+    if (!badName && typeof parent === 'string' && isLayerName(parent)) {
       parents.set(name, { name: parent, loc: parsed.source.locate(['parent']) });
     }
     const problems = validateRecipeData(parsed.data, parsed.source);

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Diagnostic } from './diagnostic.js';
 import type { Compression, InputRef, ProjectConfig, Recipe, SquashfsOptions, Step } from './types.js';
-import type { PathSegment, YamlSource } from './yaml-source.js';
+import { type PathSegment, valueAt, type YamlSource } from './yaml-source.js';
 
 export interface InputCheck {
   input: InputRef;
@@ -35,13 +35,21 @@ export function buildProjectConfig(
   const diagnostics: Diagnostic[] = [];
   const squashfs = squashfsOptions(DEFAULT_SQUASHFS, data.squashfs as Data | undefined, ['squashfs'], source, diagnostics);
   const cache = cacheOverride ?? (data.cache as string | undefined) ?? DEFAULT_CACHE_DIR;
+  if (data.remote !== undefined) {
+    // PRODUCT.md's registry cache: until it exists, a project that asks for it must not build
+    // as if it were there.
+    diagnostics.push({
+      loc: locate(source, ['remote']),
+      message: '"remote" (a shared cache in an OCI registry) is not supported yet',
+      hint: 'remove it from sqsh-layers.yaml; layers are cached in the local cache directory ("cache", default .sqsh-cache)',
+    });
+  }
   const config: ProjectConfig = {
     dir,
     file,
     squashfs,
     tmpfsSize: data['tmpfs-size'] !== undefined ? scalarText(data['tmpfs-size']) : DEFAULT_TMPFS_SIZE,
     cacheDir: path.resolve(dir, cache),
-    remote: data.remote as string | undefined,
     sourceDateEpoch: data['source-date-epoch'] as number | undefined,
     jobs: data.jobs as number | undefined,
   };
@@ -170,12 +178,6 @@ function envOf(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries((v as Data | undefined) ?? {})) out[k] = String(val);
   return out;
-}
-
-function valueAt(data: unknown, at: PathSegment[]): unknown {
-  let node = data;
-  for (const s of at) node = (node as Record<string | number, unknown>)[s];
-  return node;
 }
 
 /** A schema-checked string-or-number value as text. */

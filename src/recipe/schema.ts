@@ -2,6 +2,8 @@
 // `schema/*.schema.json` are written from it (`npm run schema`) for editors, and a test
 // keeps them equal. `x-message` is our own keyword: the text shown when a pattern fails.
 
+import { LAYER_NAME_PATTERN } from './layer-name.js';
+
 const absolutePath = {
   type: 'string',
   pattern: '^/',
@@ -131,7 +133,7 @@ export const recipeSchema = {
     description: { type: 'string' },
     parent: {
       type: 'string',
-      pattern: '^[a-z0-9][a-z0-9._-]*$',
+      pattern: LAYER_NAME_PATTERN,
       'x-message': 'must be the name of another recipe (lowercase letters, digits, ".", "_", "-")',
       description: 'The layer this one is built on; absent for a bottom layer.',
     },
@@ -171,7 +173,8 @@ export const projectSchema = {
     squashfs,
     'tmpfs-size': tmpfsSize,
     cache: { type: 'string', minLength: 1, description: 'Cache directory, relative to the project (default .sqsh-cache).' },
-    remote: { type: 'string', minLength: 1, description: 'OCI registry reference used as a shared cache.' },
+    // Accepted by the schema so that it is not an "unknown key": buildProjectConfig says it is not supported yet.
+    remote: { type: 'string', minLength: 1, description: 'OCI registry reference for a shared cache: not supported yet (an error).' },
     'source-date-epoch': {
       type: 'integer',
       minimum: 0,

@@ -110,7 +110,6 @@ export interface ProjectConfig {
   tmpfsSize: string;
   /** Absolute cache directory. */
   cacheDir: string;
-  remote: string | undefined;
   sourceDateEpoch: number | undefined;
   jobs: number | undefined;
 }

@@ -6,7 +6,7 @@ import { type Diagnostic, fileLoc } from './diagnostic.js';
 import { stepKinds } from './schema.js';
 import * as generated from './validators.generated.js';
 import { closest, didYouMean } from './suggest.js';
-import type { PathSegment, YamlSource } from './yaml-source.js';
+import { type PathSegment, valueAt, type YamlSource } from './yaml-source.js';
 
 // Precompiled from schema.ts (generate-validators.ts): compiling at start-up was the
 // slowest part of a no-op build.
@@ -194,12 +194,6 @@ function pointerToPath(pointer: string, data: unknown): PathSegment[] {
     node = (node as Record<string | number, unknown> | undefined)?.[seg];
   }
   return out;
-}
-
-function valueAt(data: unknown, path: PathSegment[]): unknown {
-  let node = data;
-  for (const s of path) node = (node as Record<string | number, unknown> | undefined)?.[s];
-  return node;
 }
 
 /** `steps[2].to`, `squashfs.level`: how a person names a place in the file. */

@@ -7,6 +7,13 @@ import { ALIAS_EXPANSION_LIMIT, checkAliases, firstAlias } from './yaml-aliases.
 
 export type PathSegment = string | number;
 
+/** The value at `path` in parsed data; undefined where the path leaves it. */
+export function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
+  let node = data;
+  for (const s of path) node = (node as Record<string | number, unknown> | undefined)?.[s];
+  return node;
+}
+
 export class YamlSource {
   private constructor(
     readonly file: string,

@@ -42,21 +42,15 @@ export const copyStep: StepKindImpl<CopyStep> = {
     const isDir = (await fs.stat(s.input.abs)).isDirectory();
     if (s.replace && !isDir) throw stepFailure(`replace needs a directory to copy, ${s.input.path} is a file`);
     const stage = await freshStage(ctx);
-    let destInRoot: string;
-    if (isDir) {
-      const destHost = await mkdirInRoot(ctx.root, s.to);
-      destInRoot = await resolveInRoot(ctx.root, s.to, true);
-      await ctx.runner.run(['cp', '-a', '--', `${s.input.abs}/.`, `${stage}/`]);
-      await applyOwnerAndMode(stage, s, false);
-      await copyDirAttributes(destHost, stage);
-    } else {
-      const target = await fileTarget(ctx, s);
-      const destHost = await mkdirInRoot(ctx.root, target.dir);
-      destInRoot = await resolveInRoot(ctx.root, target.dir, true);
-      await ctx.runner.run(['cp', '-a', '--', s.input.abs, path.join(stage, target.name)]);
-      await applyOwnerAndMode(stage, s, false);
-      await copyDirAttributes(destHost, stage);
-    }
+    // A tree's content goes into `to`; a file goes into (or becomes) `to` under its name.
+    const target = isDir ? undefined : await fileTarget(ctx, s);
+    const destDir = target?.dir ?? s.to;
+    const destHost = await mkdirInRoot(ctx.root, destDir);
+    const destInRoot = await resolveInRoot(ctx.root, destDir, true);
+    const [from, into] = target ? [s.input.abs, path.join(stage, target.name)] : [`${s.input.abs}/.`, `${stage}/`];
+    await ctx.runner.run(['cp', '-a', '--', from, into]);
+    await applyOwnerAndMode(stage, s, false);
+    await copyDirAttributes(destHost, stage);
     await applyTree(ctx, stage, destInRoot, s.replace);
   },
 };

@@ -6,9 +6,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RestoreStep } from '../recipe/types.js';
 import { bytesOf } from '../layer/byte-path.js';
-import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
+import { hostPath } from '../layer/root-path.js';
 import type { StepContext, StepKindImpl } from './context.js';
-import { applyTree, copyDirAttributes, freshStage, INPUT_IN_ROOT, runTool } from './sandboxed.js';
+import { INPUT_IN_ROOT, runTool, unpackAt } from './sandboxed.js';
 
 // restore lists every existing directory it reuses, and the privileged xattrs it may not set.
 const NOISE = /: File exists$|: EA set (trusted|security)\.[^:]*:.* failed: Operation not permitted$/;
@@ -37,15 +37,6 @@ export const restoreStep: StepKindImpl<RestoreStep> = {
   describe: (s) => `restore ${s.input.path}${s.to !== '/' ? ` into ${s.to}` : ''}${s.replace ? ' (replace)' : ''}`,
   tools: (s) => ['restore', 'bwrap', ...(s.replace ? ['rsync'] : [])],
   async run(s, ctx) {
-    const destHost = await mkdirInRoot(ctx.root, s.to);
-    const dest = await resolveInRoot(ctx.root, s.to, true);
-    if (!s.replace) {
-      await restoreInto(ctx, ctx.root, dest, s.input.abs);
-      return;
-    }
-    const stage = await freshStage(ctx);
-    await copyDirAttributes(destHost, stage);
-    await restoreInto(ctx, stage, '/', s.input.abs);
-    await applyTree(ctx, stage, dest, true);
+    await unpackAt(ctx, s.to, s.replace, (root, chdir) => restoreInto(ctx, root, chdir, s.input.abs));
   },
 };

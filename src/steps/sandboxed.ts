@@ -1,10 +1,10 @@
 // Running host tools with a layer root (or a staging tree) as their `/`, and applying a
 // staged tree onto the layer with rsync. Shared by restore, untar and copy.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { bytesOf, readNames } from '../layer/byte-path.js';
-import { hostPath, resolveInRoot } from '../layer/root-path.js';
+import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { HOST_DIR } from '../mount/host-tools.js';
 import { filterSandboxArgv, pipeWithSeccomp, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints, withSeccomp } from '../mount/sandbox.js';
@@ -64,7 +64,7 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
     }
     await ctx.runner.run(argv, {
       clearEnv: true,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      env: { PATH: ctx.runner.env.PATH ?? '/usr/bin:/bin' },
       stdinFile,
       okCodes: t.okCodes,
       onLine: (line) => {
@@ -117,12 +117,7 @@ async function matchDirlinks(root: string, stage: string, destInRoot: string): P
       if (st?.isSymbolicLink()) {
         const resolved = await resolveInRoot(root, inRoot, true).catch(() => undefined);
         const target = resolved === undefined ? undefined : await fs.stat(bytesOf(hostPath(root, resolved))).catch(() => undefined);
-        if (target?.isDirectory()) {
-          const staged = bytesOf(path.join(stage, rel, e.name));
-          await fs.chown(staged, target.uid, target.gid);
-          await fs.chmod(staged, target.mode & 0o7777);
-          await fs.utimes(staged, target.atime, target.mtime);
-        }
+        if (target?.isDirectory()) await setAttributes(bytesOf(path.join(stage, rel, e.name)), target);
       } else if (st?.isDirectory()) {
         await visit(path.join(rel, e.name));
       }
@@ -134,10 +129,38 @@ async function matchDirlinks(root: string, stage: string, destInRoot: string): P
 /** Gives a staging dir the attributes of the destination, so applying it leaves those alone. */
 export async function copyDirAttributes(from: string, to: string): Promise<void> {
   // `from` is an in-root destination, resolved through the tree's symlinks: any bytes.
-  const st = await fs.stat(bytesOf(from));
-  await fs.chown(to, st.uid, st.gid);
-  await fs.chmod(to, st.mode & 0o7777);
-  await fs.utimes(to, st.atime, st.mtime);
+  await setAttributes(to, await fs.stat(bytesOf(from)));
+}
+
+/** Owner, permission bits and times of `st`, on `file`. */
+async function setAttributes(file: string | Buffer, st: Stats): Promise<void> {
+  await fs.chown(file, st.uid, st.gid);
+  await fs.chmod(file, st.mode & 0o7777);
+  await fs.utimes(file, st.atime, st.mtime);
+}
+
+/**
+ * Unpacks an image or archive at the in-root directory `to` (restore, untar). Without
+ * `replace`, `unpack` runs with the layer root as its `/` and `to` as its working directory,
+ * merging onto the tree; with `replace` it fills a fresh stage (with the destination's
+ * attributes) that then becomes the destination, lower entries it lacks turning into whiteouts.
+ */
+export async function unpackAt(
+  ctx: StepContext,
+  to: string,
+  replace: boolean,
+  unpack: (root: string, chdir: string, merge: boolean) => Promise<void>,
+): Promise<void> {
+  const destHost = await mkdirInRoot(ctx.root, to);
+  const dest = await resolveInRoot(ctx.root, to, true);
+  if (!replace) {
+    await unpack(ctx.root, dest, true);
+    return;
+  }
+  const stage = await freshStage(ctx);
+  await copyDirAttributes(destHost, stage);
+  await unpack(stage, '/', false);
+  await applyTree(ctx, stage, dest, true);
 }
 
 /** A fresh, empty staging directory in the layer's scratch space. */

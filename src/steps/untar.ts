@@ -5,9 +5,8 @@
 
 import { promises as fs } from 'node:fs';
 import type { UntarStep } from '../recipe/types.js';
-import { mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import { type StepContext, stepFailure, type StepKindImpl } from './context.js';
-import { applyTree, copyDirAttributes, freshStage, INPUT_IN_ROOT, runTool } from './sandboxed.js';
+import { INPUT_IN_ROOT, runTool, unpackAt } from './sandboxed.js';
 
 // The privileged xattr namespaces (trusted.*, security.* but security.capability) are left out:
 // tar runs without CAP_SYS_ADMIN (see mount/sandbox.ts).
@@ -59,15 +58,6 @@ export const untarStep: StepKindImpl<UntarStep> = {
       const tool = DECOMPRESSOR[compression][0]!;
       if (!(await ctx.tools.command(tool))) throw stepFailure(`${s.input.path} is ${compression}-compressed but ${tool} is not installed`);
     }
-    const destHost = await mkdirInRoot(ctx.root, s.to);
-    const dest = await resolveInRoot(ctx.root, s.to, true);
-    if (!s.replace) {
-      await untarInto(ctx, ctx.root, dest, s.input.abs, true);
-      return;
-    }
-    const stage = await freshStage(ctx);
-    await copyDirAttributes(destHost, stage);
-    await untarInto(ctx, stage, '/', s.input.abs, false);
-    await applyTree(ctx, stage, dest, true);
+    await unpackAt(ctx, s.to, s.replace, (root, chdir, merge) => untarInto(ctx, root, chdir, s.input.abs, merge));
   },
 };

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,8 +5,10 @@ import { layerKey } from '../../src/engine/status.js';
 import { CacheRun } from '../../src/cache/cache-run.js';
 import { LocalStore } from '../../src/cache/local-store.js';
 import { StatCache } from '../../src/cache/stat-cache.js';
+import { mksquashfsVersion } from '../../src/cache/tool-version.js';
 import { openProject } from '../../src/cli/project.js';
 import { manifestEntry } from '../../src/layer/manifest.js';
+import { Runner } from '../../src/process/run.js';
 import { sha256 } from '../support/leftovers.js';
 import { REPO, runCli, tempDir, writeFiles } from '../support/project.js';
 
@@ -35,6 +36,15 @@ async function project(files: Files = CHAIN): Promise<string> {
   dirs.push(dir);
   await writeFiles(dir, files);
   return dir;
+}
+
+/**
+ * The mksquashfs version in the keys of runCli's CLI (same PATH): "mksquashfs not installed"
+ * without one, so these tests do not need squashfs-tools.
+ */
+function mksquashfsAsTheCliSeesIt(cacheDir: string): Promise<string> {
+  const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: true, signal: new AbortController().signal, env: { PATH: process.env.PATH ?? '' } });
+  return mksquashfsVersion(runner, cacheDir);
 }
 
 const FRESH_PLAN = `4 layers in build order, 4 to build:
@@ -109,7 +119,7 @@ stacks (top to bottom):
     // Fake a cache entry for base and a previous build of server with another destination.
     const { project: p, graph } = await openProject(dir, { checkInputs: true });
     const stats = await StatCache.open(path.join(dir, 'scratch-stats.json'));
-    const mksquashfs = execFileSync('mksquashfs', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    const mksquashfs = await mksquashfsAsTheCliSeesIt(p.config.cacheDir);
     const kc = { stats, mksquashfs, sourceDateEpoch: undefined, signal: new AbortController().signal };
     const run = new CacheRun(p.config.cacheDir, `20261126T000000-${process.pid}-abcdef`);
     const store = new LocalStore(p.config.cacheDir, stats, () => {}, run);
@@ -166,7 +176,7 @@ stacks (top to bottom):
     const { project: p, graph } = await openProject(dir, { checkInputs: true });
     // The cache's own stat cache, as a build leaves it: the blob's digest sealed.
     const stats = await StatCache.open(path.join(p.config.cacheDir, 'stat-cache.json'));
-    const mksquashfs = execFileSync('mksquashfs', ['-version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    const mksquashfs = await mksquashfsAsTheCliSeesIt(p.config.cacheDir);
     const kc = { stats, mksquashfs, sourceDateEpoch: undefined, signal: new AbortController().signal };
     const store = new LocalStore(p.config.cacheDir, stats, () => {}, new CacheRun(p.config.cacheDir, `20261126T000000-${process.pid}-abcdef`));
     const baseKey = await layerKey(kc, graph.recipes.get('base')!, null);
@@ -415,6 +425,30 @@ recipes/server.yaml:4:9: "steps[0].to" must be an absolute path inside the layer
 1 problem in the recipes; nothing was built
 `,
     });
+    expect(existsSync(path.join(dir, 'layers'))).toBe(false);
+  });
+
+  it.each([['plan'], ['build']])('%s reports a parent cycle through a broken recipe with its problem, in one run (exit 2)', async (cmd) => {
+    const dir = await project({
+      ...CHAIN,
+      'recipes/base.yaml': 'parent: config\nsteps: []\n',
+    });
+    const result = await runCli([cmd], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').filter((l) => /^recipes\//.test(l))).toEqual([
+      'recipes/base.yaml:1:9: parent cycle: base → config → extra → server → base',
+      'recipes/base.yaml:2:8: "steps" must not be empty',
+      'recipes/config.yaml:1:9: parent cycle: base → config → extra → server → base',
+      'recipes/extra.yaml:1:9: parent cycle: base → config → extra → server → base',
+      'recipes/server.yaml:1:9: parent cycle: base → config → extra → server → base',
+    ]);
+    expect(result.stderr).toContain(`recipes/base.yaml:1:9: parent cycle: base → config → extra → server → base
+   1 | parent: config
+     |         ^^^^^^
+  hint: one layer of the cycle must be a bottom layer (no parent) or take another parent
+`);
+    expect(result.stderr).toMatch(/\n5 problems in the recipes; nothing was built\n$/);
     expect(existsSync(path.join(dir, 'layers'))).toBe(false);
   });
 

@@ -47,7 +47,7 @@ describe('a layer plan', () => {
     // The build, with the commands that would change the system printed instead of run.
     const commands: string[] = [];
     const events: BuildEvent[] = [];
-    const runner = new Runner({ log: { verbose: () => {}, info: (line) => commands.push(line) }, dryRun: true, signal: new AbortController().signal });
+    const runner = new Runner({ log: { verbose: () => {}, info: (line) => commands.push(line) }, dryRun: true, signal: new AbortController().signal, env: { PATH: process.env.PATH ?? '' } });
     const s: LayerBuildSession = {
       project: p,
       report: { emit: (e) => events.push(e) },

@@ -1,18 +1,22 @@
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pruneIdentical } from '../../src/layer/prune.js';
 import { bytesOf, nameOf, shownPath } from '../../src/layer/byte-path.js';
 import { readTreeXattrs } from '../../src/layer/xattrs.js';
 import { Runner } from '../../src/process/run.js';
+import { requireTools } from '../support/tools.js';
 import { tempDir, writeFiles } from '../support/project.js';
+
+// pruneIdentical compares xattrs through getfattr; the fixtures set some with setfattr.
+beforeAll(() => requireTools({ getfattr: 'attr', setfattr: 'attr', xargs: 'findutils' }));
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal: new AbortController().signal });
+const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal: new AbortController().signal, env: process.env });
 const T0 = 1_600_000_000; // the lower's times
 const T1 = 1_700_000_000; // newer times, as a step would leave them
 

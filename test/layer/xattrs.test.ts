@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesOf, nameOf, shownPath } from '../../src/layer/byte-path.js';
 import { parseGetfattr, readTreeXattrs, readXattrs, removeXattr } from '../../src/layer/xattrs.js';
 import { Runner } from '../../src/process/run.js';
+import { requireTools } from '../support/tools.js';
 import { tempDir } from '../support/project.js';
 
-const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal: new AbortController().signal });
+const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal: new AbortController().signal, env: process.env });
 /** A byte-path string from bytes written as latin1 text ('\xe9' is the byte 0xe9). */
 const bytes = (latin1: string) => nameOf(Buffer.from(latin1, 'latin1'));
 const shownKeys = (m: Map<string, unknown>, dir: string) => [...m.keys()].map((k) => shownPath(path.relative(dir, k))).sort();
@@ -36,6 +37,9 @@ describe('xattrs of entries whose names are not UTF-8', () => {
   const names = ['caf\xe9', 'caf\xc3\xa9', '\xff\xfe-dir', '\xff\xfe-dir/file', 'a\nb', 'back\\slash', 'eq=ual', 'tab\tx'].map(bytes);
   const paths = names.map((n) => path.join(dir, n));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Real getfattr and setfattr (the parser above needs neither).
+  beforeAll(() => requireTools({ getfattr: 'attr', setfattr: 'attr', xargs: 'findutils' }));
 
   beforeAll(async () => {
     await fs.mkdir(bytesOf(path.join(dir, bytes('\xff\xfe-dir'))));

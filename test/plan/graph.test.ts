@@ -101,6 +101,19 @@ describe('buildGraph', () => {
     ]);
   });
 
+  it('finds a cycle through a broken recipe (whose own problems are reported elsewhere)', () => {
+    const { graph, diagnostics } = buildGraph(
+      recipes(['a', 'b'], ['c', 'a']),
+      new Map([['b', { parent: { name: 'c', loc: at('recipes/b.yaml', 1, 9) } }]]),
+    );
+    expect(graph).toBeUndefined();
+    expect(diagnostics.map(diagnosticHeadline)).toEqual([
+      'recipes/a.yaml:1:9: parent cycle: a → b → c → a',
+      'recipes/b.yaml:1:9: parent cycle: a → b → c → a',
+      'recipes/c.yaml:1:9: parent cycle: a → b → c → a',
+    ]);
+  });
+
   it('gives no graph while any recipe is broken, even when the rest is consistent', () => {
     const { graph, diagnostics } = buildGraph(recipes(['base']), new Map([['other', {}]]));
     expect(diagnostics).toEqual([]);

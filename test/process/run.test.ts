@@ -1,12 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { failureIn } from '../../src/failure.js';
 import { printable, Runner } from '../../src/process/run.js';
+import { isRunning } from '../support/leftovers.js';
+import { tempDir } from '../support/project.js';
 
-function runner(signal = new AbortController().signal, dryRun = false) {
+function runner(signal = new AbortController().signal, dryRun = false, env: NodeJS.ProcessEnv = process.env) {
   const lines: string[] = [];
-  const r = new Runner({ log: { verbose: (l) => lines.push(`v ${l}`), info: (l) => lines.push(`i ${l}`) }, dryRun, signal, killGraceMs: 200 });
+  const r = new Runner({ log: { verbose: (l) => lines.push(`v ${l}`), info: (l) => lines.push(`i ${l}`) }, dryRun, signal, env, killGraceMs: 200 });
   return { r, lines };
 }
+
+const dirs: string[] = [];
+afterEach(() => {
+  vi.unstubAllEnvs();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 describe('Runner', () => {
   it('returns stdout and keeps the tail of combined output', async () => {
@@ -72,13 +82,48 @@ describe('Runner', () => {
     expect((await r.query(['echo', 'q'])).stdout).toBe('q\n');
   });
 
-  it('kills the whole process group when interrupted', async () => {
+  it('kills the whole process group when interrupted, also a child that ignores SIGTERM', async () => {
     const ac = new AbortController();
     const { r } = runner(ac.signal);
-    const p = r.run(['sh', '-c', 'sleep 30 & echo $! ; wait']);
-    setTimeout(() => ac.abort('SIGINT'), 300);
+    const pids: number[] = [];
+    // The background child ignores SIGTERM: only the SIGKILL after the grace time ends it.
+    const p = r.run(['sh', '-c', `sh -c 'trap "" TERM; echo $$; while :; do sleep 0.05; done' & wait`], {
+      onLine: (line) => {
+        pids.push(Number(line));
+        ac.abort('SIGINT');
+      },
+    });
     const err = await p.catch((e: unknown) => e);
     expect(failureIn(err, 'interrupted')).toEqual({ reason: 'interrupted', signal: 'SIGINT' });
+    expect(pids).toHaveLength(1);
+    expect(pids[0]).toBeGreaterThan(1);
+    const deadline = Date.now() + 3000;
+    while (isRunning(pids[0]!) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(isRunning(pids[0]!)).toBe(false);
+  });
+});
+
+describe('Runner environment', () => {
+  it('runs commands in the environment it was given, not the process\'s', async () => {
+    vi.stubEnv('SQSH_TEST_ONLY_IN_PROCESS', 'leaked');
+    const bin = tempDir('run-env');
+    dirs.push(bin);
+    writeFileSync(path.join(bin, 'only-on-injected-path'), '#!/bin/sh\necho "found $1"\n');
+    chmodSync(path.join(bin, 'only-on-injected-path'), 0o755);
+    const { r } = runner(undefined, false, { PATH: `${bin}:/usr/bin:/bin`, GIVEN: 'given' });
+    expect(r.env).toEqual({ PATH: `${bin}:/usr/bin:/bin`, GIVEN: 'given' });
+    const res = await r.run(['sh', '-c', 'echo "$GIVEN ${SQSH_TEST_ONLY_IN_PROCESS-unset} $EXTRA"; only-on-injected-path x'], { env: { EXTRA: 'extra' } });
+    expect(res.stdout).toBe('given unset extra\nfound x\n');
+    // The tool is not on the process's own PATH: the injected one found it.
+    const { r: plain } = runner();
+    expect(failureIn(await plain.run(['only-on-injected-path']).catch((e: unknown) => e), 'missing-tool')).toBeDefined();
+  });
+
+  it('with clearEnv, passes only the variables of the call', async () => {
+    const { r } = runner(undefined, false, { PATH: '/usr/bin:/bin', GIVEN: 'given' });
+    const res = await r.run(['/usr/bin/env'], { clearEnv: true, env: { ONLY: 'this' } });
+    // The shell zx runs the command through adds PWD and SHLVL of its own.
+    expect(res.stdout.split('\n').filter((l) => l !== '' && !/^(PWD|SHLVL|_)=/.test(l))).toEqual(['ONLY=this']);
   });
 });
 

@@ -714,6 +714,33 @@ describe('all problems at once', () => {
     ]);
   });
 
+  it('reports a cycle through a recipe that has other problems together with them', async () => {
+    const { text } = await problems({
+      'recipes/a.yaml': `parent: b\n${RUN}`,
+      'recipes/b.yaml': 'parent: a\nsteps: []\n',
+    });
+    const hint = '  hint: one layer of the cycle must be a bottom layer (no parent) or take another parent';
+    expect(text).toBe(
+      [
+        'recipes/a.yaml:1:9: parent cycle: a → b → a',
+        '   1 | parent: b',
+        '     |         ^',
+        hint,
+        '',
+        'recipes/b.yaml:1:9: parent cycle: a → b → a',
+        '   1 | parent: a',
+        '     |         ^',
+        hint,
+        '',
+        'recipes/b.yaml:2:8: "steps" must not be empty',
+        '   2 | steps: []',
+        '     |        ^^',
+        '',
+        '3 problems in the recipes; nothing was built',
+      ].join('\n'),
+    );
+  });
+
   it('checks the parent named by a recipe that has problems of its own', async () => {
     expect(
       await headlines({
@@ -789,6 +816,24 @@ describe('sqsh-layers.yaml', () => {
     ]);
   });
 
+  it('refuses "remote" (the registry cache) as not supported yet, with the other problems', async () => {
+    const { text } = await problems({ 'sqsh-layers.yaml': 'remote: registry.example.com/layers\n', 'recipes/base.yaml': 'steps: []\n' });
+    expect(text).toBe(
+      [
+        'recipes/base.yaml:1:8: "steps" must not be empty',
+        '   1 | steps: []',
+        '     |        ^^',
+        '',
+        'sqsh-layers.yaml:1:9: "remote" (a shared cache in an OCI registry) is not supported yet',
+        '   1 | remote: registry.example.com/layers',
+        '     |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^',
+        '  hint: remove it from sqsh-layers.yaml; layers are cached in the local cache directory ("cache", default .sqsh-cache)',
+        '',
+        '2 problems in the recipes; nothing was built',
+      ].join('\n'),
+    );
+  });
+
   it('gives the defaults when there is no project file', async () => {
     const dir = await project({ 'recipes/base.yaml': RUN });
     const { project: p } = await loadProject(dir, { checkInputs: true });
@@ -798,7 +843,6 @@ describe('sqsh-layers.yaml', () => {
       squashfs: { compression: 'zstd', level: undefined, blockSize: 131072 },
       tmpfsSize: '50%',
       cacheDir: path.join(dir, '.sqsh-cache'),
-      remote: undefined,
       sourceDateEpoch: undefined,
       jobs: undefined,
     });
@@ -820,7 +864,6 @@ describe('sqsh-layers.yaml', () => {
         'squashfs: { compression: gzip, level: 6, block-size: 256K }',
         'tmpfs-size: 4G',
         'cache: ../shared-cache',
-        'remote: registry.example.com/layers',
         'source-date-epoch: 1700000000',
         'jobs: 3',
         '',
@@ -840,7 +883,6 @@ describe('sqsh-layers.yaml', () => {
       squashfs: { compression: 'gzip', level: 6, blockSize: 262144 },
       tmpfsSize: '4G',
       cacheDir: path.resolve(dir, '../shared-cache'),
-      remote: 'registry.example.com/layers',
       sourceDateEpoch: 1700000000,
       jobs: 3,
     });

@@ -39,7 +39,9 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.
   let stderr = '';
   out.on('data', (c: Buffer) => (stdout += c.toString()));
   err.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await main(args, { stdout: out, stderr: err, env: { ...opts.env }, cwd: opts.cwd ?? process.cwd() });
+  // Of the test process's environment only PATH (to find the tools), so nothing else leaks in.
+  const env = { ...(process.env.PATH !== undefined ? { PATH: process.env.PATH } : {}), ...opts.env };
+  const code = await main(args, { stdout: out, stderr: err, env, cwd: opts.cwd ?? process.cwd() });
   return { code, stdout, stderr };
 }
 

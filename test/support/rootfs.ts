@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type MountEntry, parseMountinfo } from '../../src/mount/mountinfo.js';
 
 export const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'ls', 'cat', 'echo', 'mkdir', 'rm', 'mv', 'ln', 'chmod', 'chown', 'touch', 'sleep', 'cp', 'test', 'true', 'false', 'mknod', 'setfattr', 'printf', 'find', 'stat'];
@@ -81,10 +82,14 @@ export async function snapshot(dir: string, opts: { mtimes?: boolean } = {}): Pr
   return out;
 }
 
+/** The mount table, read synchronously (teardown runs in sync code) with the tool's parser. */
+export function mountTable(): MountEntry[] {
+  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
 /** Mounts still present below dir (a test must leave none). */
 export function mountsBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
+  return mountTable()
+    .map((m) => m.target)
     .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }
