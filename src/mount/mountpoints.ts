@@ -33,10 +33,11 @@ interface ParentTimes {
 export class Mountpoints {
   private readonly created: Created[] = [];
   private readonly parents = new Map<string, ParentTimes>();
-  /** In-root directories whose entries were touched (for pruning of copied-up parents). */
-  readonly touchedDirs = new Set<string>();
-
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /** In-root directories whose entries were touched (for pruning of copied-up parents): the step's set. */
+    readonly touchedDirs = new Set<string>(),
+  ) {}
 
   /**
    * Makes sure each requested path exists in the root. Returns the requests that can be

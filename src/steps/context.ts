@@ -2,7 +2,7 @@
 // the same tmpfs, the command runner and the sandboxes. Steps ask for work through these
 // instead of mounting or spawning on their own.
 
-import { FailureError } from '../failure.js';
+import { failureIn, FailureError, howItEnded } from '../failure.js';
 import type { Runner } from '../process/run.js';
 import type { HostTools } from '../mount/host-tools.js';
 import type { Recipe, Step } from '../recipe/types.js';
@@ -41,4 +41,14 @@ export interface StepKindImpl<S extends Step> {
 /** A step failed in a way the user must fix; the builder adds the layer and step. */
 export function stepFailure(message: string, tail: readonly string[] = []): FailureError {
   return new FailureError({ reason: 'step', message, tail });
+}
+
+/**
+ * A step's command failure told as `what` ended (the user's script, hook or tool), not the
+ * sandbox or `unshare` around it, its output tail without the `noise` lines; other errors as
+ * they are.
+ */
+export function asStepFailure(err: unknown, what: string, noise?: RegExp): unknown {
+  const failed = failureIn(err, 'command');
+  return failed ? stepFailure(`${what} ${howItEnded(failed)}`, failed.tail.filter((l) => !noise?.test(l))) : err;
 }

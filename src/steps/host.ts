@@ -5,8 +5,7 @@
 // step outlives it or keeps the layer's mounts busy.
 
 import type { HostStep } from '../recipe/types.js';
-import { failureIn, howItEnded } from '../failure.js';
-import { stepFailure, type StepKindImpl } from './context.js';
+import { asStepFailure, type StepKindImpl } from './context.js';
 
 export const hostStep: StepKindImpl<HostStep> = {
   describe: (s) => `host ${s.input.path}`,
@@ -25,10 +24,7 @@ export const hostStep: StepKindImpl<HostStep> = {
     try {
       await ctx.runner.run(['unshare', '--pid', '--fork', '--kill-child', '--', s.input.abs], { cwd: ctx.root, env, onLine: ctx.onLine, tailLines: 30 });
     } catch (err) {
-      // The command is `unshare` around the hook: the hook is what the user knows.
-      const failed = failureIn(err, 'command');
-      if (failed) throw stepFailure(`${s.input.path} ${howItEnded(failed)}`, failed.tail);
-      throw err;
+      throw asStepFailure(err, s.input.path);
     }
   },
 };

@@ -7,10 +7,9 @@ import type { RunStep } from '../recipe/types.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { SANDBOX_PATH } from '../mount/host-tools.js';
 import { runSandboxArgv, runSandboxMountpoints } from '../mount/sandbox.js';
-import { failureIn, howItEnded } from '../failure.js';
 import { bytesOf } from '../layer/byte-path.js';
 import { hostPath, resolveInRoot } from '../layer/root-path.js';
-import { stepFailure, type StepKindImpl } from './context.js';
+import { asStepFailure, stepFailure, type StepKindImpl } from './context.js';
 
 export const runStep: StepKindImpl<RunStep> = {
   describe: (s) => `run ${firstLine(s.script)}${s.network ? ' (network)' : ''}`,
@@ -20,7 +19,7 @@ export const runStep: StepKindImpl<RunStep> = {
     if (!(await fs.stat(bytesOf(hostPath(ctx.root, sh))).catch(() => undefined))) {
       throw stepFailure('the layer root has no /bin/sh to run the script with');
     }
-    const mountpoints = new Mountpoints(ctx.root);
+    const mountpoints = new Mountpoints(ctx.root, ctx.touchedDirs);
     const usable = await mountpoints.prepare(runSandboxMountpoints(s.network));
     const env: Record<string, string> = {
       PATH: SANDBOX_PATH,
@@ -44,13 +43,9 @@ export const runStep: StepKindImpl<RunStep> = {
     try {
       await ctx.runner.run(argv, { clearEnv: true, env, onLine: ctx.onLine, tailLines: 30 });
     } catch (err) {
-      // The command is the sandbox around the script: the script is what the user knows.
-      const failed = failureIn(err, 'command');
-      if (failed) throw stepFailure(`the script ${howItEnded(failed)}`, failed.tail);
-      throw err;
+      throw asStepFailure(err, 'the script');
     } finally {
       await mountpoints.cleanup();
-      for (const d of mountpoints.touchedDirs) ctx.touchedDirs.add(d);
     }
   },
 };

@@ -8,8 +8,8 @@ import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import { Mountpoints } from '../mount/mountpoints.js';
 import { HOST_DIR } from '../mount/host-tools.js';
 import { filterSandboxArgv, pipeWithSeccomp, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints, withSeccomp } from '../mount/sandbox.js';
-import { failureIn, FailureError, howItEnded } from '../failure.js';
-import { type StepContext, stepFailure } from './context.js';
+import { FailureError } from '../failure.js';
+import { asStepFailure, type StepContext, stepFailure } from './context.js';
 
 export interface ToolRun {
   /** Host directory that becomes the tool's `/`. */
@@ -34,13 +34,19 @@ export const PRIVILEGED_XATTRS = ['system.*', 'trusted.*', 'security.[!c]*'];
 /** Where a tool sees ToolRun.input. */
 export const INPUT_IN_ROOT = `${HOST_DIR}/input`;
 
+/** How to start host tool `name` in a sandbox; a missing one is the step's failure. */
+async function hostCommand(ctx: StepContext, name: string): Promise<{ loader: string[]; program: string }> {
+  const cmd = await ctx.tools.command(name);
+  if (!cmd) throw new FailureError({ reason: 'missing-tool', tool: name });
+  return cmd;
+}
+
 export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
-  const tool = await ctx.tools.command(t.tool);
-  if (!tool) throw new FailureError({ reason: 'missing-tool', tool: t.tool });
+  const tool = await hostCommand(ctx, t.tool);
   if (!ctx.tools.enterRoot) {
     throw stepFailure(`cannot sandbox ${t.tool}: enter-root.so, the tool sandbox's helper, is not built (npm run build compiles it; it needs gcc)`);
   }
-  const mountpoints = new Mountpoints(t.root);
+  const mountpoints = new Mountpoints(t.root, ctx.touchedDirs);
   try {
     const wanted = toolSandboxMountpoints();
     const usable = await mountpoints.prepare(wanted);
@@ -55,9 +61,7 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
     let stdinFile: string | undefined;
     if (t.decompress) {
       const [name, ...args] = t.decompress;
-      const filter = await ctx.tools.command(name!);
-      if (!filter) throw new FailureError({ reason: 'missing-tool', tool: name! });
-      argv = pipeWithSeccomp(ctx.tools, filterSandboxArgv(ctx.tools, filter, args), argv);
+      argv = pipeWithSeccomp(ctx.tools, filterSandboxArgv(ctx.tools, await hostCommand(ctx, name!), args), argv);
       stdinFile = t.input;
     } else {
       argv = withSeccomp(ctx.tools, argv);
@@ -74,12 +78,9 @@ export async function runTool(ctx: StepContext, t: ToolRun): Promise<void> {
     });
   } catch (err) {
     // The command is the sandbox (and a decompressor) around the tool: the tool is what the user knows.
-    const failed = failureIn(err, 'command');
-    if (failed) throw stepFailure(`${t.tool} ${howItEnded(failed)}`, failed.tail.filter((l) => !t.quiet?.test(l)));
-    throw err;
+    throw asStepFailure(err, t.tool, t.quiet);
   } finally {
     await mountpoints.cleanup();
-    for (const d of mountpoints.touchedDirs) ctx.touchedDirs.add(d);
   }
 }
 
