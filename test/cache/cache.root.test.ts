@@ -18,28 +18,14 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { execCli, tempDir, writeFiles, type CliResult } from '../support/project.js';
+import { describe, expect, it } from 'vitest';
+import { execCli, writeFiles, type CliResult } from '../support/project.js';
 import { busyboxTree, stateEnv } from '../support/rootfs.js';
-import { cacheProblems, leftoversBelow, removeTestDir, sha256, tempFilesIn } from '../support/leftovers.js';
+import { cacheProblems, leftoverCheckedDirs, sha256, tempFilesIn } from '../support/leftovers.js';
 
 const EPOCH = '1700000000';
 
-const dirs: string[] = [];
-
-afterEach(async () => {
-  const made = dirs.splice(0);
-  const left = (await Promise.all(made.map((d) => leftoversBelow(d)))).flat();
-  const cleaned = made.flatMap((d) => removeTestDir(d));
-  expect(left, 'mounts or loop devices left by the CLI').toEqual([]);
-  expect(cleaned).toEqual([]);
-});
-
-function newDir(label: string): string {
-  const d = tempDir(label);
-  dirs.push(d);
-  return d;
-}
+const newDir = leftoverCheckedDirs();
 
 const COUNT_HOOK = { text: '#!/bin/sh\necho "$SQSH_LAYER" >> "$SQSH_PROJECT/counts.log"\n', mode: 0o755 };
 

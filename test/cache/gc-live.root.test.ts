@@ -7,9 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { execCli, exitOf, spawnCli, tempDir, writeFiles, type CliResult } from '../support/project.js';
+import { execCli, exitOf, spawnCli, writeFiles, type CliResult } from '../support/project.js';
 import { busyboxTree, stateEnv } from '../support/rootfs.js';
-import { cacheProblems, isRunning, leftoversBelow, removeTestDir, sha256, waitFor } from '../support/leftovers.js';
+import { cacheProblems, isRunning, leftoverCheckedDirs, sha256, waitFor } from '../support/leftovers.js';
 
 const EPOCH = '1700000000';
 
@@ -21,7 +21,8 @@ interface Started {
   release: string;
 }
 
-const dirs: string[] = [];
+// Registered first, so it runs after this file's teardown below has let the builds end.
+const newDir = leftoverCheckedDirs();
 const started: Started[] = [];
 
 afterEach(async () => {
@@ -34,18 +35,7 @@ afterEach(async () => {
       clearTimeout(timer);
     }
   }
-  const made = dirs.splice(0);
-  const left = (await Promise.all(made.map((d) => leftoversBelow(d)))).flat();
-  const cleaned = made.flatMap((d) => removeTestDir(d));
-  expect(left, 'mounts or loop devices left by the CLI').toEqual([]);
-  expect(cleaned).toEqual([]);
 });
-
-function newDir(label: string): string {
-  const d = tempDir(label);
-  dirs.push(d);
-  return d;
-}
 
 function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return execCli(args, { cwd: dir, env: { ...stateEnv(dir), SOURCE_DATE_EPOCH: EPOCH, ...env } });

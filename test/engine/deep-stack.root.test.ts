@@ -6,25 +6,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { execCli, tempDir, writeFiles } from '../support/project.js';
+import { describe, expect, it } from 'vitest';
+import { execCli, writeFiles } from '../support/project.js';
 import { busyboxTree, stateEnv } from '../support/rootfs.js';
-import { leftoversBelow, removeTestDir } from '../support/leftovers.js';
+import { leftoverCheckedDirs } from '../support/leftovers.js';
 
-const dirs: string[] = [];
-
-afterEach(async () => {
-  const made = dirs.splice(0);
-  const left = (await Promise.all(made.map((d) => leftoversBelow(d)))).flat();
-  const cleaned = made.flatMap((d) => removeTestDir(d));
-  expect(left, 'mounts or loop devices left by the CLI').toEqual([]);
-  expect(cleaned).toEqual([]);
-});
+const testDir = leftoverCheckedDirs();
 
 function newDir(label: string): string {
   // A long path: the run dir's length must not matter.
-  const d = path.join(tempDir(label), 'a-rather-long-project-directory-name-'.repeat(3));
-  dirs.push(path.dirname(d));
+  const d = path.join(testDir(label), 'a-rather-long-project-directory-name-'.repeat(3));
   mkdirSync(d);
   return d;
 }

@@ -5,14 +5,13 @@
 // while the build either fails clearly or succeeds without touching the host: canaries
 // outside the root, the host's sysctls and its mounts stay as they were.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execCli, tempDir, writeFiles } from '../support/project.js';
 import type { MountEntry } from '../../src/mount/mountinfo.js';
 import { busyboxTree, mountsBelow, mountTable, snapshot, stateEnv } from '../support/rootfs.js';
-import { entryLine, inspectLayer, makeDump, processesBelow, removeTestDir, sh } from '../support/layer-tree.js';
+import { entryLine, evilLibrary, inspectLayer, makeDump, processesBelow, readLayerFile, removeTestDir, sh } from '../support/layer-tree.js';
 
 const SYSCTLS = ['/proc/sys/kernel/core_pattern', '/proc/sys/kernel/core_uses_pid', '/proc/sys/vm/overcommit_ratio'];
 const readSysctls = () => SYSCTLS.map((p) => `${p}=${readFileSync(p, 'utf8').trim()}`);
@@ -32,16 +31,8 @@ describe('sandboxes hold against hostile layer content and run scripts', () => {
   let devtmpfsBefore: MountEntry[];
   const build = (...layers: string[]) => execCli(['-C', project, 'build', ...layers], { env: stateEnv(dir) });
   const sqsh = (name: string) => path.join(project, 'layers', `${name}.sqsh`);
-  const layerFile = async (layer: string, file: string) => {
-    const root = path.join(dir, `view-${layer}`);
-    await fs.mkdir(root, { recursive: true });
-    execFileSync('mount', ['-t', 'squashfs', '-o', 'ro,loop', sqsh(layer), root]);
-    try {
-      return await fs.readFile(path.join(root, file), 'utf8');
-    } finally {
-      execFileSync('umount', [root]);
-    }
-  };
+  const layerFile = (layer: string, file: string) => readLayerFile(dir, sqsh(layer), file);
+
 
   beforeAll(async () => {
     dir = tempDir('escape');
@@ -49,24 +40,7 @@ describe('sandboxes hold against hostile layer content and run scripts', () => {
     outside = path.join(dir, 'outside');
     await writeFiles(outside, { canary: 'canary\n' });
     await busyboxTree(path.join(project, 'inputs/root'));
-    // The evil library: wherever it runs it leaves a marker in its own root and in the host
-    // path of the canary dir, and tries to mount the kernel's devices.
-    await writeFiles(path.join(dir, 'src'), {
-      'evil.c': `#include <fcntl.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <unistd.h>
-__attribute__((constructor)) static void evil(void) {
-  int fd = open("${outside}/pwned", O_CREAT | O_WRONLY, 0644);
-  if (fd >= 0) close(fd);
-  fd = open("/evil-ran", O_CREAT | O_WRONLY, 0644);
-  if (fd >= 0) close(fd);
-  mkdir("/evil-dev", 0755);
-  mount("devtmpfs", "/evil-dev", "devtmpfs", 0, 0);
-}
-`,
-    });
-    sh(`cc -shared -fPIC -o evil.so src/evil.c`, { cwd: dir });
+    await evilLibrary(dir, outside);
     const { major, minor } = hostDisk();
     // An archive that makes every later host tool preload the library (and use it as an NSS
     // module), and holds a device node of the host's disk.

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, type CliResult, execCli, tempDir, writeFiles } from '../support/project.js';
 import { busyboxTree, mountsBelow, snapshot, stateEnv } from '../support/rootfs.js';
-import { entryLine, processesBelow, removeTestDir, sh } from '../support/layer-tree.js';
+import { entryLine, evilLibrary, processesBelow, readLayerFile, removeTestDir, sh } from '../support/layer-tree.js';
 import { ustar } from '../support/tar.js';
 
 describe('sandbox holes found by red-teaming stay closed', () => {
@@ -28,16 +28,8 @@ describe('sandbox holes found by red-teaming stay closed', () => {
   let outside: string;
   let outsideBefore: string[];
   const build = (...layers: string[]) => execCli(['-C', project, 'build', ...layers], { env: stateEnv(dir) });
-  const layerFile = async (layer: string, file: string) => {
-    const root = path.join(dir, `view-${layer}`);
-    await fs.mkdir(root, { recursive: true });
-    sh(`mount -t squashfs -o ro,loop ${path.join(project, 'layers', `${layer}.sqsh`)} ${root}`);
-    try {
-      return await fs.readFile(path.join(root, file), 'utf8');
-    } finally {
-      sh(`umount ${root}`);
-    }
-  };
+  const layerFile = (layer: string, file: string) => readLayerFile(dir, path.join(project, 'layers', `${layer}.sqsh`), file);
+
 
   beforeAll(async () => {
     dir = tempDir('holes');
@@ -46,15 +38,6 @@ describe('sandbox holes found by red-teaming stay closed', () => {
     await writeFiles(outside, { canary: 'canary\n' });
     await busyboxTree(path.join(project, 'inputs/root'));
     await writeFiles(path.join(dir, 'src'), {
-      'evil.c': `#include <fcntl.h>
-#include <unistd.h>
-__attribute__((constructor)) static void evil(void) {
-  int fd = open("${outside}/pwned", O_CREAT | O_WRONLY, 0644);
-  if (fd >= 0) close(fd);
-  fd = open("/evil-ran", O_CREAT | O_WRONLY, 0644);
-  if (fd >= 0) close(fd);
-}
-`,
       // connect 127.0.0.1:PORT: prints "connected" or why not (busybox's static wget crashes).
       'connect.c': `#include <arpa/inet.h>
 #include <stdio.h>
@@ -72,7 +55,8 @@ int main(int argc, char **argv) {
 }
 `,
     });
-    sh(`cc -shared -fPIC -o evil.so src/evil.c && cc -static -o ${project}/inputs/connect src/connect.c`, { cwd: dir });
+    await evilLibrary(dir, outside);
+    sh(`cc -static -o ${project}/inputs/connect src/connect.c`, { cwd: dir });
     // A root whose NSS configuration and gconv modules are all the evil library, at every
     // path glibc would load them from once the tool's `/` is the layer root.
     const gconv = 't/usr/lib/x86_64-linux-gnu/gconv';

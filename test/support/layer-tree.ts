@@ -184,3 +184,41 @@ export function makeDump(tree: string, out: string, fakeTime = 1_600_000_000): v
     rmSync(img);
   }
 }
+
+/** One file of a built .sqsh, read through a read-only loop mount of it alone. */
+export async function readLayerFile(work: string, sqsh: string, rel: string): Promise<string> {
+  const mnt = path.join(work, `view-${path.basename(sqsh, '.sqsh')}`);
+  await fs.mkdir(mnt, { recursive: true });
+  execFileSync('mount', ['-t', 'squashfs', '-o', 'ro,loop', sqsh, mnt]);
+  try {
+    return await fs.readFile(path.join(mnt, rel), 'utf8');
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+}
+
+/**
+ * A shared library for attacks: its constructor, wherever it runs, leaves a marker in its own
+ * root (`/evil-ran`) and one in `canaryDir` on the host (`pwned`), and tries to mount the
+ * kernel's devices (`/evil-dev`). Compiled to `dir/evil.so`, whose path it returns.
+ */
+export async function evilLibrary(dir: string, canaryDir: string): Promise<string> {
+  await fs.writeFile(
+    path.join(dir, 'evil.c'),
+    `#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+__attribute__((constructor)) static void evil(void) {
+  int fd = open("${canaryDir}/pwned", O_CREAT | O_WRONLY, 0644);
+  if (fd >= 0) close(fd);
+  fd = open("/evil-ran", O_CREAT | O_WRONLY, 0644);
+  if (fd >= 0) close(fd);
+  mkdir("/evil-dev", 0755);
+  mount("devtmpfs", "/evil-dev", "devtmpfs", 0, 0);
+}
+`,
+  );
+  execFileSync('cc', ['-shared', '-fPIC', '-o', path.join(dir, 'evil.so'), path.join(dir, 'evil.c')]);
+  return path.join(dir, 'evil.so');
+}

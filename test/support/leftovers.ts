@@ -5,6 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { afterEach, expect } from 'vitest';
+import { tempDir } from './project.js';
 import { mountsBelow } from './rootfs.js';
 
 /** Loop devices whose backing file lies below dir. */
@@ -167,4 +169,25 @@ export function removeTestDir(dir: string, pids: number[] = []): string[] {
   }
   if (mountsBelow(dir).length === 0) rmSync(dir, { recursive: true, force: true });
   return cleaned;
+}
+
+/**
+ * Temp dirs for the tests of a file: after each test, every dir made is checked for mounts or
+ * loop devices the CLI left, then removed. Returns the function that makes one. (Vitest runs
+ * after-hooks newest first: a file's own teardown registered after this one runs before it.)
+ */
+export function leftoverCheckedDirs(): (label: string) => string {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    const made = dirs.splice(0);
+    const left = (await Promise.all(made.map((d) => leftoversBelow(d)))).flat();
+    const cleaned = made.flatMap((d) => removeTestDir(d));
+    expect(left, 'mounts or loop devices left by the CLI').toEqual([]);
+    expect(cleaned).toEqual([]);
+  });
+  return (label) => {
+    const d = tempDir(label);
+    dirs.push(d);
+    return d;
+  };
 }
