@@ -78,6 +78,24 @@ function layersAfterBuilding(p: TestProject, before: Record<string, string>, bui
   return { ...before, 'manifest.json': sha256(file), ...Object.fromEntries(built.map((n) => [`${n}.sqsh`, manifest.layers[n]!.sha256])) };
 }
 
+/**
+ * Starts a build of app over 256 MiB of random bytes packed with xz (long enough to be
+ * interrupted) and waits until its mksquashfs runs.
+ */
+async function buildUntilPacking(p: TestProject): Promise<{ child: ReturnType<typeof spawnCli>; mksquashfs: number }> {
+  await writeFiles(p.dir, {
+    'hooks/big.sh': { text: '#!/bin/sh\nhead -c 256M /dev/urandom > "$SQSH_ROOT/big"\n', mode: 0o755 },
+    'recipes/app.yaml': 'parent: base\nsquashfs: { compression: xz }\nsteps:\n  - host: hooks/big.sh\n',
+  });
+  const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+  p.pids.push(child.pid!);
+  const [mksquashfs] = await waitFor('mksquashfs started by the CLI', () => {
+    const found = descendantsNamed(child.pid!, 'mksquashfs');
+    return found.length > 0 && found;
+  });
+  return { child, mksquashfs: mksquashfs! };
+}
+
 /** The merged-root upper of a layer being built by some run of the project. */
 function upperFile(p: TestProject, layer: string, rel: string): string | undefined {
   for (const run of existsSync(p.stateRoot) ? readdirSync(p.stateRoot) : []) {
@@ -125,16 +143,7 @@ describe('interrupts', () => {
     // 256 MiB of random bytes, xz: packing takes long enough to be interrupted.
     const p = await project('sigterm');
     const before = layerFiles(p);
-    await writeFiles(p.dir, {
-      'hooks/big.sh': { text: '#!/bin/sh\nhead -c 256M /dev/urandom > "$SQSH_ROOT/big"\n', mode: 0o755 },
-      'recipes/app.yaml': 'parent: base\nsquashfs: { compression: xz }\nsteps:\n  - host: hooks/big.sh\n',
-    });
-    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
-    p.pids.push(child.pid!);
-    const [mksquashfs] = await waitFor('mksquashfs started by the CLI', () => {
-      const found = descendantsNamed(child.pid!, 'mksquashfs');
-      return found.length > 0 && found;
-    });
+    const { child, mksquashfs } = await buildUntilPacking(p);
     // It is writing its output (a temp name in the cache) when the signal comes.
     const tmp = path.join(p.dir, '.sqsh-cache/tmp');
     await waitFor('mksquashfs output', () => readdirSync(tmp).some((run) => existsSync(path.join(tmp, run, 'app.tmp'))));
@@ -143,7 +152,7 @@ describe('interrupts', () => {
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(143);
     expect(child.output()).toContain('interrupted by SIGTERM');
-    expect(isRunning(mksquashfs!)).toBe(false);
+    expect(isRunning(mksquashfs)).toBe(false);
     await expectNothingLeft(p, before);
   });
 
@@ -359,17 +368,8 @@ describe('interrupts, harder cases', () => {
   it('a run killed with SIGKILL while packing: the next run removes its partial files', async () => {
     const p = await project('sigkill-pack');
     const before = layerFiles(p);
-    await writeFiles(p.dir, {
-      'hooks/big.sh': { text: '#!/bin/sh\nhead -c 256M /dev/urandom > "$SQSH_ROOT/big"\n', mode: 0o755 },
-      'recipes/app.yaml': 'parent: base\nsquashfs: { compression: xz }\nsteps:\n  - host: hooks/big.sh\n',
-    });
-    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
-    p.pids.push(child.pid!);
-    const [mksquashfs] = await waitFor('mksquashfs started by the CLI', () => {
-      const found = descendantsNamed(child.pid!, 'mksquashfs');
-      return found.length > 0 && found;
-    });
-    p.pids.push(mksquashfs!);
+    const { child, mksquashfs } = await buildUntilPacking(p);
+    p.pids.push(mksquashfs);
     const [killedRun] = readdirSync(p.stateRoot);
     // The run's own directory in the cache holds what it writes.
     const runTmp = path.join(p.dir, '.sqsh-cache/tmp', killedRun!);
@@ -390,7 +390,7 @@ describe('interrupts, harder cases', () => {
     const r = await execCli(['build'], { cwd: p.dir, env: p.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`cleaned up after a run that was killed \\(${killedRun}, ${p.dir}\\): 2 mount\\(s\\), [01] process group\\(s\\)`));
-    expect(isRunning(mksquashfs!)).toBe(false);
+    expect(isRunning(mksquashfs)).toBe(false);
     await expectNothingLeft(p, layersAfterBuilding(p, before, ['app']));
   });
 });
