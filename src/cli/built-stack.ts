@@ -1,0 +1,92 @@
+// For commands that use built layers (layerdev, boot): builds the named layers with their
+// ancestors as `build` does (cached layers cost nothing), then hands the build session and
+// the layers to the command's own work. The session (project lock, run state dir, cleanup
+// of killed runs, interrupt handling) lasts until that work is done.
+
+import { build, type LayerOutcome } from '../engine/build.js';
+import { type BuildSession, openBuildSession } from '../engine/session.js';
+import { type Failure, FailureError } from '../failure.js';
+import { buildOrder } from '../plan/graph.js';
+import type { LayerGraph } from '../plan/graph.js';
+import { classify, trapInterrupts } from '../process/interrupt.js';
+import type { Project } from '../recipe/types.js';
+import type { LayerFile } from '../boot/layerdev.js';
+import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
+import { defaultJobs, type CommandKit, type GlobalOptions } from './kit.js';
+import { openProject } from './project.js';
+import { makeReporter } from './render.js';
+
+export interface BuiltStack {
+  session: BuildSession;
+  project: Project;
+  graph: LayerGraph;
+  /** Every built layer, by name. */
+  layers: ReadonlyMap<string, LayerFile>;
+  sourceDateEpoch: number | undefined;
+}
+
+/** Builds `targets` (all layers when empty), then runs `work`; a failed layer build is exit 1 before `work`. */
+export async function withBuiltLayers<T>(
+  g: GlobalOptions,
+  io: CommandKit['io'],
+  targets: string[],
+  work: (b: BuiltStack) => Promise<T>,
+): Promise<T> {
+  if (g.dryRun) throw new FailureError({ reason: 'usage', message: '--dry-run is not supported by this command; "sqsh-layers build --dry-run" shows what would be built' });
+  const envEpoch = sourceDateEpochFromEnv(io.env);
+  const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
+  buildOrder(graph, targets); // unknown layer → usage error with suggestions, before any lock
+  const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
+  const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
+  let failure: Failure | undefined;
+  let result: T | undefined;
+  try {
+    const session = await openBuildSession({
+      project,
+      graph,
+      report,
+      signal: interrupts.signal,
+      verbose: g.verbose,
+      stateRoot: stateRootFromEnv(io.env),
+      env: io.env,
+      envSourceDateEpoch: envEpoch,
+    });
+    try {
+      const outcomes = await build(session, { targets, force: g.force, frozen: false, jobs: g.jobs ?? defaultJobs(project.config.jobs) });
+      const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'skipped');
+      if (failed.length > 0) throw new FailureError(buildFailure(failed));
+      result = await work({
+        session,
+        project,
+        graph,
+        layers: layerFiles(outcomes),
+        sourceDateEpoch: envEpoch ?? project.config.sourceDateEpoch,
+      });
+    } finally {
+      await session.close();
+    }
+    failure = classify(interrupts.signal);
+  } catch (err) {
+    failure = classify(interrupts.signal, err);
+  } finally {
+    interrupts.dispose();
+  }
+  // Reported (main.ts) once the session has undone its mounts.
+  if (failure) throw new FailureError(failure);
+  return result as T;
+}
+
+function layerFiles(outcomes: LayerOutcome[]): Map<string, LayerFile> {
+  const out = new Map<string, LayerFile>();
+  for (const o of outcomes) {
+    if (o.status === 'built' || o.status === 'cached') out.set(o.layer, { name: o.layer, file: o.blob, size: o.size, sha256: o.digest });
+  }
+  return out;
+}
+
+/** The failure of the first failed layer (others are skipped because of it), as is. */
+function buildFailure(failed: LayerOutcome[]): Failure {
+  const first = failed.find((o) => o.status === 'failed');
+  if (first?.status === 'failed') return first.failure;
+  throw new Error(`bug: layers skipped without a failure: ${failed.map((o) => o.layer).join(', ')}`);
+}
