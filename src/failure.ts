@@ -53,6 +53,8 @@ export type Failure =
   | { reason: 'overlay-unavailable'; options: string[] }
   /** A failure while building a layer, naming the layer and the step or phase it was at. */
   | { reason: 'layer-build'; layer: string; where: string; cause: Failure; hint?: string }
+  /** `boot`: the VM could not be prepared, or did not boot (its console's tail), or a check failed. */
+  | { reason: 'boot'; message: string; tail: readonly string[]; hint?: string }
   /** SIGINT or SIGTERM, and whatever failed after it (process/interrupt.ts: classify). */
   | { reason: 'interrupted'; signal: NodeJS.Signals }
   /** An error that carries no Failure: a bug, or one nothing foresaw (a bare ENOENT). */
@@ -174,6 +176,8 @@ export function explainFailure(f: Failure, o: { stack?: boolean } = {}): Explana
       const cause = explainFailure(f.cause);
       return asError(EXIT.failure, `layer ${f.layer}, ${f.where}: ${cause.message}`, cause.tail, f.hint ?? cause.hint);
     }
+    case 'boot':
+      return asError(EXIT.failure, f.message, f.tail, f.hint);
     case 'interrupted': {
       const message = `interrupted by ${f.signal}`;
       // Reported once the run has undone its mounts.

@@ -114,6 +114,11 @@ const CASES: { [R in Failure['reason']]: { failure: FailureOf<R>; exitCode: numb
       '  | tar: Member name contains ".."\n' +
       '  hint: the step is at recipes/app.yaml:4:5\n',
   },
+  boot: {
+    failure: { reason: 'boot', message: 'the VM stopped before its checks ran', tail: ['Kernel panic'], hint: 'see the console' },
+    exitCode: 1,
+    text: 'sqsh-layers: error: the VM stopped before its checks ran\n  | Kernel panic\n  hint: see the console\n',
+  },
   interrupted: {
     failure: { reason: 'interrupted', signal: 'SIGTERM' },
     exitCode: 143,

@@ -10,6 +10,7 @@ import { cmdlineCommand } from './cmdline.js';
 import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { layerdevCommand } from './layerdev.js';
+import { bootCommand } from './boot.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -80,6 +81,7 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   buildCommand(kit);
   gcCommand(kit);
   layerdevCommand(kit);
+  bootCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,0 +1,101 @@
+// What the booted machine says on its serial console, collected: the lines of the boot
+// protocol (boot/init-script.ts) found among the kernel's and the root's own output, with the
+// host's clock, and a tail of everything else for error messages. Pure (the clock is passed in).
+
+export interface CheckResult {
+  index: number;
+  /** The layer whose recipe lists the check. */
+  layer: string;
+  command: string;
+  exitCode: number;
+  seconds: number;
+  /** The last bytes of its output (stdout and stderr). */
+  output: string;
+}
+
+export interface Check {
+  layer: string;
+  command: string;
+}
+
+const TAIL_LINES = 40;
+
+export class ConsoleLog {
+  /** The init the initramfs found: `systemd`, another program's path, or `none`. */
+  init: string | undefined;
+  /** Why the initramfs gave up, when it did. */
+  fatal: string | undefined;
+  /** Seconds from the machine's start to the check runner's start. */
+  bootSeconds: number | undefined;
+  readonly results: CheckResult[] = [];
+  /** The check that began and has not ended (a hang names it). */
+  running: number | undefined;
+  done = false;
+  private readonly tail: string[] = [];
+  private began = 0;
+  private readonly out = new Map<number, string[]>();
+  private readonly marker: string;
+
+  constructor(
+    nonce: string,
+    private readonly checks: readonly Check[],
+    private readonly startedAt: number,
+  ) {
+    this.marker = `@@${nonce} `;
+  }
+
+  /** One line of console output, seen at `now` (ms). */
+  line(text: string, now: number): void {
+    const at = text.indexOf(this.marker);
+    if (at < 0) {
+      if (text.trim() !== '') this.keep(text);
+      return;
+    }
+    if (at > 0 && text.slice(0, at).trim() !== '') this.keep(text.slice(0, at));
+    const [event = '', ...args] = text.slice(at + this.marker.length).trim().split(' ');
+    const n = Number(args[0]);
+    switch (event) {
+      case 'fail':
+        this.fatal = args.join(' ');
+        this.keep(`sqsh-boot: ${this.fatal}`);
+        break;
+      case 'init':
+        this.init = args.join(' ');
+        break;
+      case 'ready':
+        this.bootSeconds = (now - this.startedAt) / 1000;
+        break;
+      case 'begin':
+        this.running = n;
+        this.began = now;
+        this.out.set(n, []);
+        break;
+      case 'out':
+        this.out.get(n)?.push(args[1] ?? '');
+        break;
+      case 'end': {
+        const check = this.checks[n - 1];
+        if (check === undefined) break;
+        const output = Buffer.from((this.out.get(n) ?? []).join(''), 'base64').toString('utf8');
+        this.results.push({ index: n, ...check, exitCode: Number(args[1]), seconds: (now - this.began) / 1000, output });
+        this.running = undefined;
+        break;
+      }
+      case 'done':
+        this.done = true;
+        break;
+      default:
+        this.keep(text);
+    }
+  }
+
+  /** The last lines of console output that were not protocol. */
+  lastLines(): string[] {
+    return [...this.tail];
+  }
+
+  private keep(line: string): void {
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+  }
+}
