@@ -115,7 +115,8 @@ export async function bootStack(s: BuildSession, o: BootOptions): Promise<BootRe
   if (log.fatal !== undefined) {
     throw new FailureError({ reason: 'boot', message: `the VM's initramfs gave up: ${log.fatal}`, tail: log.lastLines() });
   }
-  if (!log.done && o.checks !== undefined) {
+  if (o.checks === undefined) note('the VM has stopped');
+  else if (!log.done) {
     const running = log.running !== undefined ? checks[log.running - 1] : undefined;
     const where = running
       ? `check ${JSON.stringify(running.command)} (layer ${running.layer}) did not finish`

@@ -28,8 +28,8 @@ export interface ModuleLoad {
 export interface InitOptions {
   nonce: string;
   modules: readonly ModuleLoad[];
-  /** Run the checks (a check runner is in BOOT_DIR of the initramfs); false: boot for an interactive console. */
-  checks: boolean;
+  /** How many checks to run (a check runner is in BOOT_DIR of the initramfs); undefined: boot for an interactive console. */
+  checks: number | undefined;
 }
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -189,6 +189,7 @@ ${
     ;;
 esac
 # No systemd to start them as a unit: the checks run as the first process of the root.
+[ -n "$resolved" ] || [ ${o.checks} -gt 0 ] || fail "no init: $init is not an executable in the stack, and it has no checks to run instead"
 say init "\${resolved:-none}"
 [ -x /sysroot$B ] || fail "the root is empty or its upper is not writable: nothing to run the checks in"
 exec switch_root /sysroot $B sh ${BOOT_DIR}/run-checks pid1`

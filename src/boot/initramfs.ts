@@ -72,7 +72,7 @@ export async function makeInitramfs(o: InitramfsOptions): Promise<void> {
     }
     loads.push({ file: name, params: m.params });
   }
-  await put('init', initScript({ nonce: o.nonce, modules: loads, checks: o.checks !== undefined }), 0o755);
+  await put('init', initScript({ nonce: o.nonce, modules: loads, checks: o.checks?.length }), 0o755);
 
   // What the initramfs copies into the booted root: busybox (the runner's shell), the runner, the checks.
   const boot = BOOT_DIR.slice(1);

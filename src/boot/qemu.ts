@@ -89,11 +89,13 @@ export async function runVm(runner: Runner, v: VmSpec, w: VmWatch): Promise<VmRu
       }
     }
   };
-  const deadline = setTimeout(() => void kill('timeout'), w.timeoutMs);
+  // An interactive console has a person at it: no deadline.
+  const deadline = v.interactive ? undefined : setTimeout(() => void kill('timeout'), w.timeoutMs);
   let grace: NodeJS.Timeout | undefined;
   try {
     await runner.run(qemuArgv(v), {
       tailLines: 5,
+      interactive: v.interactive,
       onLine: (line) => {
         if (w.onLine(line) && grace === undefined) grace = setTimeout(() => void kill('grace'), w.graceMs);
       },

@@ -21,6 +21,17 @@ function bootOptionError(message: string): FailureError {
 
 const TMPFS_SIZE = /^[0-9]+[kKmMgG%]?$/;
 
+/**
+ * What a value may hold. The kernel splits its command line at spaces and gives quotes a
+ * meaning of their own, and RuckusRD's linuxrc runs the values through the shell unquoted
+ * (`for o in $opts`, `eval $go`): quotes, `$`, `;`, `&`, `|`, `*`, backslashes and the like
+ * would be taken apart or executed at boot.
+ */
+const CARRIABLE = /^[A-Za-z0-9._:/=,%+@-]+$/;
+
+/** Options linuxrc sets itself on the root overlay mount, after overlayflags. */
+const OVERLAY_OWN = ['lowerdir', 'upperdir', 'workdir', 'datadir'];
+
 /** `root=... sqsh_layerdev=... sqsh_layers=top:...:base ...`, in the order the docs show. */
 export function kernelCmdline(stack: readonly string[], o: BootOptions): string {
   const params: string[] = [];
@@ -28,6 +39,12 @@ export function kernelCmdline(stack: readonly string[], o: BootOptions): string 
     if (value === undefined) return;
     if (value === '' || /\s/.test(value)) {
       throw bootOptionError(`${flag} must be a non-empty value without spaces, found ${JSON.stringify(value)}`);
+    }
+    if (!CARRIABLE.test(value)) {
+      throw bootOptionError(
+        `${flag} ${JSON.stringify(value)} cannot be carried: the kernel command line and RuckusRD's initramfs (which runs it through the shell) ` +
+          'take only letters, digits and . _ : / = , % + @ -',
+      );
     }
     params.push(`${key}=${value}`);
   };
@@ -39,6 +56,10 @@ export function kernelCmdline(stack: readonly string[], o: BootOptions): string 
   }
   if (o.toRam && o.ramLayer === undefined) {
     throw bootOptionError('--to-ram needs --ram-layer: with to_ram the root device may go away, so the upper must be in RAM');
+  }
+  const own = o.overlayflags?.split(',').map((f) => f.split('=')[0]!).find((k) => OVERLAY_OWN.includes(k));
+  if (own !== undefined) {
+    throw bootOptionError(`--overlayflags must not set ${own}: the initramfs sets lowerdir, upperdir and workdir of the root overlay itself`);
   }
   if (o.layerdir !== undefined && o.layerdir.startsWith('/')) {
     throw bootOptionError(`--layerdir is relative to the root of each device, found ${JSON.stringify(o.layerdir)}`);

@@ -25,6 +25,12 @@ export interface CommandOptions {
   okCodes?: number[];
   /** How many trailing output lines an error keeps (default 30). */
   tailLines?: number;
+  /**
+   * The command gets the tool's own terminal (stdin, stdout, stderr) and stays in the tool's
+   * process group, the terminal's foreground group, so that it may read from it (a VM's serial
+   * console). Nothing is collected; an interrupt still kills it.
+   */
+  interactive?: boolean;
 }
 
 export interface CommandResult {
@@ -105,22 +111,24 @@ export class Runner {
       env,
       quiet: true,
       nothrow: true,
-      detached: true,
+      detached: !o.interactive,
       prefix: '',
       postfix: '',
       // The file itself is the command's stdin: no copy through this process, and a command
       // that stops reading early (a corrupt image) cannot break a pipe we write to.
-      stdio: [stdinFd ?? (o.input ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
+      stdio: o.interactive ? ['inherit', 'inherit', 'inherit'] : [stdinFd ?? (o.input ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
       input: o.input,
     })`exec ${[...argv]}`;
     // A command that exits before reading all its input breaks the pipe: its exit code tells.
     p.child?.stdin?.on('error', () => {});
     const pid = p.pid;
+    // Its own process group, but for an interactive command (which shares the tool's).
+    const group = pid !== undefined ? (o.interactive ? pid : -pid) : undefined;
     if (pid !== undefined) {
       this.opts.onSpawn?.(pid);
       // When the command exits, what it left running in its group goes too; otherwise a
       // background process holding the output pipe would keep the command from ending.
-      p.child?.once('exit', () => killQuietly(-pid, 'SIGKILL'));
+      if (!o.interactive) p.child?.once('exit', () => killQuietly(-pid, 'SIGKILL'));
     }
     const stdoutChunks: Buffer[] = [];
     let partial = '';
@@ -137,7 +145,7 @@ export class Runner {
       o.onLine?.(line);
     };
     // No child at all when the spawn itself failed (E2BIG, EACCES...): `await p` says why.
-    if (p.child) {
+    if (p.child && !o.interactive) {
       p.stdout.on('data', onData);
       p.stderr.on('data', onData);
       if (o.stdoutBytes) p.stdout.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
@@ -146,9 +154,9 @@ export class Runner {
     // command that obeyed SIGTERM does not keep the tool alive for the rest of the grace time.
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
-      if (pid === undefined) return;
-      killQuietly(-pid, 'SIGTERM');
-      killTimer = setTimeout(() => killQuietly(-pid, 'SIGKILL'), this.opts.killGraceMs ?? 3000);
+      if (group === undefined) return;
+      killQuietly(group, 'SIGTERM');
+      killTimer = setTimeout(() => killQuietly(group, 'SIGKILL'), this.opts.killGraceMs ?? 3000);
     };
     this.opts.signal.addEventListener('abort', onAbort, { once: true });
     if (this.opts.signal.aborted) onAbort(); // interrupted while the command was being started
@@ -170,7 +178,7 @@ export class Runner {
       if (stdinFd !== undefined) closeSync(stdinFd);
       this.opts.signal.removeEventListener('abort', onAbort);
       clearTimeout(killTimer);
-      if (pid !== undefined) {
+      if (pid !== undefined && !o.interactive) {
         // The command is done; anything it left in its process group goes with it.
         killQuietly(-pid, 'SIGKILL');
       }

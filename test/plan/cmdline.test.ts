@@ -3,6 +3,7 @@ import { failureIn } from '../../src/failure.js';
 import { bootOverlayOptions, bootOverlayWarning, kernelCmdline } from '../../src/plan/cmdline.js';
 
 const STACK = ['config', 'extra', 'server', 'base'];
+const CARRY = "the kernel command line and RuckusRD's initramfs (which runs it through the shell) take only letters, digits and . _ : / = , % + @ -";
 
 function failure(fn: () => unknown): Error {
   try {
@@ -63,6 +64,14 @@ describe('kernelCmdline', () => {
     [{ sqshfstype: 'ext\t4' }, '--sqshfstype must be a non-empty value without spaces, found "ext\\t4"'],
     [{ layerdir: 'my layers' }, '--layerdir must be a non-empty value without spaces, found "my layers"'],
     [{ overlayflags: 'a, b' }, '--overlayflags must be a non-empty value without spaces, found "a, b"'],
+    [{ root: '"/dev/sda1"' }, `--root "\\"/dev/sda1\\"" cannot be carried: ${CARRY}`],
+    [{ layerdev: 'LABEL=$(reboot)' }, `--layerdev "LABEL=$(reboot)" cannot be carried: ${CARRY}`],
+    [{ layerdir: 'layers;sh' }, `--layerdir "layers;sh" cannot be carried: ${CARRY}`],
+    [{ sqshfstype: 'ext4*' }, `--sqshfstype "ext4*" cannot be carried: ${CARRY}`],
+    [{ overlayflags: "xino='off'" }, `--overlayflags "xino='off'" cannot be carried: ${CARRY}`],
+    [{ root: '/dev/disk/by-label/caf\u00e9' }, `--root "/dev/disk/by-label/caf\u00e9" cannot be carried: ${CARRY}`],
+    [{ overlayflags: 'xino=off,lowerdir=/x' }, '--overlayflags must not set lowerdir: the initramfs sets lowerdir, upperdir and workdir of the root overlay itself'],
+    [{ overlayflags: 'workdir=/w' }, '--overlayflags must not set workdir: the initramfs sets lowerdir, upperdir and workdir of the root overlay itself'],
   ])('refuses %o', (o, message) => {
     const err = failure(() => kernelCmdline(STACK, o));
     expect(failureIn(err, 'boot-option')).toEqual({ reason: 'boot-option', message });

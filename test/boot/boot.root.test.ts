@@ -1,0 +1,142 @@
+// `boot`: small busybox stacks booted for real in qemu (TCG when there is no KVM) through the
+// tool's initramfs, with the kernel the tool finds (Debian's, fetched once into a cache the
+// tests share). The checks run inside the booted system; their results, a failing check, a
+// stack that cannot boot, a hung check past --timeout and SIGTERM are seen from outside, and
+// nothing is left: no qemu process, no mount, no loop device, no run dir, no temp file.
+
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
+import { busyboxTree, stateEnv } from '../support/rootfs.js';
+import { descendantsNamed, leftoverCheckedDirs, tempFilesIn, waitFor } from '../support/leftovers.js';
+
+const testDir = leftoverCheckedDirs();
+// One cache for the file: the kernel is fetched (or found) once.
+const cache = tempDir('boot-cache');
+afterAll(() => rmSync(cache, { recursive: true, force: true }));
+
+/** base: busybox and /etc/hostname; app over it: a file, and base's /bin/ls deleted. */
+async function project(dir: string, checks: { base?: string[]; app?: string[] }): Promise<void> {
+  await busyboxTree(path.join(dir, 'rootfs'));
+  const list = (c: string[] | undefined) => (c && c.length ? `checks:\n${c.map((x) => `  - ${JSON.stringify(x)}\n`).join('')}` : '');
+  await writeFiles(dir, {
+    'rootfs/etc/hostname': 'box\n',
+    'recipes/base.yaml': `steps:\n  - copy: rootfs/\n${list(checks.base)}`,
+    'recipes/app.yaml': `parent: base\nsteps:\n  - copy: files/app.txt\n    to: /srv/\n  - remove: [/bin/ls]\n${list(checks.app)}`,
+    'files/app.txt': 'app\n',
+  });
+}
+
+function nothingLeft(dir: string): void {
+  expect(readdirSync(path.join(dir, 'run-sqsh-layers')), 'run dirs').toEqual([]);
+  expect(tempFilesIn(path.join(dir, '.sqsh-cache')), 'temp files').toEqual([]);
+  expect(tempFilesIn(cache), 'temp files in the cache').toEqual([]);
+}
+
+interface BootJson {
+  ok: boolean;
+  stack: string[];
+  init: string;
+  accel: string;
+  bootSeconds: number;
+  cmdline: string;
+  checks: { layer: string; command: string; exitCode: number; seconds: number; output: string }[];
+}
+
+describe('boot', () => {
+  it('boots a busybox stack, runs every layer\'s checks inside it, base first, and reports them', async () => {
+    const dir = testDir('boot-ok');
+    await project(dir, {
+      base: ['grep -qx box /etc/hostname', 'echo "layers: $(ls /mnt | tr "\\n" " ")"'],
+      app: [
+        'test "$(cat /srv/app.txt)" = app && test ! -e /bin/ls',
+        // RuckusRD's places: the root device with the upper, each layer, the layer device.
+        'test -d /mnt/root-true/upper/upper && test -f /mnt/sqsh_layer-app/srv/app.txt && test -f /mnt/sqsh_layerdev/base.sqsh',
+        'grep " / overlay " /proc/mounts',
+      ],
+    });
+    const r = await execCli(['-C', dir, '--cache', cache, '--json', 'boot', 'app', '--timeout', '600'], { env: stateEnv(dir) });
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as BootJson;
+    expect(j.ok).toBe(true);
+    expect(j.stack).toEqual(['app', 'base']);
+    expect(j.init).toBe('none'); // busybox has no /sbin/init here: the checks ran as the first process
+    expect(j.cmdline).toContain('root=/dev/vda sqsh_layerdev=/dev/vdb sqsh_layers=app:base');
+    expect(j.checks.map((c) => [c.layer, c.exitCode])).toEqual([
+      ['base', 0],
+      ['base', 0],
+      ['app', 0],
+      ['app', 0],
+      ['app', 0],
+    ]);
+    expect(j.checks[1]!.output).toBe('layers: root-true sqsh_layer-app sqsh_layer-base sqsh_layerdev \n');
+    expect(j.checks[4]!.output).toMatch(/^rootfs \/ overlay ro?.*lowerdir=\/sqsh_layer-app:\/sqsh_layer-base,upperdir=\/tmproot\/upper\/upper/m);
+    expect(j.bootSeconds).toBeGreaterThan(0);
+    for (const c of j.checks) expect(c.seconds).toBeGreaterThanOrEqual(0);
+    expect(r.stderr).toMatch(/booting app \(.*\): root=\/dev\/vda/);
+    nothingLeft(dir);
+  }, 900_000);
+
+  it('names a failing check with its output and exits 1; with --ram-layer the upper is a tmpfs', async () => {
+    const dir = testDir('boot-fail');
+    await project(dir, {
+      base: ['grep " /mnt/upper " /proc/mounts && test -d /mnt/sqsh_layer-upper'],
+      app: ['echo looking for the config; cat /etc/app.conf', 'true'],
+    });
+    const r = await execCli(['-C', dir, '--cache', cache, 'boot', 'app', '--ram-layer', '64M'], { env: stateEnv(dir) });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^booted app in [0-9.]+ s \(init: none, (TCG|KVM)\)$/m);
+    expect(r.stdout).toMatch(/^ {2}ok {4}base: grep .*\(\d+\.\d s\)$/m);
+    expect(r.stdout).toMatch(/^ {2}FAIL {2}app: echo looking for the config; cat \/etc\/app\.conf {2}\(\d+\.\d s, exit code 1\)$/m);
+    expect(r.stdout).toContain('2 of 3 check(s) passed');
+    expect(r.stderr).toContain('sqsh-layers: error: check "echo looking for the config; cat /etc/app.conf" of layer app failed with exit code 1 in the booted system\n  | looking for the config\n  | cat: can\'t open \'/etc/app.conf\': No such file or directory\n');
+    nothingLeft(dir);
+  }, 900_000);
+
+  it('gives exit 1 and the console tail for a stack with no init and no checks', async () => {
+    const dir = testDir('boot-noinit');
+    await project(dir, {});
+    const started = Date.now();
+    const r = await execCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '300'], { env: stateEnv(dir) });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain("sqsh-layers: error: the VM's initramfs gave up: no init: /sbin/init is not an executable in the stack, and it has no checks to run instead");
+    expect(r.stderr).toMatch(/^ {2}\| sqsh-boot: no init/m);
+    expect(Date.now() - started).toBeLessThan(300_000);
+    nothingLeft(dir);
+  }, 900_000);
+
+  it('kills a VM whose check hangs at --timeout: exit 1 naming the check, the console tail, no qemu left', async () => {
+    const dir = testDir('boot-hang');
+    await project(dir, { app: ['echo about to hang; sleep 100000'] });
+    const r = await execCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '90'], { env: stateEnv(dir) });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('sqsh-layers: error: check "echo about to hang; sleep 100000" (layer app) did not finish within --timeout 90s; the VM was killed');
+    expect(r.stderr).toMatch(/^ {2}\| /m);
+    nothingLeft(dir);
+  }, 900_000);
+
+  it('stops qemu and cleans up on SIGTERM: exit 143', async () => {
+    const dir = testDir('boot-term');
+    await project(dir, { app: ['sleep 100000'] });
+    const child = spawnCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '600'], { env: stateEnv(dir) });
+    const qemu = await waitFor('qemu to start', () => descendantsNamed(child.pid!, 'qemu-system-x86')[0], 600_000);
+    // Let it get into the boot (the initramfs mounting the stack).
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGTERM');
+    expect(await exitOf(child), child.output()).toBe(143);
+    expect(child.output()).toContain('interrupted by SIGTERM; cleaned up');
+    await waitFor('qemu to be gone', () => descendantsNamed(child.pid!, 'qemu-system-x86').length === 0 && !isAlive(qemu), 10_000);
+    nothingLeft(dir);
+  }, 900_000);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
