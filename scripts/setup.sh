@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # debian-archive-keyring: debootstrap of the example's Debian base checks signatures with it (on Ubuntu too).
 # gcc, libc6-dev: dist/enter-root.so, the tool sandbox's helper (native/enter-root.c).
-PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap debian-archive-keyring gcc libc6-dev"
+# qemu-system-x86, cpio, kmod (depmod): `boot` (busybox-static and e2fsprogs too: its initramfs and disks).
+PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap debian-archive-keyring gcc libc6-dev qemu-system-x86 cpio kmod"
 
 missing=""
 for p in $PACKAGES; do

@@ -40,6 +40,11 @@ const PACKAGES: Record<string, string> = {
   gzip: 'gzip',
   bzip2: 'bzip2',
   unshare: 'util-linux',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'mkfs.ext4': 'e2fsprogs',
+  cpio: 'cpio',
+  busybox: 'busybox-static',
+  depmod: 'kmod',
 };
 
 export function installHint(tool: string): string {
