@@ -61,11 +61,14 @@ export class ConsoleLog {
         break;
       case 'init':
         this.init = args.join(' ');
+        this.keep(`sqsh-boot: init ${this.init}`);
         break;
       case 'ready':
         this.bootSeconds = (now - this.startedAt) / 1000;
+        this.keep(`sqsh-boot: up after ${this.bootSeconds.toFixed(1)} s, running ${this.checks.length} check(s)`);
         break;
       case 'begin':
+        this.keep(`sqsh-boot: check ${n} started: ${this.checks[n - 1]?.command ?? '?'}`);
         this.running = n;
         this.began = now;
         this.out.set(n, []);
@@ -78,6 +81,7 @@ export class ConsoleLog {
         if (check === undefined) break;
         const output = Buffer.from((this.out.get(n) ?? []).join(''), 'base64').toString('utf8');
         this.results.push({ index: n, ...check, exitCode: Number(args[1]), seconds: (now - this.began) / 1000, output });
+        this.keep(`sqsh-boot: check ${n} ended with exit code ${args[1]}`);
         this.running = undefined;
         break;
       }
@@ -95,7 +99,8 @@ export class ConsoleLog {
   }
 
   private keep(line: string): void {
-    this.tail.push(line);
+    // Colours of systemd's status lines, as Runner shows escape characters (`\x1b[0;32m`).
+    this.tail.push(line.replace(/\\x1b\[[0-9;?]*[A-Za-z]/g, ''));
     if (this.tail.length > TAIL_LINES) this.tail.shift();
   }
 }

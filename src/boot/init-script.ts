@@ -49,7 +49,6 @@ exec </dev/console >/dev/console 2>&1
 say() { echo "@@${o.nonce} $*"; }
 fail() {
   say fail "$*"
-  echo "sqsh-boot: $*" >&2
   sync
   poweroff -f
   sleep 60
