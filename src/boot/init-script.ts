@@ -227,7 +227,7 @@ done
 say done
 $B sync
 if [ "$1" = pid1 ]; then $B poweroff -f; fi
-systemctl --no-block poweroff || $B poweroff -f
+systemctl --no-block --force poweroff || $B poweroff -f
 `;
 }
 
