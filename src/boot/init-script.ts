@@ -177,7 +177,7 @@ for d in dev proc sys; do
   mount --move /$d /sysroot/$d 2>/dev/null || umount -l /$d
 done
 ${
-  o.checks
+  o.checks !== undefined
     ? `case "$resolved" in
   */systemd)
     say init systemd

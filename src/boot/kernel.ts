@@ -94,7 +94,7 @@ async function debianKernel(o: KernelOptions): Promise<Kernel> {
     await o.runner.run(['dpkg-deb', '-x', path.join(tmp, deb), root]);
     // The package's postinst would make modules.dep: depmod does it for the unpacked tree.
     await o.runner.run(['depmod', '-b', root, release]);
-    await fs.rename(root, dir).catch(async (err: NodeJS.ErrnoException) => {
+    await fs.rename(root, dir).catch((err: NodeJS.ErrnoException) => {
       // Another run put the same kernel there first: use that one.
       if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
     });

@@ -224,6 +224,8 @@ describe('the initramfs scripts', () => {
     expect(init).toContain('mount --move /tmproot /sysroot/mnt/root-true');
     expect(init).toContain('exec switch_root /sysroot $B sh /.sqsh-boot/run-checks pid1');
     expect(init).toContain('[ -n "$resolved" ] || [ 2 -gt 0 ] || fail');
+    // No checks at all: still the check runner (init or not), which fails without an init.
+    expect(initScript({ nonce: 'abc', modules: [], checks: 0 })).toContain('[ -n "$resolved" ] || [ 0 -gt 0 ] || fail "no init: ');
     const console = initScript({ nonce: 'abc', modules: [], checks: undefined });
     expect(console).not.toContain('run-checks');
     expect(console).toContain('exec switch_root /sysroot "$init"');
