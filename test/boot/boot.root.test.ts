@@ -1,15 +1,15 @@
 // `boot`: small busybox stacks booted for real in qemu (TCG when there is no KVM) through the
 // tool's initramfs, with the kernel the tool finds (Debian's, fetched once into a cache the
 // tests share). The checks run inside the booted system; their results, a failing check, a
-// stack that cannot boot, a hung check past --timeout and SIGTERM are seen from outside, and
-// nothing is left: no qemu process, no mount, no loop device, no run dir, no temp file.
+// stack that cannot boot, a hung check past --timeout, SIGTERM and SIGKILL are seen from
+// outside, and nothing is left: no qemu process, no mount, no loop device, no run dir, no temp file.
 
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
 import { busyboxTree, stateEnv } from '../support/rootfs.js';
-import { descendantsNamed, leftoverCheckedDirs, tempFilesIn, waitFor } from '../support/leftovers.js';
+import { descendantsNamed, isRunning, leftoverCheckedDirs, tempFilesIn, waitFor } from '../support/leftovers.js';
 
 const testDir = leftoverCheckedDirs();
 // One cache for the file: the kernel is fetched (or found) once.
@@ -126,17 +126,28 @@ describe('boot', () => {
     child.kill('SIGTERM');
     expect(await exitOf(child), child.output()).toBe(143);
     expect(child.output()).toContain('interrupted by SIGTERM; cleaned up');
-    await waitFor('qemu to be gone', () => descendantsNamed(child.pid!, 'qemu-system-x86').length === 0 && !isAlive(qemu), 10_000);
+    await waitFor('qemu to be gone', () => !isRunning(qemu), 10_000);
     nothingLeft(dir);
   }, 900_000);
-});
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+  it('leaves a qemu that the next run kills when the tool itself is killed (SIGKILL)', async () => {
+    const dir = testDir('boot-kill');
+    await project(dir, { app: ['sleep 100000'] });
+    const child = spawnCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '600'], { env: stateEnv(dir) });
+    const qemu = await waitFor('qemu to start', () => descendantsNamed(child.pid!, 'qemu-system-x86')[0], 600_000);
+    child.kill('SIGKILL');
+    await exitOf(child);
+    try {
+      expect(isRunning(qemu), 'qemu runs on without the tool').toBe(true);
+      // The next run of the project finds the killed run's state and kills its qemu.
+      const next = await execCli(['-C', dir, '--cache', cache, 'build'], { env: stateEnv(dir) });
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stderr).toMatch(/cleaned up after a run that was killed \(.*\): \d+ mount\(s\), 1 process group\(s\)/);
+      await waitFor('qemu to be gone', () => !isRunning(qemu), 10_000);
+      nothingLeft(dir);
+    } finally {
+      if (isRunning(qemu)) process.kill(qemu, 'SIGKILL'); // started by this test's CLI
+    }
+  }, 900_000);
+});
 
