@@ -86,6 +86,8 @@ tail is shown), 2 usage or recipe error.`,
           });
           return { result, stack, checks };
         });
+        // An interactive console ends when its user powers the VM off or leaves qemu.
+        if (o.console) return EXIT.ok;
         return report(result, stack, checks, g.json, io);
       }),
     );

@@ -130,6 +130,26 @@ describe('boot', () => {
     nothingLeft(dir);
   }, 900_000);
 
+  it('gives the serial console to the user with --console: the root\'s own init, a shell, poweroff', async () => {
+    const dir = testDir('boot-console');
+    await project(dir, { app: ['false'] }); // --console runs no check
+    // busybox's init (no inittab: a shell on the console after Enter), as /sbin/init of app.
+    await writeFiles(dir, {
+      'recipes/app.yaml': 'parent: base\nsteps:\n  - copy: files/app.txt\n    to: /srv/\n  - host: hooks/init.sh\nchecks:\n  - "false"\n',
+      'hooks/init.sh': { text: '#!/bin/sh\nmkdir -p sbin && ln -s ../bin/busybox sbin/init\n', mode: 0o755 },
+    });
+    const child = spawnCli(['-C', dir, '--cache', cache, 'boot', 'app', '--console', '--timeout', '5'], { env: stateEnv(dir) });
+    await waitFor('the console prompt', () => child.output().includes('Please press Enter to activate this console'), 600_000);
+    child.stdin!.write('\n');
+    await new Promise((r) => setTimeout(r, 2000));
+    child.stdin!.write('echo console-$((6 * 7)) $(cat /srv/app.txt); /bin/busybox poweroff -f\n');
+    // --timeout does not apply to a console with a person at it: it ends when the VM powers off.
+    expect(await exitOf(child), child.output()).toBe(0);
+    expect(child.output()).toContain('console-42 app');
+    expect(child.output()).toMatch(/init \/bin\/busybox/);
+    nothingLeft(dir);
+  }, 900_000);
+
   it('leaves a qemu that the next run kills when the tool itself is killed (SIGKILL)', async () => {
     const dir = testDir('boot-kill');
     await project(dir, { app: ['sleep 100000'] });
