@@ -1,6 +1,10 @@
 // What the booted machine says on its serial console, collected: the lines of the boot
 // protocol (boot/init-script.ts) found among the kernel's and the root's own output, with the
 // host's clock, and a tail of everything else for error messages. Pure (the clock is passed in).
+// Everything here comes from the booted stack, which is not trusted: a check's output is
+// decoded to text with its control characters made visible, like every console line.
+
+import { printable } from '../process/run.js';
 
 export interface CheckResult {
   index: number;
@@ -79,7 +83,9 @@ export class ConsoleLog {
       case 'end': {
         const check = this.checks[n - 1];
         if (check === undefined) break;
-        const output = Buffer.from((this.out.get(n) ?? []).join(''), 'base64').toString('utf8');
+        const decoded = Buffer.from((this.out.get(n) ?? []).join(''), 'base64').toString('utf8');
+        // Escape sequences in it would reach the user's terminal (titles, clipboard, screen).
+        const output = decoded.split('\n').map(printable).join('\n');
         this.results.push({ index: n, ...check, exitCode: Number(args[1]), seconds: (now - this.began) / 1000, output });
         this.keep(`sqsh-boot: check ${n} ended with exit code ${args[1]}`);
         this.running = undefined;

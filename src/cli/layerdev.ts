@@ -1,7 +1,9 @@
 // `layerdev --out IMG [LAYER]`: an ext4 image holding a layer set, ready to attach as
 // `sqsh_layerdev`, and the kernel parameters that boot from it.
 
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { FailureError } from '../failure.js';
 import { checkLayerdir, makeLayerdev, parseSize } from '../boot/layerdev.js';
 import { kernelCmdline } from '../plan/cmdline.js';
 import { stackOf } from '../plan/graph.js';
@@ -43,6 +45,9 @@ Examples:
         const layerdir = o.layerdir !== undefined ? checkLayerdir(o.layerdir) : undefined;
         const bytes = o.size !== undefined ? parseSize(o.size, '--size') : undefined;
         const out = path.resolve(io.cwd, o.out);
+        if (!(await isDirectory(path.dirname(out)))) {
+          throw new FailureError({ reason: 'usage', message: `--out ${o.out}: ${path.dirname(out)} is not a directory` });
+        }
         const targets = layer !== undefined ? [layer] : [];
         const result = await withBuiltLayers(g, io, targets, async (b) => {
           const names = layer !== undefined ? stackOf(b.graph, layer) : [...b.layers.keys()];
@@ -74,6 +79,13 @@ Examples:
         return 0;
       }),
     );
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  return fs.stat(dir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 }
 
 /** The layers no other layer of `names` is built on: one stack each. */

@@ -205,6 +205,13 @@ describe('the console protocol', () => {
     expect(hung.done).toBe(false);
   });
 
+  it('makes the control characters of a check\'s output visible: a hostile stack cannot drive the terminal', () => {
+    const log = new ConsoleLog('n', checks, 0);
+    const evil = Buffer.from('hi\x1b]0;pwned\x07\x1b[2J\r\nthere\n').toString('base64');
+    for (const l of ['@@n begin 1', `@@n out 1 ${evil}`, '@@n end 1 0']) log.line(l, 1);
+    expect(log.results[0]!.output).toBe('hi\\x1b]0;pwned\\x07\\x1b[2J\\x0d\nthere\n');
+  });
+
   it('strips the colours of systemd status lines from the tail', () => {
     const log = new ConsoleLog('n', [], 0);
     log.line('[\\x1b[0;32m  OK  \\x1b[0m] Started \\x1b[0;1;39mnginx.service\\x1b[0m.', 1);

@@ -27,6 +27,7 @@ describe('layerdev and boot usage', () => {
     [['layerdev', '--out', 'x.img', '--layerdir', 'a b'], 'error: --layerdir "a b": use letters, digits'],
     [['layerdev', 'nope', '--out', 'x.img'], 'error: unknown layer "nope"'],
     [['--dry-run', 'layerdev', '--out', 'x.img'], 'error: --dry-run is not supported by this command'],
+    [['layerdev', '--out', 'no/such/dir/x.img'], 'error: --out no/such/dir/x.img: '],
     [['boot'], "error: missing required argument 'layer'"],
     [['boot', 'app', '--timeout', 'soon'], 'error: --timeout must be a number of seconds, found "soon"'],
     [['boot', 'app', '--memory', 'lots'], 'error: --memory must be a size such as 512M or 2G, found "lots"'],
