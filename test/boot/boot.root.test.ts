@@ -4,7 +4,7 @@
 // stack that cannot boot, a hung check past --timeout, SIGTERM and SIGKILL are seen from
 // outside, and nothing is left: no qemu process, no mount, no loop device, no run dir, no temp file.
 
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
@@ -26,6 +26,15 @@ async function project(dir: string, checks: { base?: string[]; app?: string[] })
     'recipes/app.yaml': `parent: base\nsteps:\n  - copy: files/app.txt\n    to: /srv/\n  - remove: [/bin/ls]\n${list(checks.app)}`,
     'files/app.txt': 'app\n',
   });
+}
+
+/** The Debian kernel in the shared cache, once a boot has fetched it. */
+function cachedKernel(): { image: string; modules: string } | undefined {
+  const kernels = path.join(cache, 'kernels');
+  const dir = existsSync(kernels) ? readdirSync(kernels).find((d) => d.startsWith('linux-image-')) : undefined;
+  if (dir === undefined) return undefined;
+  const release = dir.slice('linux-image-'.length, dir.indexOf('_'));
+  return { image: path.join(kernels, dir, 'boot', `vmlinuz-${release}`), modules: path.join(kernels, dir, 'lib/modules', release) };
 }
 
 function nothingLeft(dir: string): void {
@@ -99,12 +108,17 @@ describe('boot', () => {
   it('gives exit 1 and the console tail for a stack with no init and no checks', async () => {
     const dir = testDir('boot-noinit');
     await project(dir, {});
+    // The kernel given with --kernel and --modules: the one an earlier test put in the cache.
+    const k = cachedKernel();
     const started = Date.now();
-    const r = await execCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '300'], { env: stateEnv(dir) });
+    const r = await execCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '300', ...(k ? ['--kernel', k.image, '--modules', k.modules] : [])], {
+      env: stateEnv(dir),
+    });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("sqsh-layers: error: the VM's initramfs gave up: no init: /sbin/init is not an executable in the stack, and it has no checks to run instead");
     expect(r.stderr).toMatch(/^ {2}\| sqsh-boot: no init: /m);
     expect(r.stderr).toMatch(/booting app \(.*\): root=\/dev\/vda sqsh_layerdev=\/dev\/vdb sqsh_layers=app:base$/m);
+    if (k) expect(r.stderr).toContain(`booting app (${k.image}, `);
     expect(Date.now() - started).toBeLessThan(300_000);
     nothingLeft(dir);
   }, 900_000);
