@@ -1,6 +1,6 @@
 // `cmdline LAYER`: the kernel parameters that boot LAYER's stack.
 
-import { type BootOptions, bootOverlayWarning, kernelCmdline } from '../plan/cmdline.js';
+import { type BootOptions, bootOverlayWarning, cmdlineLengthWarning, kernelCmdline } from '../plan/cmdline.js';
 import { buildOrder, stackOf } from '../plan/graph.js';
 import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
@@ -33,9 +33,9 @@ Examples:
         buildOrder(graph, [layer]); // unknown layer → usage error with suggestions
         const stack = stackOf(graph, layer);
         const line = kernelCmdline(stack, o);
-        const warning = bootOverlayWarning(stack, o);
-        if (warning !== undefined) io.stderr.write(`sqsh-layers: warning: ${warning}\n`);
-        const json = { cmdline: line, stack, ...(warning !== undefined ? { warnings: [warning] } : {}) };
+        const warnings = [bootOverlayWarning(stack, o), cmdlineLengthWarning(line)].filter((w) => w !== undefined);
+        for (const w of warnings) io.stderr.write(`sqsh-layers: warning: ${w}\n`);
+        const json = { cmdline: line, stack, ...(warnings.length > 0 ? { warnings } : {}) };
         io.stdout.write(g.json ? `${JSON.stringify(json, null, 2)}\n` : `${line}\n`);
         return 0;
       }),

@@ -120,3 +120,21 @@ export function bootOverlayWarning(stack: readonly string[], o: Pick<BootOptions
     `Squash layers with "sqsh-layers merge NEW TOP..BOTTOM"`
   );
 }
+
+/**
+ * How much of its command line the kernel keeps: COMMAND_LINE_SIZE, 2048 bytes with the NUL on
+ * x86 and arm64 (arch/x86/include/asm/setup.h); a longer line is cut, and the bootloader's own
+ * parameters (BOOT_IMAGE=, console=...) count too.
+ */
+export const KERNEL_CMDLINE_MAX = 2048;
+
+/** A warning when the parameters alone do not fit on the kernel command line. */
+export function cmdlineLengthWarning(line: string): string | undefined {
+  const bytes = Buffer.byteLength(line);
+  if (bytes < KERNEL_CMDLINE_MAX) return undefined;
+  return (
+    `the kernel parameters take ${bytes} bytes, and the kernel keeps at most ${KERNEL_CMDLINE_MAX - 1} of its command line ` +
+    '(COMMAND_LINE_SIZE of x86 and arm64; the bootloader\'s own parameters count too): the rest would be cut off. ' +
+    'Use shorter layer names, or squash layers with "sqsh-layers merge"'
+  );
+}

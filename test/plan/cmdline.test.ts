@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { failureIn } from '../../src/failure.js';
-import { bootOverlayOptions, bootOverlayWarning, kernelCmdline } from '../../src/plan/cmdline.js';
+import { bootOverlayOptions, bootOverlayWarning, cmdlineLengthWarning, kernelCmdline } from '../../src/plan/cmdline.js';
 
 const STACK = ['config', 'extra', 'server', 'base'];
 const CARRY = "the kernel command line and RuckusRD's initramfs (which runs it through the shell) take only letters, digits and . _ : / = , % + @ -";
@@ -140,5 +140,12 @@ describe('bootOverlayWarning', () => {
     expect(bootOverlayWarning(['base'], { overlayflags: 'x'.repeat(4090) })).toMatch(
       /^the stack base\.\.base \(1 layers\) .*; the overlayflags leave no room for a single layer\. /,
     );
+  });
+});
+
+describe('cmdlineLengthWarning', () => {
+  it('warns from 2048 bytes on: the kernel keeps 2047 and a NUL', () => {
+    expect(cmdlineLengthWarning(`sqsh_layers=${'a'.repeat(2047 - 12)}`)).toBeUndefined();
+    expect(cmdlineLengthWarning(`sqsh_layers=${'a'.repeat(2048 - 12)}`)).toMatch(/^the kernel parameters take 2048 bytes, and the kernel keeps at most 2047 /);
   });
 });
