@@ -64,6 +64,7 @@ Examples:
   sqsh-layers build                     build every layer of the project in ./recipes
   sqsh-layers -C ~/layers build config  build config and its ancestors in another project
   sqsh-layers cmdline config            the kernel parameter that boots the config stack
+  sqsh-layers boot config               boot the config stack in a VM and run its checks there
 
 Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143 terminated.`,
     );
