@@ -10,6 +10,7 @@ import { cmdlineCommand } from './cmdline.js';
 import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { mergeCommand } from './merge.js';
+import { commitCommand } from './commit.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -80,6 +81,7 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   buildCommand(kit);
   gcCommand(kit);
   mergeCommand(kit);
+  commitCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
