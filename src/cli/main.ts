@@ -11,6 +11,7 @@ import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { mergeCommand } from './merge.js';
 import { commitCommand } from './commit.js';
+import { captureCommand } from './capture.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -82,6 +83,7 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   gcCommand(kit);
   mergeCommand(kit);
   commitCommand(kit);
+  captureCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -20,7 +20,8 @@ import type { Runner } from '../process/run.js';
 import { bytesOf, shownPath } from './byte-path.js';
 import { rsyncArgv } from './merge.js';
 import { METACOPY_XATTR, REDIRECT_XATTR, setOpaque } from './overlay-marks.js';
-import { nulSeparated, readTreeXattrs, removeXattr, type XattrMap } from './xattrs.js';
+import { restoreXattrs } from './xattr-restore.js';
+import { readTreeXattrs, removeXattr, type XattrMap } from './xattrs.js';
 
 export interface UpperScan {
   /** In-layer paths (`/a/b`) of redirected directories, outermost only. */
@@ -104,11 +105,11 @@ export async function applyResolved(runner: Runner, snap: string, scan: UpperSca
     const file = bytesOf(snap + rel);
     const st = await fs.lstat(file);
     // Writing drops security.capability and maybe setuid bits: attributes go back on after.
-    const dump = dumpOf(snap + rel, scan.xattrs.get(snap + rel));
+    const attrs = scan.xattrs.get(snap + rel);
     await fs.copyFile(staged.get(rel)!, file);
     await fs.chown(file, st.uid, st.gid);
     await fs.chmod(file, st.mode & 0o7777);
-    if (dump) await runner.run(['setfattr', '-h', '--restore=-'], { input: dump });
+    if (attrs) await restoreXattrs(runner, [{ path: snap + rel, attrs }]);
     await fs.utimes(file, st.atime, st.mtime);
   }
   for (const rel of scan.redirectDirs) {
@@ -134,21 +135,4 @@ export async function applyResolved(runner: Runner, snap: string, scan: UpperSca
     }
     await removeXattr(runner, name, paths);
   }
-}
-
-/** A `setfattr --restore` input putting back an entry's xattrs (overlay-private ones too: finalizing strips them). */
-function dumpOf(p: string, attrs: Map<string, string> | undefined): Buffer | undefined {
-  if (!attrs || attrs.size === 0) return undefined;
-  const lines: Buffer[] = [Buffer.from('# file: '), escapedPath(p), Buffer.from('\n')];
-  for (const [name, value] of attrs) lines.push(Buffer.from(`${name}=${value}\n`));
-  lines.push(Buffer.from('\n'));
-  return Buffer.concat(lines);
-}
-
-/** getfattr's escaping of a path: control bytes, `\` and non-ASCII as \ooo octal. */
-function escapedPath(p: string): Buffer {
-  const bytes = nulSeparated([p]).subarray(0, -1);
-  let out = '';
-  for (const b of bytes) out += b < 0x21 || b === 0x5c || b >= 0x7f ? `\\${b.toString(8).padStart(3, '0')}` : String.fromCharCode(b);
-  return Buffer.from(out, 'latin1');
 }
