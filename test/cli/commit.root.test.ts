@@ -16,7 +16,7 @@ import { stateEnv } from '../support/rootfs.js';
 
 const testDir = leftoverCheckedDirs();
 
-async function makeLayers(dir: string): Promise<{ base: string; mid: string }> {
+function makeLayers(dir: string): { base: string; mid: string } {
   const src = path.join(dir, 'src');
   sh(`
     mkdir -p ${src}/base ${src}/mid
@@ -86,7 +86,7 @@ describe('commit', () => {
   ] as const) {
     it(`turns a live ram_layer upper made with ${label} into a layer that stacks to what the live root showed`, async () => {
       const dir = testDir('commit');
-      const files = await makeLayers(dir);
+      const files = makeLayers(dir);
       const out = path.join(dir, 'out');
       await fs.mkdir(out);
       const env = stateEnv(dir);
@@ -141,7 +141,7 @@ describe('commit', () => {
 
   it('refuses a redirect_dir=on upper when the stack is unknown, and leaves nothing behind', async () => {
     const dir = testDir('commit-refuse');
-    const files = await makeLayers(dir);
+    const files = makeLayers(dir);
     const out = path.join(dir, 'out');
     await fs.mkdir(out);
     const live = liveRoot(dir, files, 'redirect_dir=on');

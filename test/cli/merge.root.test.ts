@@ -120,8 +120,9 @@ describe('merge', () => {
     // The seed's way: an overlay of just the range, packed. It loses what acts below the range.
     const naiveDir = path.join(dir, 'naive');
     const naive = path.join(dir, 'naive.sqsh');
-    await withStack(naiveDir, [l3!, l2!, l1!], async (root) => {
+    await withStack(naiveDir, [l3!, l2!, l1!], (root) => {
       execFileSync('mksquashfs', [root, naive, '-noappend', '-quiet', '-no-progress', '-xattrs']);
+      return Promise.resolve();
     });
     const withNaive = await withStack(path.join(dir, 'stack-naive'), [top!, naive, base!], (root) => fullTree(root));
     expect(withNaive).not.toEqual(reference);
