@@ -46,7 +46,7 @@ are kept. ROOT is never written to; a live root may change while it is read.`,
         if (!g.force && !g.dryRun && existsSync(path.join(out.dir, `${name}.sqsh`))) {
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);
         }
-        const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir }, (s) =>
+        const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir, outDir: set.outDir }, (s) =>
           captureRoot(s, { root, exclude: o.exclude ?? [], out, pack: set.pack }),
         );
         return printResult(

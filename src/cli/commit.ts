@@ -100,7 +100,7 @@ the lowers so the layer reads the same everywhere.`,
         if (!g.force && !g.dryRun && existsSync(path.join(out.dir, `${name}.sqsh`))) {
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);
         }
-        const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir }, (s) =>
+        const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir, outDir: set.outDir }, (s) =>
           commitUpper(s, { upper, lowers, merge, out, pack: set.pack }),
         );
         if (stack === undefined) notes.push('the stack below is not known (give --stack): prepend the new layer to your sqsh_layers=');

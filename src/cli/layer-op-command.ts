@@ -9,7 +9,7 @@ import { stateRootFromEnv } from './env.js';
 import type { GlobalOptions, Io } from './kit.js';
 import { formatBytes, makeReporter } from './render.js';
 
-export async function withOpSession<T>(g: GlobalOptions, io: Io, where: { projectDir: string | undefined; owner: string }, fn: (s: OpSession) => Promise<T>): Promise<T> {
+export async function withOpSession<T>(g: GlobalOptions, io: Io, where: { projectDir: string | undefined; owner: string; outDir: string }, fn: (s: OpSession) => Promise<T>): Promise<T> {
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
   const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
   let failure: Failure | undefined;
@@ -24,6 +24,7 @@ export async function withOpSession<T>(g: GlobalOptions, io: Io, where: { projec
       env: io.env,
       projectDir: where.projectDir,
       owner: where.owner,
+      outDir: where.outDir,
     });
     try {
       result = await fn(s);

@@ -73,7 +73,7 @@ the same bytes. --force replaces an existing NEW.sqsh.`,
         if (!g.force && !g.dryRun && existsSync(path.join(out.dir, `${name}.sqsh`))) {
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);
         }
-        const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir }, async (s) => {
+        const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir, outDir: set.outDir }, async (s) => {
           const raw = await mountRaw(s, layers, 'layers');
           return mergeAndWrite(s, [...raw].reverse(), out, set.pack);
         });

@@ -5,7 +5,7 @@
 // then rename; in a project, a manifest entry after it).
 
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { replaceAtomically } from '../cache/atomic-write.js';
 import { type ManifestEntry, ManifestWriter, readManifestFile } from '../layer/manifest.js';
@@ -28,6 +28,8 @@ export interface OpSessionOptions {
   projectDir: string | undefined;
   /** What the run works for, recorded in its state dir: the project or the output dir. */
   owner: string;
+  /** Where the new layer goes: temp files of killed runs are removed from it. */
+  outDir: string;
 }
 
 export interface OpSession {
@@ -81,6 +83,7 @@ export async function openOpSession(o: OpSessionOptions): Promise<OpSession> {
   for (const r of await cleanLeftovers(o.stateRoot, cleanupRunner, warn)) {
     warn(`cleaned up after a run that was killed (${r.runId}${r.project ? `, ${r.project}` : ''}): ${r.mounts} mount(s), ${r.killed} process group(s)`);
   }
+  await removeKilledTemps(o.outDir, o.stateRoot);
   const state = await RunState.create(o.stateRoot, o.owner);
   let lock: ProjectLock | undefined;
   try {
@@ -153,6 +156,17 @@ export async function writeLayer(s: OpSession, out: LayerOutput, fill: (tmp: str
     });
   }
   return { file, sha256, size };
+}
+
+/**
+ * Temp files `.NAME.sqsh.RUN-ID.tmp` of runs that are gone: their run dir no longer exists,
+ * since cleanLeftovers has just removed those of dead runs (a live run keeps its own).
+ */
+async function removeKilledTemps(outDir: string, stateRoot: string): Promise<void> {
+  for (const name of await fs.readdir(outDir).catch(() => [] as string[])) {
+    const m = /^\..+\.sqsh\.([0-9T]+-[0-9]+-[0-9a-f]+)\.tmp$/.exec(name);
+    if (m && !existsSync(path.join(stateRoot, m[1]!))) await fs.rm(path.join(outDir, name), { force: true });
+  }
 }
 
 async function fileSha256(file: string): Promise<string> {
