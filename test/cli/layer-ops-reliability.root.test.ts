@@ -19,8 +19,8 @@ function mksquashfs(dir: string, file: string): void {
 }
 
 /** Two layers big enough that merging them takes a few seconds (incompressible data). */
-function bigLayers(dir: string): { top: string; bottom: string } {
-  sh(`mkdir -p ${dir}/bottom ${dir}/top && head -c 150M /dev/urandom > ${dir}/bottom/big && echo t > ${dir}/top/t`);
+function bigLayers(dir: string, size = '150M'): { top: string; bottom: string } {
+  sh(`mkdir -p ${dir}/bottom ${dir}/top && head -c ${size} /dev/urandom > ${dir}/bottom/big && echo t > ${dir}/top/t`);
   const files = { top: path.join(dir, 'top.sqsh'), bottom: path.join(dir, 'bottom.sqsh') };
   mksquashfs(path.join(dir, 'bottom'), files.bottom);
   mksquashfs(path.join(dir, 'top'), files.top);
@@ -52,7 +52,7 @@ describe('merge, commit and capture: interrupts and SIGKILL', () => {
 
   it('after SIGKILL mid-pack, the next run cleans the killed run\'s mounts and succeeds', async () => {
     const dir = testDir('merge-kill');
-    const { top, bottom } = bigLayers(dir);
+    const { top, bottom } = bigLayers(dir, '40M');
     const out = path.join(dir, 'out');
     await fs.mkdir(out);
     const env = stateEnv(dir);
