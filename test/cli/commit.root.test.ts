@@ -36,9 +36,16 @@ function makeLayers(dir: string): { base: string; mid: string } {
 }
 
 /** Mounts the simulated ram_layer root; returns its paths and an undo. */
-function liveRoot(dir: string, files: { base: string; mid: string }, options: string): { root: string; upper: string; undo: () => void } {
+function liveRoot(dir: string, files: { base: string; mid: string }, options: string, persistentUpper?: string): { root: string; upper: string; undo: () => void } {
   const mnt = path.join(dir, 'mnt');
   const mounted: string[] = [];
+  const persistent = persistentUpper !== undefined ? [path.join(mnt, 'sqsh_layer-upper')] : [];
+  if (persistentUpper !== undefined) {
+    // RuckusRD binds the root device's upper dir read-only there (ram_layer).
+    execFileSync('mkdir', ['-p', persistentUpper, persistent[0]!]);
+    execFileSync('mount', ['--bind', '-o', 'ro', persistentUpper, persistent[0]!]);
+    mounted.push(persistent[0]!);
+  }
   for (const n of ['mid', 'base'] as const) {
     const d = path.join(mnt, `sqsh_layer-${n}`);
     execFileSync('mkdir', ['-p', d]);
@@ -52,7 +59,7 @@ function liveRoot(dir: string, files: { base: string; mid: string }, options: st
   execFileSync('mkdir', ['-p', `${tmp}/upper`, `${tmp}/work`]);
   const root = path.join(dir, 'live');
   execFileSync('mkdir', ['-p', root]);
-  const lower = `${mnt}/sqsh_layer-mid:${mnt}/sqsh_layer-base`;
+  const lower = [...persistent, `${mnt}/sqsh_layer-mid`, `${mnt}/sqsh_layer-base`].join(':');
   execFileSync('mount', ['-t', 'overlay', 'rootfs', '-o', `${options ? `${options},` : ''}lowerdir=${lower},upperdir=${tmp}/upper,workdir=${tmp}/work`, root]);
   mounted.push(root);
   return {
@@ -138,6 +145,42 @@ describe('commit', () => {
       expectPortableAndClean('squashed', await inspectLayer(path.join(dir, 'inspect1'), squashed));
     });
   }
+
+  it('with ram_layer: refuses while the persistent upper stacked on top is not empty, and leaves it out of the stack when it is', async () => {
+    const dir = testDir('commit-persistent');
+    const files = makeLayers(dir);
+    const out = path.join(dir, 'out');
+    await fs.mkdir(out);
+    const env = stateEnv(dir);
+    const disk = path.join(dir, 'root-true-upper');
+    let live = liveRoot(dir, files, '', disk);
+    try {
+      sh(`echo new > ${live.root}/etc/new`);
+      const ok = await execCli(['commit', 'newlayer', '--live-root', live.root, '--out', out, '--layers-dir', dir], { env });
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('replaces: sqsh_layers=mid:base');
+      expect(ok.stdout).toContain('new:      sqsh_layers=newlayer:mid:base');
+    } finally {
+      live.undo();
+    }
+    await fs.writeFile(path.join(disk, 'older-change'), 'kept on disk\n');
+    live = liveRoot(dir, files, '', disk);
+    try {
+      const res = await execCli(['commit', 'again', '--live-root', live.root, '--out', out, '--layers-dir', dir], { env });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('persistent upper dir');
+      expect(res.stderr).toContain('hint: commit it first');
+      expect((await fs.readdir(out)).sort()).toEqual(['newlayer.sqsh']);
+      const dry = await execCli(['--dry-run', 'commit', live.upper, 'dry', '--stack', 'mid:base', '--merge', '1', '--out', out, '--layers-dir', dir], { env });
+      expect(dry.code).toBe(0);
+      expect(dry.stderr).toContain(`rsync -aHAX --numeric-ids --ignore-times ${live.upper}/`);
+      expect(dry.stderr).toMatch(/mount -t squashfs -o ro,loop .*mid\.sqsh/);
+      expect(dry.stdout).toContain('new:      sqsh_layers=dry:base');
+      expect((await fs.readdir(out)).sort()).toEqual(['newlayer.sqsh']);
+    } finally {
+      live.undo();
+    }
+  });
 
   it('refuses a redirect_dir=on upper when the stack is unknown, and leaves nothing behind', async () => {
     const dir = testDir('commit-refuse');
