@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { mergeAndWrite, mountRaw } from '../engine/merge-op.js';
+import { mergeAndWrite, mountRaw, startTask } from '../engine/merge-op.js';
 import { FailureError } from '../failure.js';
 import type { CommandKit } from './kit.js';
 import { checkLayerName, layersLine, openLayerSet } from './layer-set.js';
@@ -74,6 +74,7 @@ the same bytes. --force replaces an existing NEW.sqsh.`,
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);
         }
         const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir, outDir: set.outDir }, async (s) => {
+          startTask(s, name);
           const raw = await mountRaw(s, layers, 'layers');
           return mergeAndWrite(s, [...raw].reverse(), out, set.pack);
         });

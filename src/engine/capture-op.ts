@@ -18,7 +18,7 @@ import { type MountOp, overlayMount } from '../mount/ops.js';
 import { formatArgv } from '../process/argv.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { LayerOutput, OpSession, WrittenLayer } from './layer-op.js';
-import { describePack, packInto, type PackSettings } from './merge-op.js';
+import { describePack, packInto, type PackSettings, startTask } from './merge-op.js';
 
 export interface CapturePlan {
   root: string;
@@ -69,6 +69,7 @@ export async function captureRoot(s: OpSession, p: CapturePlan): Promise<{ writt
     describePack(s, view, p.out, p.pack);
     return {};
   }
+  startTask(s, p.out.name);
   await s.scope.mount(bind);
   const staging = await s.stagingTmpfs('capture-mask', '64m');
   const mask = path.join(staging, 'mask');

@@ -12,7 +12,7 @@ import { applyResolved, copyFromView, scanUpper } from '../layer/resolve-upper.j
 import { FailureError } from '../failure.js';
 import { overlayMount } from '../mount/ops.js';
 import type { LayerOutput, OpSession, WrittenLayer } from './layer-op.js';
-import { describePack, type LayerRef, mergeAndWrite, mountRaw, packInto, type PackSettings } from './merge-op.js';
+import { describePack, type LayerRef, mergeAndWrite, mountRaw, packInto, type PackSettings, startTask } from './merge-op.js';
 
 export interface CommitPlan {
   upper: string;
@@ -35,6 +35,7 @@ const VANISHED = 24;
 
 export async function commitUpper(s: OpSession, p: CommitPlan): Promise<{ written?: WrittenLayer; stats?: CommitStats }> {
   const phase = (text: string) => s.report.emit({ type: 'phase', layer: p.out.name, text });
+  startTask(s, p.out.name);
   const staging = await s.stagingTmpfs('commit', p.pack.tmpfsSize);
   const snap = path.join(staging, 'snap');
   if (s.dryRun) {

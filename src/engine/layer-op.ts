@@ -41,6 +41,8 @@ export interface OpSession {
   /** The run's state dir (a placeholder in --dry-run, where nothing is created). */
   runDir: string;
   runId: string;
+  /** When the run started (Date.now()). */
+  started: number;
   scope: Scope;
   warn(text: string): void;
   /** A tmpfs under the run dir for a staging tree (trusted xattrs and whiteouts work there). */
@@ -70,6 +72,7 @@ export async function openOpSession(o: OpSessionOptions): Promise<OpSession> {
       cleanupRunner,
       runDir,
       runId: 'RUN-ID',
+      started: Date.now(),
       scope,
       warn,
       stagingTmpfs: (name, size) => {
@@ -102,6 +105,7 @@ export async function openOpSession(o: OpSessionOptions): Promise<OpSession> {
     cleanupRunner,
     runDir: state.dir,
     runId: state.id,
+    started: Date.now(),
     scope,
     warn,
     stagingTmpfs: (name, size) => scope.mount(tmpfsMount(path.join(state.dir, name), size)),

@@ -62,7 +62,7 @@ export async function mergeAndWrite(s: OpSession, bottomFirst: RawLayer[], out: 
 /** Packs a finished tree into the output, atomically. */
 export async function packInto(s: OpSession, tree: string, out: LayerOutput, p: PackSettings): Promise<WrittenLayer> {
   s.report.emit({ type: 'phase', layer: out.name, text: 'packing with mksquashfs' });
-  return writeLayer(s, out, (tmp) =>
+  const written = await writeLayer(s, out, (tmp) =>
     pack({
       upper: tree,
       out: tmp,
@@ -72,6 +72,14 @@ export async function packInto(s: OpSession, tree: string, out: LayerOutput, p: 
       onProgress: (percent) => s.report.emit({ type: 'pack-progress', layer: out.name, percent }),
     }),
   );
+  const seconds = (Date.now() - s.started) / 1000;
+  s.report.emit({ type: 'layer-done', layer: out.name, status: 'built', digest: written.sha256, size: written.size, seconds });
+  return written;
+}
+
+/** Shows the new layer as a task (a terminal draws its phases and mksquashfs progress under it). */
+export function startTask(s: OpSession, name: string): void {
+  if (!s.dryRun) s.report.emit({ type: 'layer-start', layer: name, reasons: [] });
 }
 
 export function describePack(s: OpSession, tree: string, out: LayerOutput, p: PackSettings): void {
