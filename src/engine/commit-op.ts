@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { finalizeUpper } from '../layer/finalize.js';
 import { rsyncArgv } from '../layer/merge.js';
-import { applyResolved, copyFromView, scanUpper } from '../layer/resolve-upper.js';
+import { applyResolved, copyFromView, missingRedirectTargets, scanUpper } from '../layer/resolve-upper.js';
 import { FailureError } from '../failure.js';
 import { overlayMount } from '../mount/ops.js';
 import type { LayerOutput, OpSession, WrittenLayer } from './layer-op.js';
@@ -66,6 +66,14 @@ export async function commitUpper(s: OpSession, p: CommitPlan): Promise<{ writte
     }
     phase(`resolving ${stats.redirectDirs} redirected dir(s) and ${stats.metacopyFiles} metacopy file(s) against the lowers`);
     raw = await mountRaw(s, p.lowers, 'lowers');
+    const missing = await missingRedirectTargets(scan, snap, raw.map((l) => l.dir));
+    if (missing.length > 0) {
+      throw new FailureError({
+        reason: 'layer-op',
+        message: `renamed directories of the upper whose lower directory is in none of the lowers ${p.lowers.map((l) => l.name).join(':')}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+        hint: 'give the stack the live root was mounted with (--stack TOP:...:BASE, the same .sqsh files)',
+      });
+    }
     const view = path.join(s.runDir, 'view');
     await s.scope.mount(overlayMount({ lowers: [snap, ...raw.map((l) => l.dir)], options: ['metacopy=on'], cwd: s.runDir }, view));
     const data = path.join(staging, 'data');

@@ -17,9 +17,9 @@ import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
-import { bytesOf, shownPath } from './byte-path.js';
+import { bytesOf, nameOf, shownPath } from './byte-path.js';
 import { rsyncArgv } from './merge.js';
-import { METACOPY_XATTR, REDIRECT_XATTR, setOpaque } from './overlay-marks.js';
+import { METACOPY_XATTR, REDIRECT_XATTR, setOpaque, xattrBytes } from './overlay-marks.js';
 import { restoreXattrs } from './xattr-restore.js';
 import { readTreeXattrs, removeXattr, type XattrMap } from './xattrs.js';
 
@@ -60,6 +60,27 @@ export async function scanUpper(runner: Runner, snap: string): Promise<UpperScan
     files.push(f);
   }
   return { redirectDirs: outermost, metacopyFiles: files, xattrs };
+}
+
+/**
+ * Redirected directories whose lower directory is in none of the lowers: the view would show
+ * them with the upper's entries alone, which is not what the live root showed over its own
+ * stack. (A metacopy file without its data cannot even be read: copyFromView refuses it.)
+ */
+export async function missingRedirectTargets(scan: UpperScan, snap: string, lowerDirs: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const rel of scan.redirectDirs) {
+    const value = scan.xattrs.get(snap + rel)?.get(REDIRECT_XATTR);
+    if (value === undefined) continue;
+    const redirect = nameOf(xattrBytes(value));
+    const target = redirect.startsWith('/') ? redirect : path.posix.join(path.posix.dirname(rel), redirect);
+    let found = false;
+    for (const l of lowerDirs) {
+      if ((await fs.lstat(bytesOf(l + target)).catch(() => undefined))?.isDirectory()) found = true;
+    }
+    if (!found) missing.push(`${shownPath(rel)} (renamed from ${shownPath(target)})`);
+  }
+  return missing;
 }
 
 /**

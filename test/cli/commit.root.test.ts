@@ -195,6 +195,11 @@ describe('commit', () => {
       expect(res.stderr).toContain('redirected dir');
       expect(res.stderr).toContain('hint: give the stack');
       expect(await fs.readdir(out)).toEqual([]);
+      // A stack without the layer the directory came from cannot resolve it either.
+      const wrong = await execCli(['commit', live.upper, 'x', '--stack', 'mid', '--out', out, '--layers-dir', dir], { env: stateEnv(dir) });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('/var/lib/moved (renamed from /var/lib/app)');
+      expect(await fs.readdir(out)).toEqual([]);
     } finally {
       live.undo();
     }
