@@ -21,6 +21,7 @@ import { FailureError } from '../failure.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
 import { bytesOf, readNames, shownPath } from './byte-path.js';
+import { decideEntry, type LayerEntry, type ResultEntry } from './merge-rules.js';
 import { isWhiteout, OPAQUE_XATTR, setOpaque, unportableOverlayXattr, xattrValueIs } from './overlay-marks.js';
 import { readTreeXattrs } from './xattrs.js';
 
@@ -95,26 +96,15 @@ async function applyLayer(m: MergeInput, layer: RawLayer, opaque: Set<string>, s
       const st = await fs.lstat(bytesOf(src + r));
       stats.newestMtime = Math.max(stats.newestMtime, Math.floor(st.mtimeMs / 1000));
       const below = await fs.lstat(bytesOf(dst + r)).catch(() => undefined);
-      if (isWhiteout(st)) {
-        if (below) await remove(r);
-        if (sealed) needless.push(r);
-        continue;
-      }
-      if (!st.isDirectory()) {
-        if (below) await remove(r);
-        continue;
-      }
-      let makeOpaque = opaqueInLayer.has(r);
-      if (below && (makeOpaque || !below.isDirectory())) {
-        await remove(r);
-        makeOpaque = true;
-      } else if (below && opaque.has(r)) {
-        makeOpaque = true;
-      }
-      // Under an opaque directory nothing below the range shows: a mark would change nothing.
-      if (makeOpaque && !sealed) opaque.add(r);
+      const entry: LayerEntry = isWhiteout(st) ? 'whiteout' : !st.isDirectory() ? 'other' : opaqueInLayer.has(r) ? 'opaque-dir' : 'dir';
+      const result: ResultEntry = !below ? 'none' : !below.isDirectory() ? 'other' : opaque.has(r) ? 'opaque-dir' : 'dir';
+      const d = decideEntry(entry, result, sealed);
+      if (d.removeResult) await remove(r);
+      if (d.needless) needless.push(r);
+      if (entry !== 'dir' && entry !== 'opaque-dir') continue;
+      if (d.opaque) opaque.add(r);
       else opaque.delete(r);
-      await visit(r, sealed || makeOpaque);
+      await visit(r, d.sealsChildren);
     }
   };
   await visit('', false);
