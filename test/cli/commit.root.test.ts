@@ -114,7 +114,8 @@ describe('commit', () => {
         expect(res.stdout).toContain('replaces: sqsh_layers=mid:base');
         expect(res.stdout).toContain('new:      sqsh_layers=newlayer:mid:base');
 
-        const merged = await execCli(['commit', live.upper, 'squashed', '--live-root', live.root, '--merge', '1', '--out', out, '--layers-dir', dir, '--json'], { env });
+        // Without --layers-dir the lowers are read where the live root has them mounted.
+        const merged = await execCli(['commit', live.upper, 'squashed', '--live-root', live.root, '--merge', '1', '--out', out, '--json'], { env });
         expect(merged.code).toBe(0);
         const json = JSON.parse(merged.stdout) as { replaces: string; cmdline: string };
         expect(json).toMatchObject({ replaces: 'sqsh_layers=mid:base', cmdline: 'sqsh_layers=squashed:base' });
