@@ -89,6 +89,7 @@ the lowers so the layer reads the same everywhere.`,
           return set.resolve(n); // the error names where it was looked for
         });
 
+        await set.verify(lowers);
         const liveNow = await liveOverlayAt(liveRoot).catch(() => undefined);
         if (liveNow && sameDir(liveNow.upper, upper)) {
           const w = `${upper} is the upper dir of the live root ${liveRoot}: files being written now may be caught mid-change. For a consistent layer, commit from a RuckusRD maint shell (boot with "maint", mount the root device, commit its upper/upper), or stop the services that write first`;

@@ -3,7 +3,8 @@
 // manifest entry for the result. With --out DIR: bare .sqsh files, named by path or looked up
 // in --layers-dir DIR (default: the output dir), the default squashfs options.
 
-import { existsSync, promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LayerOutput } from '../engine/layer-op.js';
 import type { LayerRef, PackSettings } from '../engine/merge-op.js';
@@ -29,6 +30,8 @@ export interface LayerSet {
   pack: PackSettings;
   /** A layer named on the command line: a name, or (bare files) a path to a .sqsh. */
   resolve(arg: string): LayerRef;
+  /** In a project: refuses layer files that no longer match their manifest digest. */
+  verify(layers: LayerRef[]): Promise<void>;
   /** Whether a layer file can be found (for defaults that fall back elsewhere). */
   has(name: string): boolean;
   /** In a project: the layers below `name`, nearest first (from the manifest's parents). */
@@ -62,6 +65,7 @@ export async function openLayerSet(g: GlobalOptions, o: LayerSetOptions, io: Io)
       outDir,
       pack: { squashfs: DEFAULT_SQUASHFS, sourceDateEpoch: envSde, tmpfsSize: o.tmpfsSize ?? '50%' },
       resolve: resolveBare,
+      verify: () => Promise.resolve(),
       has: (name) => existsSync(path.join(lookup, `${name}.sqsh`)),
       lowersOf: () => undefined,
       output: (name) => ({ dir: outDir, name }),
@@ -95,10 +99,30 @@ export async function openLayerSet(g: GlobalOptions, o: LayerSetOptions, io: Io)
       }
       return { name: arg, file };
     },
+    verify: async (layers) => {
+      for (const l of layers) {
+        const want = manifest.layers[l.name]?.sha256;
+        if (l.file === undefined || want === undefined) continue;
+        const got = await fileSha256(l.file);
+        if (got !== want) {
+          throw new FailureError({
+            reason: 'layer-op',
+            message: `${path.relative(project.config.dir, l.file)} does not match layers/manifest.json (sha256 ${got.slice(0, 12)}, expected ${want.slice(0, 12)})`,
+            hint: `rebuild it (sqsh-layers build ${l.name} --force) or restore the file`,
+          });
+        }
+      }
+    },
     has: (name) => manifest.layers[name] !== undefined && existsSync(path.join(layersDir, `${name}.sqsh`)),
     lowersOf,
     output: (name, parent, madeBy) => ({ dir: layersDir, name, manifest: { parent, madeBy, squashfs: project.config.squashfs } }),
   };
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 /** `sqsh_layers=a:b:c`, with `:...` when the layers below are not known. */

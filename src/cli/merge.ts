@@ -69,6 +69,7 @@ the same bytes. --force replaces an existing NEW.sqsh.`,
           }
           below = set.lowersOf(layers.at(-1)!.name)!;
         }
+        await set.verify(layers);
         const out = set.output(name, below?.[0] ?? null, { command: 'merge', from: layers.map((l) => l.name) });
         if (!g.force && !g.dryRun && existsSync(path.join(out.dir, `${name}.sqsh`))) {
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);

@@ -184,6 +184,12 @@ describe('merge', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('use --force to replace it');
     expect((await fs.readdir(layers)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+
+    await fs.appendFile(path.join(layers, 'l2.sqsh'), 'tampered');
+    const tampered = await execCli(['-C', project, 'merge', 'mid2', 'l3..l1'], { env });
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toContain('layers/l2.sqsh does not match layers/manifest.json');
+    await expect(fs.stat(path.join(layers, 'mid2.sqsh'))).rejects.toThrow();
   });
 });
 
