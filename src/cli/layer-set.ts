@@ -3,8 +3,8 @@
 // manifest entry for the result. With --out DIR: bare .sqsh files, named by path or looked up
 // in --layers-dir DIR (default: the output dir), the default squashfs options.
 
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import { sha256OfFile } from '../cache/digest.js';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LayerOutput } from '../engine/layer-op.js';
 import type { LayerRef, PackSettings } from '../engine/merge-op.js';
@@ -103,7 +103,7 @@ export async function openLayerSet(g: GlobalOptions, o: LayerSetOptions, io: Io)
       for (const l of layers) {
         const want = manifest.layers[l.name]?.sha256;
         if (l.file === undefined || want === undefined) continue;
-        const got = await fileSha256(l.file);
+        const got = await sha256OfFile(l.file);
         if (got !== want) {
           throw new FailureError({
             reason: 'layer-op',
@@ -119,11 +119,6 @@ export async function openLayerSet(g: GlobalOptions, o: LayerSetOptions, io: Io)
   };
 }
 
-async function fileSha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 /** `sqsh_layers=a:b:c`, with `:...` when the layers below are not known. */
 export function layersLine(stack: string[], more: boolean): string {

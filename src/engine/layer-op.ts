@@ -4,8 +4,8 @@
 // success, failure and interrupt, and the one way their .sqsh reaches its place (temp name,
 // then rename; in a project, a manifest entry after it).
 
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, promises as fs } from 'node:fs';
+import { sha256OfFile } from '../cache/digest.js';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { replaceAtomically } from '../cache/atomic-write.js';
 import { type ManifestEntry, ManifestWriter, readManifestFile } from '../layer/manifest.js';
@@ -140,7 +140,7 @@ export async function writeLayer(s: OpSession, out: LayerOutput, fill: (tmp: str
     file,
     async (tmp) => {
       await fill(tmp);
-      sha256 = await fileSha256(tmp);
+      sha256 = await sha256OfFile(tmp);
       size = (await fs.stat(tmp)).size;
     },
     path.join(out.dir, `.${out.name}.sqsh.${s.runId}.tmp`),
@@ -173,8 +173,3 @@ async function removeKilledTemps(outDir: string, stateRoot: string): Promise<voi
   }
 }
 
-async function fileSha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}

@@ -183,6 +183,43 @@ describe('commit', () => {
     }
   });
 
+  it('in a project: --parent names the stack, the layer gets a manifest entry, --merge 1 stacks it on the grandparent', async () => {
+    const dir = testDir('commit-project');
+    const files = makeLayers(dir);
+    const project = path.join(dir, 'project');
+    const layers = path.join(project, 'layers');
+    await fs.mkdir(path.join(project, 'recipes'), { recursive: true });
+    await fs.writeFile(path.join(project, 'recipes/base.yaml'), 'steps:\n  - remove: [/nothing]\n');
+    await fs.mkdir(layers);
+    const manifest: Record<string, unknown> = {};
+    for (const [name, parent] of [['base', null], ['mid', 'base']] as const) {
+      await fs.copyFile(files[name], path.join(layers, `${name}.sqsh`));
+      const sum = sh(`sha256sum ${files[name]}`).split(' ')[0];
+      manifest[name] = { file: `${name}.sqsh`, parent, sha256: sum, size: 0, squashfs: { compression: 'gzip', level: null, 'block-size': 131072 }, builtAt: '2026-01-01T00:00:00.000Z' };
+    }
+    await fs.writeFile(path.join(layers, 'manifest.json'), JSON.stringify({ version: 1, layers: manifest }));
+    // An upper as an overlay leaves it: a whiteout, an opaque dir, a new file.
+    const upper = path.join(dir, 'upper');
+    sh(`mkdir -p ${upper}/srv/www ${upper}/etc && mknod ${upper}/etc/motd c 0 0 && setfattr -n trusted.overlay.opaque -v y ${upper}/srv/www && echo new > ${upper}/srv/www/new && setfattr -n trusted.overlay.origin -v 0x00 ${upper}/etc`);
+    const env = stateEnv(dir);
+    const res = await execCli(['-C', project, 'commit', upper, 'fix', '--parent', 'mid'], { env });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('replaces: sqsh_layers=mid:base');
+    expect(res.stdout).toContain('new:      sqsh_layers=fix:mid:base');
+    const res1 = await execCli(['-C', project, 'commit', upper, 'fix1', '--parent', 'mid', '--merge', '1'], { env });
+    expect(res1.code).toBe(0);
+    expect(res1.stdout).toContain('new:      sqsh_layers=fix1:base');
+    const written = JSON.parse(await fs.readFile(path.join(layers, 'manifest.json'), 'utf8')) as { layers: Record<string, { parent: string; madeBy: { command: string } }> };
+    expect(written.layers.fix).toMatchObject({ parent: 'mid', madeBy: { command: 'commit' } });
+    expect(written.layers.fix1).toMatchObject({ parent: 'base', madeBy: { command: 'commit' } });
+    const reference = await withStack(path.join(dir, 'ref'), [path.join(layers, 'fix.sqsh'), files.mid, files.base], (root) => fullTree(root));
+    const merged = await withStack(path.join(dir, 'm'), [path.join(layers, 'fix1.sqsh'), files.base], (root) => fullTree(root));
+    expect(merged).toEqual(reference);
+    expect(reference.some((l) => l.startsWith('/etc/motd '))).toBe(false);
+    expect(reference.filter((l) => l.startsWith('/srv/www/'))).toEqual([`/srv/www/new file 644 0:0 ${sh('printf "new\\n" | sha256sum').slice(0, 16)}`]);
+    expectPortableAndClean('fix', await inspectLayer(path.join(dir, 'inspect'), path.join(layers, 'fix.sqsh')));
+  });
+
   it('refuses a redirect_dir=on upper when the stack is unknown, and leaves nothing behind', async () => {
     const dir = testDir('commit-refuse');
     const files = makeLayers(dir);
