@@ -7,7 +7,7 @@ import { captureRoot } from '../engine/capture-op.js';
 import { FailureError } from '../failure.js';
 import type { CommandKit } from './kit.js';
 import { checkLayerName, layersLine, openLayerSet } from './layer-set.js';
-import { printResult, withOpSession } from './layer-op-command.js';
+import { checkTools, printResult, withOpSession } from './layer-op-command.js';
 
 const usage = (message: string) => new FailureError({ reason: 'usage', message });
 
@@ -46,6 +46,7 @@ are kept. ROOT is never written to; a live root may change while it is read.`,
         if (!g.force && !g.dryRun && existsSync(path.join(out.dir, `${name}.sqsh`))) {
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);
         }
+        if (!g.dryRun) await checkTools('capture', io);
         const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir, outDir: set.outDir }, (s) =>
           captureRoot(s, { root, exclude: o.exclude ?? [], out, pack: set.pack }),
         );

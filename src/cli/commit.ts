@@ -10,7 +10,7 @@ import { FailureError } from '../failure.js';
 import { liveOverlayAt, type LiveOverlay } from '../mount/live-root.js';
 import type { CommandKit } from './kit.js';
 import { checkLayerName, layersLine, openLayerSet } from './layer-set.js';
-import { printResult, withOpSession } from './layer-op-command.js';
+import { checkTools, printResult, withOpSession } from './layer-op-command.js';
 
 const usage = (message: string) => new FailureError({ reason: 'usage', message });
 
@@ -101,6 +101,7 @@ the lowers so the layer reads the same everywhere.`,
         if (!g.force && !g.dryRun && existsSync(path.join(out.dir, `${name}.sqsh`))) {
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);
         }
+        if (!g.dryRun) await checkTools('commit', io);
         const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir, outDir: set.outDir }, (s) =>
           commitUpper(s, { upper, lowers, merge, out, pack: set.pack }),
         );

@@ -5,9 +5,24 @@
 import { type OpSession, openOpSession, type WrittenLayer } from '../engine/layer-op.js';
 import { FailureError, type Failure } from '../failure.js';
 import { classify, trapInterrupts } from '../process/interrupt.js';
+import { findOnPath } from '../process/which.js';
 import { stateRootFromEnv } from './env.js';
 import type { GlobalOptions, Io } from './kit.js';
 import { formatBytes, makeReporter } from './render.js';
+
+/** The host tools each command runs (checked before anything is mounted). */
+export const OP_TOOLS = {
+  merge: ['mount', 'umount', 'mksquashfs', 'rsync', 'getfattr', 'setfattr', 'xargs'],
+  commit: ['mount', 'umount', 'mksquashfs', 'rsync', 'getfattr', 'setfattr', 'xargs'],
+  capture: ['mount', 'umount', 'mksquashfs', 'getfattr', 'setfattr', 'xargs', 'mknod'],
+} as const;
+
+/** Refuses to start when a tool the command runs is not installed: one message naming them all. */
+export async function checkTools(command: keyof typeof OP_TOOLS, io: Io): Promise<void> {
+  const missing: string[] = [];
+  for (const t of OP_TOOLS[command]) if ((await findOnPath(t, io.env.PATH ?? '')) === undefined) missing.push(t);
+  if (missing.length > 0) throw new FailureError({ reason: 'missing-tools', missing: missing.map((tool) => ({ tool, neededFor: [command] })) });
+}
 
 export async function withOpSession<T>(g: GlobalOptions, io: Io, where: { projectDir: string | undefined; owner: string; outDir: string }, fn: (s: OpSession) => Promise<T>): Promise<T> {
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });

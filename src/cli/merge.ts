@@ -7,7 +7,7 @@ import { mergeAndWrite, mountRaw, startTask } from '../engine/merge-op.js';
 import { FailureError } from '../failure.js';
 import type { CommandKit } from './kit.js';
 import { checkLayerName, layersLine, openLayerSet } from './layer-set.js';
-import { printResult, withOpSession } from './layer-op-command.js';
+import { checkTools, printResult, withOpSession } from './layer-op-command.js';
 
 const usage = (message: string) => new FailureError({ reason: 'usage', message });
 
@@ -74,6 +74,7 @@ the same bytes. --force replaces an existing NEW.sqsh.`,
         if (!g.force && !g.dryRun && existsSync(path.join(out.dir, `${name}.sqsh`))) {
           throw usage(`${path.join(out.dir, `${name}.sqsh`)} exists; use --force to replace it`);
         }
+        if (!g.dryRun) await checkTools('merge', io);
         const done = await withOpSession(g, io, { projectDir: set.project?.dir, owner: set.project?.dir ?? set.outDir, outDir: set.outDir }, async (s) => {
           startTask(s, name);
           const raw = await mountRaw(s, layers, 'layers');

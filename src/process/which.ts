@@ -40,6 +40,9 @@ const PACKAGES: Record<string, string> = {
   gzip: 'gzip',
   bzip2: 'bzip2',
   unshare: 'util-linux',
+  mount: 'mount',
+  umount: 'mount',
+  mknod: 'coreutils',
 };
 
 export function installHint(tool: string): string {

@@ -51,6 +51,20 @@ describe('merge, commit and capture arguments', () => {
     }
   });
 
+  it('names every missing host tool and its package before anything is mounted', async () => {
+    const dir = await bareDir();
+    try {
+      const res = await runCli(['merge', 'm', 'a', 'b', '--out', dir], { cwd: dir, env: { ...env(dir), PATH: dir } });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('missing tools (nothing was built):');
+      expect(res.stderr).toContain('rsync: needed for merge; install it: apt-get install rsync');
+      expect(res.stderr).toContain('mksquashfs: needed for merge; install it: apt-get install squashfs-tools');
+      expect((await fs.readdir(dir)).sort()).toEqual(['a.sqsh', 'b.sqsh']);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each(['merge', 'commit', 'capture'])('%s --help shows examples', async (cmd) => {
     const res = await runCli([cmd, '--help']);
     expect(res.code).toBe(0);
