@@ -36,6 +36,7 @@ export interface LayerSet {
   has(name: string): boolean;
   /** In a project: the layers below `name`, nearest first (from the manifest's parents). */
   lowersOf(name: string): string[] | undefined;
+  /** The output of a new layer; in a project refused when a recipe builds that name (build would overwrite it). */
   output(name: string, parent: string | null, madeBy: NonNullable<LayerOutput['manifest']>['madeBy']): LayerOutput;
 }
 
@@ -115,7 +116,10 @@ export async function openLayerSet(g: GlobalOptions, o: LayerSetOptions, io: Io)
     },
     has: (name) => manifest.layers[name] !== undefined && existsSync(path.join(layersDir, `${name}.sqsh`)),
     lowersOf,
-    output: (name, parent, madeBy) => ({ dir: layersDir, name, manifest: { parent, madeBy, squashfs: project.config.squashfs } }),
+    output: (name, parent, madeBy) => {
+      if (project.recipes.has(name)) throw usage(`recipes/${name}.yaml builds layer ${name}: a build would replace what this writes; choose another name`);
+      return { dir: layersDir, name, manifest: { parent, madeBy, squashfs: project.config.squashfs } };
+    },
   };
 }
 

@@ -161,6 +161,10 @@ describe('merge', () => {
     await fs.writeFile(path.join(layers, 'manifest.json'), JSON.stringify({ version: 1, layers: manifest }));
     const env = stateEnv(dir);
 
+    const taken = await execCli(['-C', project, 'merge', 'base', 'l3', 'l2'], { env });
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('recipes/base.yaml builds layer base');
+
     const bad = await execCli(['-C', project, 'merge', 'x', 'l3', 'l1'], { env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('the parent of l3 is l2, not l1');
