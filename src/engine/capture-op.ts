@@ -64,7 +64,7 @@ export async function captureRoot(s: OpSession, p: CapturePlan): Promise<{ writt
   const view = path.join(s.runDir, 'capture-view');
   if (s.dryRun) {
     s.report.emit({ type: 'info', text: `+ ${bind.describe()}` });
-    const shown = [...mounts, ...EMPTIED].sort();
+    const shown = outermost([...mounts, ...EMPTIED]);
     s.report.emit({ type: 'info', text: `  (left empty: ${shown.map(shownPath).join(', ')}${p.exclude.length ? `; excluded: ${p.exclude.join(', ')}` : ''})` });
     describePack(s, view, p.out, p.pack);
     return {};
