@@ -2,6 +2,7 @@
 // mksquashfs options as a build, written atomically. In --dry-run the same plan is
 // described: every mount, copy and the mksquashfs command.
 
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { mergeLayers, type MergeStats, type RawLayer, rsyncArgv } from '../layer/merge.js';
 import { pack, packArgv } from '../layer/pack.js';
@@ -45,8 +46,7 @@ export async function mergeAndWrite(s: OpSession, bottomFirst: RawLayer[], out: 
     describePack(s, tree, out, p);
     return {};
   }
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(tree, { mode: 0o755 });
+  await fs.mkdir(tree, { mode: 0o755 });
   const stats = await mergeLayers({
     bottomFirst,
     into: tree,
