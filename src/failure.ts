@@ -49,6 +49,8 @@ export type Failure =
   | { reason: 'root-path'; path: string; problem: 'symlink-loop' | 'not-a-directory' }
   /** The upper dir holds overlay redirects or metacopy entries, which other machines cannot read. */
   | { reason: 'not-portable'; paths: string[] }
+  /** merge, commit or capture cannot do what was asked with these layers or this root (exit 1). */
+  | { reason: 'layer-op'; message: string; hint?: string }
   /** overlayfs refused the portable options. */
   | { reason: 'overlay-unavailable'; options: string[] }
   /** A failure while building a layer, naming the layer and the step or phase it was at. */
@@ -167,6 +169,8 @@ export function explainFailure(f: Failure, o: { stack?: boolean } = {}): Explana
         `the upper dir holds overlay redirects or metacopy entries, which other machines cannot read: ${f.paths.slice(0, 5).join(', ')}${more}`,
       );
     }
+    case 'layer-op':
+      return asError(EXIT.failure, f.message, [], f.hint);
     case 'overlay-unavailable':
       return asError(
         EXIT.failure,

@@ -95,6 +95,11 @@ const CASES: { [R in Failure['reason']]: { failure: FailureOf<R>; exitCode: numb
     exitCode: 1,
     text: 'sqsh-layers: error: the upper dir holds overlay redirects or metacopy entries, which other machines cannot read: /a, /b, /c, /d, /e and 2 more\n',
   },
+  'layer-op': {
+    failure: { reason: 'layer-op', message: '/mnt/sqsh_layer-upper is not empty', hint: 'commit it first' },
+    exitCode: 1,
+    text: 'sqsh-layers: error: /mnt/sqsh_layer-upper is not empty\n  hint: commit it first\n',
+  },
   'overlay-unavailable': {
     failure: { reason: 'overlay-unavailable', options: ['index=off', 'xino=off'] },
     exitCode: 1,

@@ -11,6 +11,9 @@ import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { layerdevCommand } from './layerdev.js';
 import { bootCommand } from './boot.js';
+import { mergeCommand } from './merge.js';
+import { commitCommand } from './commit.js';
+import { captureCommand } from './capture.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -83,6 +86,9 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   gcCommand(kit);
   layerdevCommand(kit);
   bootCommand(kit);
+  mergeCommand(kit);
+  commitCommand(kit);
+  captureCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -17,8 +17,11 @@ export interface ManifestEntry {
   size: number;
   squashfs: LayerKey['recipe']['squashfs'];
   builtAt: string;
-  keyDigest: string;
-  key: LayerKey;
+  /** The recipe key a built layer was made from; absent for a layer made by merge, commit or capture. */
+  keyDigest?: string;
+  key?: LayerKey;
+  /** How a layer not built from a recipe was made (merge, commit, capture) and from what. */
+  madeBy?: { command: 'merge' | 'commit' | 'capture'; from: string[] };
 }
 
 export interface Manifest {

@@ -6,6 +6,8 @@ export interface MountEntry {
   target: string;
   fstype: string;
   source: string;
+  /** The filesystem's own options (overlayfs: lowerdir=..., upperdir=...), escapes kept. */
+  superOptions: string;
 }
 
 /** Undoes the octal escapes (\040 for a space...) that mountinfo uses in paths. */
@@ -20,7 +22,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     const fields = line.split(' ');
     const sep = fields.indexOf('-');
     if (sep < 0 || fields.length < sep + 3) continue;
-    out.push({ target: unescape(fields[4]!), fstype: fields[sep + 1]!, source: unescape(fields[sep + 2]!) });
+    out.push({ target: unescape(fields[4]!), fstype: fields[sep + 1]!, source: unescape(fields[sep + 2]!), superOptions: fields[sep + 3] ?? '' });
   }
   return out;
 }

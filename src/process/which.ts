@@ -45,6 +45,9 @@ const PACKAGES: Record<string, string> = {
   cpio: 'cpio',
   busybox: 'busybox-static',
   depmod: 'kmod',
+  mount: 'mount',
+  umount: 'mount',
+  mknod: 'coreutils',
 };
 
 export function installHint(tool: string): string {
