@@ -1,6 +1,7 @@
 // `build`: the layers asked for and their ancestors, parents first, independent branches at
 // the same time (p-queue), each one taken from the cache when its key is known, built
-// otherwise; layers/NAME.sqsh and the manifest follow each finished layer.
+// otherwise; layers/NAME.sqsh follows each finished layer, the manifest is written once when
+// the run ends (whatever the outcome: it always describes what layers/ holds).
 
 import path from 'node:path';
 import PQueue from 'p-queue';
@@ -11,6 +12,7 @@ import type { FinalizeStats } from '../layer/finalize.js';
 import { type Manifest, ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
 import { bootOverlayWarning } from '../plan/cmdline.js';
 import { buildOrder, lowersOf, stackOf } from '../plan/graph.js';
+import { clockWarning } from '../plan/reproducible.js';
 import { explainFailure, type Failure, FailureError } from '../failure.js';
 import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
@@ -47,6 +49,8 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const manifest = onDisk ?? { version: 1 as const, layers: {} };
   const statuses = await layerStatuses(s.keys, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
+  const clock = clockWarning(stale.map((st) => s.graph.recipes.get(st.layer)!), s.keys.sourceDateEpoch);
+  if (clock) s.report.emit({ type: 'warning', text: clock });
   if (o.frozen && stale.length > 0) {
     throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
   }
@@ -134,7 +138,6 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
         }
         phase = `linking it to ${path.join(LAYERS_DIR, `${name}.sqsh`)}`;
         await s.store.materialize(hit, path.join(s.layersDir, `${name}.sqsh`));
-        phase = `writing ${path.join(LAYERS_DIR, 'manifest.json')}`;
         await writer.update(name, manifestEntry(name, hit.record));
         const seconds = (Date.now() - started) / 1000;
         s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, finalized });
@@ -165,10 +168,20 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
     results = await Promise.all(order.map((n) => outcomes.get(n)!));
   } finally {
     for (const e of await shared.close()) s.report.emit({ type: 'warning', text: e.message });
+    await flushManifest(writer);
   }
   const interrupted = results.find((r) => r.status === 'failed' && r.failure.reason === 'interrupted');
   if (interrupted && interrupted.status === 'failed') throw new FailureError(interrupted.failure);
   return results;
+}
+
+/** Writes the manifest once for the run; a failure to write it fails the build, naming the file. */
+async function flushManifest(writer: ManifestWriter): Promise<void> {
+  try {
+    await writer.flush();
+  } catch (err) {
+    throw new Error(`writing ${path.join(LAYERS_DIR, 'manifest.json')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 /** A failure as one that names the layer and the phase (a bare ENOENT names neither). */
