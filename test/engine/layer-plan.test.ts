@@ -65,7 +65,9 @@ describe('a layer plan', () => {
     expect(warnings).toEqual([]);
     // A remove-only layer without source-date-epoch takes its times from its content.
     expect(plan.timesFromContent).toBe(true);
-    expect(stats).toEqual({ strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 }, contentEpoch: expect.any(Number) });
+    const { contentEpoch, ...rest } = stats;
+    expect(rest).toEqual({ strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } });
+    expect(typeof contentEpoch).toBe('number');
     expect(events.filter((e) => e.type === 'step-start').map((e) => e.type === 'step-start' && e.text)).toEqual(['remove /a /b']);
 
     // Nothing was mounted, so nothing was unmounted: the description's umounts are left out.
