@@ -49,6 +49,8 @@ interface Entry {
   atimeMs: number;
   mtimeMs: number;
   candidate: boolean;
+  /** Children that stay (left out of `children`, which holds only what pruning may remove). */
+  keepsOthers: boolean;
   children: Entry[];
   /** dev:ino of the lower counterpart, for candidates. */
   lowerId?: string;
@@ -58,6 +60,8 @@ const OVERLAY_PRIVATE = /^trusted\.overlay\./;
 /** Content comparisons in flight at once (each holds two buffers). */
 const PARALLEL = 32;
 const CHUNK = 128 * 1024;
+/** Children of a directory scanned at once. */
+const FANOUT = 64;
 
 export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const scope = input.onlyDirs ? withAncestors(input.onlyDirs) : undefined;
@@ -76,7 +80,7 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
         if (await removeIdentical(c)) removedSome = true;
         else allGone = false;
       }
-      if (e.rel !== '' && allGone && e.candidate && (await sameXattrs(e.rel)) && (await fs.readdir(bytesOf(p))).length === 0) {
+      if (e.rel !== '' && allGone && !e.keepsOthers && e.candidate && (await sameXattrs(e.rel)) && (await fs.readdir(bytesOf(p))).length === 0) {
         await fs.rmdir(bytesOf(p));
         stats.dirs++;
         return true;
@@ -114,15 +118,25 @@ async function scan(
   const attrs = await upperXattrsOf(input, upperPath);
   if (attrs.get('trusted.overlay.opaque') !== undefined) return entry;
   const dirents = await readNames(upperPath);
-  entry.children = await Promise.all(
-    dirents.map((d) => {
-      const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
-      // Outside the scope: a child that keeps its directory, never pruned itself.
-      if (scope && !scope.has('/' + childRel)) return Promise.resolve({ ...entryOf(childRel, st), children: [] });
-      if (d.dir) return scan(input, childRel, scope, slots);
-      return slots.run(() => leaf(input, childRel, scope));
-    }),
-  );
+  // A bounded number of children at a time (a directory of 100k files holds no 100k promises).
+  for (let i = 0; i < dirents.length; i += FANOUT) {
+    const chunk = await Promise.all(
+      dirents.slice(i, i + FANOUT).map((d) => {
+        const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+        // Outside the scope: a child that keeps its directory, never pruned itself.
+        if (scope && !scope.has('/' + childRel)) return Promise.resolve(entryOf(childRel, st));
+        if (d.dir) return scan(input, childRel, scope, slots);
+        return slots.run(() => leaf(input, childRel, scope));
+      }),
+    );
+    // Only what removal acts on stays in memory: candidates, directories below which something
+    // may go, and names of hardlinked inodes (decided together); any other entry only keeps
+    // this directory in place.
+    for (const c of chunk) {
+      if (c.candidate || c.linked !== undefined || c.children.length > 0) entry.children.push(c);
+      else entry.keepsOthers = true;
+    }
+  }
   if (rel !== '') await markIfIdentical(input, entry, st, () => Promise.resolve(true));
   return entry;
 }
@@ -147,6 +161,7 @@ function entryOf(rel: string, st: Stats): Entry {
     atimeMs: st.atimeMs,
     mtimeMs: st.mtimeMs,
     candidate: false,
+    keepsOthers: false,
     children: [],
   };
 }
