@@ -49,14 +49,18 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const manifest = onDisk ?? { version: 1 as const, layers: {} };
   const statuses = await layerStatuses(s.keys, s.store, s.graph, order, manifest, forced);
   const stale = statuses.filter((st) => st.state === 'stale');
-  const clock = clockWarning(stale.map((st) => s.graph.recipes.get(st.layer)!), s.keys.sourceDateEpoch);
-  if (clock) s.report.emit({ type: 'warning', text: clock });
   if (o.frozen && stale.length > 0) {
     throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
   }
   const lowerDirs = new LowerDirs(path.join(s.runDir, 'lowers'), order);
-  if (s.mode === 'read-only') return dryRun(s, statuses, lowerDirs);
+  // Said once, when the layers concerned are about to be built (or described).
+  const clock = clockWarning(stale.map((st) => s.graph.recipes.get(st.layer)!), s.keys.sourceDateEpoch);
+  if (s.mode === 'read-only') {
+    if (clock) s.report.emit({ type: 'warning', text: clock });
+    return dryRun(s, statuses, lowerDirs);
+  }
   if (stale.length > 0) await preflight(s, stale);
+  if (clock) s.report.emit({ type: 'warning', text: clock });
   return run(s, o, { order, forced, statuses, manifest, onDisk: onDisk !== undefined, lowerDirs });
 }
 
