@@ -18,7 +18,8 @@
 // (zstd), BENCH_LEVEL (15; empty: the compressor's default), BENCH_QUICK=1 (skip the
 // concurrency, old-SOURCE_DATE_EPOCH and profile runs), BENCH_KEEP=1 (keep bench/work/run-ID),
 // BENCH_ONLY (seed,compressions,big,fleet: the parts to run), BENCH_COMPRESSIONS (zstd:3,lz4),
-// BENCH_BIG_SRC (/usr), BENCH_BIG_REPEATS (1), BENCH_FLEET (1000 layers).
+// BENCH_BIG_SRC (/usr), BENCH_BIG_REPEATS (1), BENCH_FLEET (1000 layers), BENCH_RESULTS (the
+// markdown file to write, default bench/results.md; the raw results go to bench/work/results-ID.json).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -560,7 +561,9 @@ process.on('SIGTERM', onSignal);
 let exitCode = 0;
 try {
   await main();
-  const file = path.join(HERE, 'results.md');
+  // The raw results too, so the scale section can be written again from several runs (report-scale.mjs).
+  await fs.writeFile(path.join(WORK, `results-${RUN_ID}.json`), JSON.stringify(results, null, 1));
+  const file = process.env.BENCH_RESULTS || path.join(HERE, 'results.md');
   const summary = results.corpus ? await writeResults(file, results) : '';
   process.stdout.write(summary + (await writeScaleResults(file, results)));
 } catch (err) {
