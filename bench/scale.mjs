@@ -1,7 +1,7 @@
 // The bench's scale scenarios (issue 13), each against a hand-made sh script with the same
 // mksquashfs options, side by side in one run:
 //  - big tree: a real directory tree of the machine (default /usr, its biggest subtrees left
-//    out until it is about 3-4 GB) as a base tarball, and the same tree with 200 directories
+//    out until it is about 3-3.5 GiB) as a base tarball, and the same tree with 200 directories
 //    deleted and 500 files changed as a full-image `untar ... replace: true` layer over it;
 //  - fleet: one base and 1,000 small per-machine layers over it (a copy step each): cold build
 //    per layer, no-op build, plan.
@@ -19,7 +19,7 @@ const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
  * The subtrees of `src` (two levels deep) to leave out, biggest first, so that what stays is
  * at most `maxBytes` while keeping at least `minBytes` and `minEntries`.
  */
-async function pickBigTree(src, { minBytes, maxBytes, minEntries }) {
+export async function pickBigTree(src, { minBytes, maxBytes, minEntries }) {
   const sizes = await duMap(['du', '-x', '-b', '-s'], src);
   const inodes = await duMap(['du', '-x', '--inodes', '-s'], src);
   const total = { bytes: sizes.get('.') ?? 0, entries: inodes.get('.') ?? 0 };
@@ -39,13 +39,15 @@ async function pickBigTree(src, { minBytes, maxBytes, minEntries }) {
 }
 
 async function duMap(argv, src) {
-  // du prints "N<TAB>./a/b" for every dir down to depth 2.
-  const out = await sh(`cd ${q(src)} && ${argv.join(' ')} . ./* ./*/* 2>/dev/null | grep -v '^0' || true`);
+  // du counts a directory once per call: the whole tree and its depth-2 subtrees are asked apart.
   const m = new Map();
-  for (const line of out.split('\n')) {
-    const [n, p] = line.split('\t');
-    if (p === undefined) continue;
-    m.set(p.replace(/^\.\/?/, '') || '.', Number(n));
+  for (const args of ['.', './*/*']) {
+    const out = await sh(`cd ${q(src)} && ${argv.join(' ')} ${args} 2>/dev/null || true`, { maxBuffer: 1 << 26 });
+    for (const line of out.split('\n')) {
+      const [n, p] = line.split('\t');
+      if (p === undefined) continue;
+      m.set(p.replace(/^\.\/?/, '') || '.', Number(n));
+    }
   }
   return m;
 }
@@ -125,7 +127,7 @@ export async function bigTreeScenario(ctx) {
   const { squashfs, repeats } = ctx.big;
   const dir = path.join(ctx.run, 'big');
   log(`big tree: picking a tree under ${ctx.big.src}`);
-  const pick = await pickBigTree(ctx.big.src, { minBytes: 3 * 2 ** 30, maxBytes: 4 * 2 ** 30, minEntries: 100_000 });
+  const pick = await pickBigTree(ctx.big.src, { minBytes: 3 * 2 ** 30, maxBytes: 3.5 * 2 ** 30, minEntries: 100_000 });
   log(`big tree: ${pick.entries} entries, ${(pick.bytes / 2 ** 30).toFixed(2)} GiB (left out: ${pick.excluded.join(', ') || 'nothing'}); making the tarballs`);
   const inputs = await makeBigInputs(path.join(dir, 'inputs'), pick);
   await run(['sh', '-c', `cat ${q(inputs.base)} ${q(inputs.image)} > /dev/null`]);
