@@ -15,7 +15,7 @@ function entry(name: string, digest: string): ManifestEntry {
     parent: null,
     sha256: digest,
     size: 4096,
-    squashfs: { compression: 'zstd', level: 15, blockSize: 131072 },
+    squashfs: { compression: 'zstd', level: 15, 'block-size': 131072 },
     builtAt: '2026-01-01T00:00:00.000Z',
     keyDigest: `k-${digest}`,
     key: {} as ManifestEntry['key'],
