@@ -18,6 +18,8 @@ export async function writeResults(file, R) {
   const handMed = median(R.cold.hand.map((h) => h.seconds));
   const toolMed = median(R.cold.tool.map((t) => t.seconds));
   const ratio = toolMed / handMed;
+  // PRODUCT.md section 7: 0.7x at zstd 15 (mksquashfs dominates), 0.9x at fast compression.
+  const coldTarget = R.cfg.squashfs.compression === 'zstd' && (R.cfg.squashfs.level ?? 15) >= 15 ? 0.7 : 0.9;
   // mksquashfs dominates and is what a loaded machine slows down most; the rest of the time
   // (restore, mounts, finalize, hashing) is what the tool adds or saves.
   const handPack = (h) => Object.values(h.phases).reduce((s, p) => s + (typeof p === 'object' ? p.mksquashfs : 0), 0);
@@ -47,14 +49,14 @@ export async function writeResults(file, R) {
 
   const targets = [
     [
-      'No-op rebuild, 4 layers, ~600 MB dump inputs: < 0.5 s',
+      'No-op rebuild, 4 layers, ~600 MB dump inputs: ≤ 0.2 s',
       `median ${fmtS(noopMed)} of ${R.noop.length} (${R.noop.map((n) => n.seconds.toFixed(3)).join(', ')}); the first one right after the build ${fmtS(R.noop[0]?.seconds)}, later ones median ${fmtS(noopLater)}; ${fmtBytes(inputBytes)} of dumps; layers built per run: ${R.noop.map((n) => (n.built ? n.built[0] : '?')).join('/')}`,
-      verdict(noopMed < 0.5 && R.noop.every((n) => n.built && n.built[0] === 0)),
+      verdict(noopMed <= 0.2 && R.noop.every((n) => n.built && n.built[0] === 0)),
     ],
     [
-      'Cold build: at most 1.10x the hand-made script (same mksquashfs settings)',
+      `Cold build: at most ${coldTarget}x the hand-made script (same mksquashfs settings: ${R.cfg.squashfs.compression} ${R.cfg.squashfs.level ?? ''})`,
       `tool median ${fmtS(toolMed)}, hand median ${fmtS(handMed)}: **${r2(ratio)}x**. Without the time inside mksquashfs: tool ${fmtS(toolRest)}, hand ${fmtS(handRest)} (${r2(toolRest / handRest)}x); the base layer alone (the same work on both sides) without mksquashfs: tool ${fmtS(toolBase)}, hand ${fmtS(handBase)}`,
-      verdict(ratio <= 1.1),
+      verdict(ratio <= coldTarget),
     ],
     [
       'Independent layers overlap: wall time close to the critical path (criterion used: --jobs 2 within 1.25x of the critical path, or of the CPU floor when the CPUs are the limit)',

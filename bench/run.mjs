@@ -8,12 +8,18 @@
 //  4. layer sizes (tool vs hand vs the real difference), stacked-tree equivalence
 //  5. peak RSS of the tool process (small vs large input), independent layers --jobs 2 vs 1,
 //     a SOURCE_DATE_EPOCH older than the images, a CPU profile of a cold build
-//  6. bench/results.md (+ a summary on stdout)
+//  6. the same cold builds at fast compression (BENCH_COMPRESSIONS, default zstd:3,lz4)
+//  7. scale (scale.mjs): a big real tree with a full-image replace layer, a fleet of 1,000
+//     small layers over one base; each against a hand-made script, no SOURCE_DATE_EPOCH
+//  8. bench/results.md (+ a summary on stdout)
 // Every mount, loop device and temp tree it makes lives under bench/work/run-ID (and the
 // tool's state dir /run/sqsh-layers-bench-ID) and is removed on success, failure and
 // interrupt. Environment knobs: BENCH_REPEATS (3), BENCH_NOOP_RUNS (5), BENCH_COMPRESSION
 // (zstd), BENCH_LEVEL (15; empty: the compressor's default), BENCH_QUICK=1 (skip the
-// concurrency, old-SOURCE_DATE_EPOCH and profile runs), BENCH_KEEP=1 (keep bench/work/run-ID).
+// concurrency, old-SOURCE_DATE_EPOCH and profile runs), BENCH_KEEP=1 (keep bench/work/run-ID),
+// BENCH_ONLY (seed,compressions,big,fleet: the parts to run), BENCH_COMPRESSIONS (zstd:3,lz4),
+// BENCH_BIG_SRC (/usr), BENCH_BIG_REPEATS (1), BENCH_FLEET (1000 layers), BENCH_RESULTS (the
+// markdown file to write, default bench/results.md; the raw results go to bench/work/results-ID.json).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +28,8 @@ import { ensureCorpus, hookScript } from './corpus.mjs';
 import { handPhases, handScript } from './hand.mjs';
 import { writeResults } from './report.mjs';
 import { toolTimeline } from './timeline.mjs';
+import { writeScaleResults } from './report-scale.mjs';
+import { bigTreeScenario, fleetScenario } from './scale.mjs';
 import { cleanupDir, exists, killChildren, log, mountsUnder, run, sh, unmountUnder } from './sys.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -43,6 +51,16 @@ const CFG = {
     blockSize: 128 * 1024,
   },
   quick: process.env.BENCH_QUICK === '1',
+  only: new Set((process.env.BENCH_ONLY || 'seed,compressions,big,fleet').split(',')),
+  compressions: (process.env.BENCH_COMPRESSIONS ?? 'zstd:3,lz4')
+    .split(',')
+    .filter(Boolean)
+    .map((c) => {
+      const [compression, level] = c.split(':');
+      return { compression, level: level ? Number(level) : undefined, blockSize: 128 * 1024 };
+    }),
+  big: { src: process.env.BENCH_BIG_SRC || '/usr', repeats: envInt('BENCH_BIG_REPEATS', 1), squashfs: { compression: 'zstd', level: 3, blockSize: 128 * 1024 } },
+  fleet: { count: envInt('BENCH_FLEET', 1000), squashfs: { compression: 'zstd', level: 3, blockSize: 128 * 1024 } },
   keep: process.env.BENCH_KEEP === '1',
   oldSourceDateEpoch: 1700000000,
 };
@@ -74,8 +92,7 @@ async function snapshotTool() {
 }
 
 /** The options the tool passes to mksquashfs for CFG.squashfs (from its own code when possible). */
-function squashfsArgs(tool) {
-  const o = CFG.squashfs;
+function squashfsArgs(tool, o = CFG.squashfs) {
   if (tool.mksquashfsArgs) return tool.mksquashfsArgs(o);
   const args = ['-noappend', '-no-recovery', '-xattrs', '-comp', o.compression, '-b', String(o.blockSize)];
   if (o.level !== undefined) args.push('-Xcompression-level', String(o.level));
@@ -91,7 +108,8 @@ async function tool(project, args, o = {}) {
   const nodeArgs = o.nodeArgs ?? [];
   const res = await run(['node', ...nodeArgs, '--import', PROBE, CLI, '-C', project, ...args], {
     env: {
-      SOURCE_DATE_EPOCH: String(o.sourceDateEpoch ?? corpus.sourceDateEpoch),
+      // null: none (the scale scenarios build deterministic-by-default layers).
+      SOURCE_DATE_EPOCH: o.sourceDateEpoch === null ? undefined : String(o.sourceDateEpoch ?? corpus.sourceDateEpoch),
       SQSH_LAYERS_RUN_DIR: STATE,
       BENCH_PROBE_OUT: probeOut,
     },
@@ -112,8 +130,7 @@ async function tool(project, args, o = {}) {
 
 // ---------------------------------------------------------------- projects
 
-function recipeText(r) {
-  const sq = CFG.squashfs;
+function recipeText(r, sq = CFG.squashfs) {
   const lines = [`description: ${r.description}`];
   if (r.parent) lines.push(`parent: ${r.parent}`);
   lines.push('steps:', ...r.steps.map((s) => `  - ${s}`));
@@ -134,12 +151,12 @@ function seedRecipes() {
   ];
 }
 
-async function writeProject(dir, recipes) {
+async function writeProject(dir, recipes, squashfs = CFG.squashfs) {
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(path.join(dir, 'recipes'), { recursive: true });
   await fs.mkdir(path.join(dir, 'hooks'), { recursive: true });
   await fs.writeFile(path.join(dir, 'hooks', 'manage.sh'), hookScript(1), { mode: 0o755 });
-  for (const r of recipes) await fs.writeFile(path.join(dir, 'recipes', `${r.name}.yaml`), recipeText(r));
+  for (const r of recipes) await fs.writeFile(path.join(dir, 'recipes', `${r.name}.yaml`), recipeText(r, squashfs));
   return dir;
 }
 
@@ -311,12 +328,51 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('the bench mounts filesystems: run it as root');
   await fs.mkdir(path.join(RUN, 'logs'), { recursive: true });
   log(`run ${RUN_ID}: work dir ${RUN}`);
-  corpus = await ensureCorpus(path.join(WORK, 'corpus'));
-  checkAborted();
   toolInfo = await snapshotTool();
   results.machine = await machineInfo();
   results.machine.tool = toolInfo.version;
-  results.cfg = { ...CFG, mksquashfsArgs: squashfsArgs(toolInfo) };
+  results.cfg = { ...CFG, only: [...CFG.only], mksquashfsArgs: squashfsArgs(toolInfo) };
+  if (CFG.only.has('seed')) await seedScenarios();
+  results.scale = await scaleScenarios();
+  results.machine.loadEnd = await loadavg();
+  return results;
+}
+
+/** Issue 13's scenarios; each in its own try, so one failing still reports the others. */
+async function scaleScenarios() {
+  const ctx = {
+    run: RUN,
+    tool: (project, args) => tool(project, args, { sourceDateEpoch: null }),
+    writeProject,
+    squashfsArgs: (o) => squashfsArgs(toolInfo, o),
+    checkAborted,
+    findings: results.findings,
+    big: CFG.big,
+    fleet: CFG.fleet,
+    noopRuns: CFG.noopRuns,
+  };
+  const out = { loadStart: await loadavg() };
+  for (const [name, fn] of [
+    ['big', bigTreeScenario],
+    ['fleet', fleetScenario],
+  ]) {
+    if (!CFG.only.has(name)) continue;
+    try {
+      out[name] = await fn(ctx);
+    } catch (err) {
+      checkAborted();
+      out[name] = { error: String(err.stack ?? err) };
+      log(`${name}: failed: ${err.stack ?? err}`);
+    }
+  }
+  out.loadEnd = await loadavg();
+  return out;
+}
+
+/** The seed corpus scenarios (sections 1-5 and 9 of results.md). */
+async function seedScenarios() {
+  corpus = await ensureCorpus(path.join(WORK, 'corpus'));
+  checkAborted();
   results.corpus = corpus;
   // The dumps are read from the page cache by every run, hand and tool alike.
   await run(['sh', '-c', `cat ${Object.values(corpus.files).map((f) => `'${f.path}'`).join(' ')} > /dev/null`]);
@@ -341,6 +397,30 @@ async function main() {
   }
   const project = lastTool.project;
   const layersDir = path.join(project, 'layers');
+
+  // 1b. The same at fast compression, where the tool's own overhead shows.
+  results.compressions = [];
+  if (CFG.only.has('compressions')) {
+    const primary = CFG.squashfs;
+    for (const squashfs of CFG.compressions) {
+      CFG.squashfs = squashfs;
+      const label = `${squashfs.compression}${squashfs.level !== undefined ? ` ${squashfs.level}` : ''}`;
+      const v = { squashfs, label, hand: [], tool: [] };
+      for (let i = 0; i < CFG.repeats; i++) {
+        log(`cold at ${label} ${i + 1}/${CFG.repeats}: hand-made script`);
+        const h = await handRun(`${label.replace(' ', '')}-${i}`, toolInfo, false);
+        v.hand.push({ seconds: h.seconds, phases: h.phases, sizes: h.sizes });
+        log(`  hand: ${h.seconds.toFixed(1)} s`);
+        log(`cold at ${label} ${i + 1}/${CFG.repeats}: sqsh-layers build`);
+        const t = await coldToolRun(`${label.replace(' ', '')}-${i}`);
+        v.tool.push({ seconds: t.seconds, rssKiB: t.probe?.maxRssKiB, timeline: t.timeline, sizes: t.sizes });
+        log(`  tool: ${t.seconds.toFixed(1)} s, peak RSS ${(t.probe?.maxRssKiB / 1024).toFixed(0)} MiB`);
+        await fs.rm(t.project, { recursive: true, force: true });
+      }
+      results.compressions.push(v);
+    }
+    CFG.squashfs = primary;
+  }
 
   // 2. Same tree? The hand-made stack and the tool's stack, compared by checksum.
   log('comparing the hand-made and the tool stacks');
@@ -464,8 +544,6 @@ async function main() {
     results.profile = { seconds: pr.seconds, ...(await summarizeProfile(profDir)) };
     await fs.rm(pp, { recursive: true, force: true });
   }
-  results.machine.loadEnd = await loadavg();
-  return results;
 }
 
 function onSignal(sig) {
@@ -483,8 +561,11 @@ process.on('SIGTERM', onSignal);
 let exitCode = 0;
 try {
   await main();
-  const summary = await writeResults(path.join(HERE, 'results.md'), results);
-  process.stdout.write(summary);
+  // The raw results too, so the scale section can be written again from several runs (report-scale.mjs).
+  await fs.writeFile(path.join(WORK, `results-${RUN_ID}.json`), JSON.stringify(results, null, 1));
+  const file = process.env.BENCH_RESULTS || path.join(HERE, 'results.md');
+  const summary = results.corpus ? await writeResults(file, results) : '';
+  process.stdout.write(summary + (await writeScaleResults(file, results)));
 } catch (err) {
   exitCode = aborted === 'SIGTERM' ? 143 : aborted ? 130 : 1;
   log(`failed: ${err.stack ?? err}`);

@@ -6,6 +6,7 @@ import { layerStatuses, type LayerStatus } from '../engine/status.js';
 import { openReadOnlySession } from '../engine/session.js';
 import { readManifest } from '../layer/manifest.js';
 import { branches, buildOrder, stackOf } from '../plan/graph.js';
+import { clockWarning } from '../plan/reproducible.js';
 import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
@@ -42,6 +43,8 @@ Examples:
         const manifest = await readManifest(s.layersDir);
         const forced = new Set(g.force ? (layers.length > 0 ? layers : order) : []);
         const statuses = await layerStatuses(s.keys, s.store, graph, order, manifest, forced);
+        const clock = clockWarning(order.map((n) => graph.recipes.get(n)!), s.keys.sourceDateEpoch);
+        if (clock) s.report.emit({ type: 'warning', text: clock });
         await s.close();
         const groups = branches(graph, order);
         const targets = layers.length > 0 ? [...new Set(layers)] : order.filter((n) => (graph.children.get(n) ?? []).length === 0);

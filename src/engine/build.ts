@@ -1,6 +1,7 @@
 // `build`: the layers asked for and their ancestors, parents first, independent branches at
 // the same time (p-queue), each one taken from the cache when its key is known, built
-// otherwise; layers/NAME.sqsh and the manifest follow each finished layer.
+// otherwise; layers/NAME.sqsh follows each finished layer, the manifest is written once when
+// the run ends (whatever the outcome: it always describes what layers/ holds).
 
 import path from 'node:path';
 import PQueue from 'p-queue';
@@ -11,6 +12,7 @@ import type { FinalizeStats } from '../layer/finalize.js';
 import { type Manifest, ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
 import { bootOverlayWarning } from '../plan/cmdline.js';
 import { buildOrder, lowersOf, stackOf } from '../plan/graph.js';
+import { clockWarning } from '../plan/reproducible.js';
 import { explainFailure, type Failure, FailureError } from '../failure.js';
 import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
@@ -51,8 +53,14 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
     throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
   }
   const lowerDirs = new LowerDirs(path.join(s.runDir, 'lowers'), order);
-  if (s.mode === 'read-only') return dryRun(s, statuses, lowerDirs);
+  // Said once, when the layers concerned are about to be built (or described).
+  const clock = clockWarning(stale.map((st) => s.graph.recipes.get(st.layer)!), s.keys.sourceDateEpoch);
+  if (s.mode === 'read-only') {
+    if (clock) s.report.emit({ type: 'warning', text: clock });
+    return dryRun(s, statuses, lowerDirs);
+  }
   if (stale.length > 0) await preflight(s, stale);
+  if (clock) s.report.emit({ type: 'warning', text: clock });
   return run(s, o, { order, forced, statuses, manifest, onDisk: onDisk !== undefined, lowerDirs });
 }
 
@@ -134,7 +142,6 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
         }
         phase = `linking it to ${path.join(LAYERS_DIR, `${name}.sqsh`)}`;
         await s.store.materialize(hit, path.join(s.layersDir, `${name}.sqsh`));
-        phase = `writing ${path.join(LAYERS_DIR, 'manifest.json')}`;
         await writer.update(name, manifestEntry(name, hit.record));
         const seconds = (Date.now() - started) / 1000;
         s.report.emit({ type: 'layer-done', layer: name, status, digest: hit.record.digest, size: hit.record.size, seconds, finalized });
@@ -165,10 +172,20 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
     results = await Promise.all(order.map((n) => outcomes.get(n)!));
   } finally {
     for (const e of await shared.close()) s.report.emit({ type: 'warning', text: e.message });
+    await flushManifest(writer);
   }
   const interrupted = results.find((r) => r.status === 'failed' && r.failure.reason === 'interrupted');
   if (interrupted && interrupted.status === 'failed') throw new FailureError(interrupted.failure);
   return results;
+}
+
+/** Writes the manifest once for the run; a failure to write it fails the build, naming the file. */
+async function flushManifest(writer: ManifestWriter): Promise<void> {
+  try {
+    await writer.flush();
+  } catch (err) {
+    throw new Error(`writing ${path.join(LAYERS_DIR, 'manifest.json')}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 /** A failure as one that names the layer and the phase (a bare ENOENT names neither). */

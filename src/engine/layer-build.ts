@@ -27,7 +27,7 @@ export async function buildLayer(s: LayerBuildSession, plan: LayerPlan, shared: 
     const touchedDirs = await runSteps(s, plan, stack);
     if (plan.root) await scope.releaseMount(plan.root.target);
     const stats = await finalizeLayer(s, plan, stack, touchedDirs, scope);
-    await packLayer(s, plan, out);
+    await packLayer(s, plan, out, stats.contentEpoch);
     return stats;
   } finally {
     for (const e of await scope.close()) warn(e.message);
@@ -40,20 +40,23 @@ export interface MountedStack {
   lowerDirs: string[];
   /** The merged root (the upper dir itself for a bottom layer). */
   root: string;
+  /** When the layer's tmpfs was mounted, by the kernel's clock (ms): later times are the build's. */
+  mountedAt: number;
 }
 
 /** Mounts the plan's lowers (shared), tmpfs and overlay; `scope` undoes its own mounts. */
 export async function mountStack(plan: LayerPlan, shared: SharedLowers, scope: Scope): Promise<MountedStack> {
   const lowerDirs = await shared.use(plan.lowers);
   await scope.mount(plan.tmpfs);
+  const mountedAt = (await fs.stat(plan.tmpfs.target)).mtimeMs;
   for (const d of [plan.upper, plan.work, plan.scratch]) await fs.mkdir(d, { mode: 0o755 });
-  if (!plan.root) return { lowerDirs, root: plan.upper };
+  if (!plan.root) return { lowerDirs, root: plan.upper, mountedAt };
   // The merged root shows the upper's root attributes: start from what the lowers show.
   const rootSt = await fs.stat(lowerDirs[0]!);
   await fs.chown(plan.upper, rootSt.uid, rootSt.gid);
   await fs.chmod(plan.upper, rootSt.mode & 0o7777);
   await fs.utimes(plan.upper, rootSt.atime, rootSt.mtime);
-  return { lowerDirs, root: await scope.mount(plan.root) };
+  return { lowerDirs, root: await scope.mount(plan.root), mountedAt };
 }
 
 /** Runs the steps in order on the merged root; returns the in-root dirs sandbox machinery touched. */
@@ -95,6 +98,7 @@ async function finalizeLayer(s: LayerBuildSession, plan: LayerPlan, stack: Mount
       pruneIdentical: plan.finalize.pruneIdentical,
       touchedDirs,
       sourceDateEpoch: plan.sourceDateEpoch,
+      clockSince: plan.timesFromContent ? stack.mountedAt : undefined,
       runner: s.runner,
       signal: s.signal,
     });
@@ -107,9 +111,15 @@ async function finalizeLayer(s: LayerBuildSession, plan: LayerPlan, stack: Mount
 
 /**
  * Packs the upper into `out`. One mksquashfs at a time: each uses every CPU, two at once only
- * contend, while the other layers' steps (mostly I/O) go on beside it.
+ * contend, while the other layers' steps (mostly I/O) go on beside it. `contentEpoch` (finalize's,
+ * for a layer whose times come from its content) stands in for an unset source-date-epoch.
  */
-export async function packLayer(s: Pick<LayerBuildSession, 'report' | 'runner' | 'packs'>, plan: LayerPlan, out: string): Promise<void> {
+export async function packLayer(
+  s: Pick<LayerBuildSession, 'report' | 'runner' | 'packs'>,
+  plan: LayerPlan,
+  out: string,
+  contentEpoch?: number,
+): Promise<void> {
   const emitPhase = (text: string) => s.report.emit({ type: 'phase', layer: plan.layer, text });
   if (s.packs.pending > 0) emitPhase('waiting for mksquashfs (another layer is packing)');
   try {
@@ -119,7 +129,7 @@ export async function packLayer(s: Pick<LayerBuildSession, 'report' | 'runner' |
         upper: plan.upper,
         out,
         squashfs: plan.pack.squashfs,
-        sourceDateEpoch: plan.sourceDateEpoch,
+        sourceDateEpoch: plan.sourceDateEpoch ?? contentEpoch,
         runner: s.runner,
         onProgress: (percent) => s.report.emit({ type: 'pack-progress', layer: plan.layer, percent }),
       });

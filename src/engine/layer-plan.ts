@@ -9,6 +9,7 @@ import { overlayMount, tmpfsMount, type MountOp } from '../mount/ops.js';
 import { formatArgv } from '../process/argv.js';
 import type { Recipe, SquashfsOptions, Step } from '../recipe/types.js';
 import { describeStep } from '../steps/index.js';
+import { reproducibleFromInputs } from '../plan/reproducible.js';
 import type { Session } from './session.js';
 import type { Lower, LowerDirs, LowerMount } from './shared-lowers.js';
 
@@ -35,6 +36,11 @@ export interface LayerPlan {
   pack: { squashfs: SquashfsOptions };
   /** Clamps mtimes when pruning and packing (and is part of the key). */
   sourceDateEpoch: number | undefined;
+  /**
+   * No source-date-epoch, and the steps only bring in inputs (reproducible.ts): times the build's
+   * clock made are clamped to the newest input time, so a rebuild gives the same bytes.
+   */
+  timesFromContent: boolean;
 }
 
 export interface PlanContext {
@@ -69,6 +75,7 @@ export function planLayer(c: PlanContext, recipe: Recipe, lowers: readonly Lower
     finalize: { exclude: recipe.exclude, pruneIdentical: recipe.pruneIdentical },
     pack: { squashfs: recipe.squashfs },
     sourceDateEpoch: c.sourceDateEpoch,
+    timesFromContent: c.sourceDateEpoch === undefined && reproducibleFromInputs(recipe),
   };
 }
 
@@ -101,7 +108,11 @@ export function describeLayerPlan(plan: LayerPlan, o: { mounted: Set<string>; ou
   if (plan.root) lines.push(`+ umount ${plan.root.target}`);
   if (plan.lowerView) lines.push(`+ ${plan.lowerView.describe()}`);
   const { exclude, pruneIdentical } = plan.finalize;
-  lines.push(`  finalize: strip overlay xattrs${exclude.length ? `, exclude ${exclude.join(' ')}` : ''}${pruneIdentical ? ', prune identical entries' : ''}`);
+  lines.push(
+    `  finalize: strip overlay xattrs${exclude.length ? `, exclude ${exclude.join(' ')}` : ''}${pruneIdentical ? ', prune identical entries' : ''}${
+      plan.timesFromContent ? ", times of the build's clock clamped to the newest input time" : ''
+    }`,
+  );
   if (plan.lowerView) lines.push(`+ umount ${plan.lowerView.target}`);
   const sde = plan.sourceDateEpoch !== undefined ? `   (SOURCE_DATE_EPOCH=${plan.sourceDateEpoch})` : '';
   lines.push(`+ ${formatArgv(planPackArgv(plan, o.out))}${sde}`);

@@ -41,6 +41,15 @@ export async function layerKey(
   return { key, digest: keyDigest(key) };
 }
 
+/** Starts fingerprinting a recipe's inputs (once per run: kc.fingerprints keeps the promise). */
+function prefetchInputs(kc: KeyContext, recipe: Recipe): void {
+  if (!kc.fingerprints || kc.fingerprints.has(recipe.name)) return;
+  const inputs = fingerprintInputs(recipe, kc.stats, kc.signal);
+  // Awaited in order by layerKey; one failing first leaves the others unawaited, not unhandled.
+  inputs.catch(() => {});
+  kc.fingerprints.set(recipe.name, inputs);
+}
+
 export type LayerStatus =
   | { layer: string; state: 'cached'; keyDigest: KeyDigest; digest: Sha256; size: number }
   | { layer: string; state: 'stale'; reasons: StaleReason[]; keyDigest?: KeyDigest };
@@ -58,6 +67,9 @@ export async function layerStatuses(
   manifest: Manifest,
   forced: ReadonlySet<string>,
 ): Promise<LayerStatus[]> {
+  // Every layer's inputs at once: their stat-cache checks (and any hashing) overlap instead of
+  // waiting for one another, layer after layer.
+  for (const name of order) prefetchInputs(kc, graph.recipes.get(name)!);
   const byName = new Map<string, LayerStatus>();
   for (const name of order) {
     const recipe = graph.recipes.get(name)!;

@@ -45,6 +45,11 @@ export function bytesOf(p: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Whether a path string is plain text (no escaped byte): what text-only APIs can be given. */
+export function isTextPath(p: string): boolean {
+  return !LONE_SURROGATE.test(p);
+}
+
 /** A path string for messages: escaped bytes shown as `\xNN`, the rest as it is. */
 export function shownPath(p: string): string {
   return p.replace(/[\udc80-\udcff]/gu, (c) => `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}`);

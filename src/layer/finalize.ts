@@ -2,7 +2,7 @@
 // non-portable overlay xattrs stripped (opaque kept), redirect/metacopy refused, `exclude`
 // applied, and entries identical to the lowers pruned.
 
-import { promises as fs } from 'node:fs';
+import { lstatSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { checkInterrupted } from '../process/interrupt.js';
@@ -10,7 +10,7 @@ import type { Runner } from '../process/run.js';
 import { bytesOf, readNames, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
-import { readTreeXattrs, removeXattr } from './xattrs.js';
+import { removeXattrOf, xattrsOf } from './native-xattrs.js';
 
 export interface FinalizeInput {
   upper: string;
@@ -22,6 +22,13 @@ export interface FinalizeInput {
   touchedDirs: Set<string>;
   /** Packing clamps mtimes to it: pruning compares times as they will be packed. */
   sourceDateEpoch: number | undefined;
+  /**
+   * Without a source-date-epoch, for a layer whose content comes only from its inputs: when
+   * (ms, the kernel's clock) the build began writing the upper. Times from then on were made by
+   * the build's clock; they are clamped to the newest time the inputs brought (contentEpoch),
+   * so a rebuild gives the same bytes.
+   */
+  clockSince?: number;
   runner: Runner;
   signal: AbortSignal;
 }
@@ -30,48 +37,26 @@ export interface FinalizeStats {
   strippedXattrs: number;
   excluded: number;
   pruned: PruneStats;
+  /** The epoch derived from the content (with clockSince): pack with it as SOURCE_DATE_EPOCH. */
+  contentEpoch?: number;
 }
 
 export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   const stats: FinalizeStats = { strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } };
   stats.excluded = await applyExclude(f.upper, f.exclude, f.signal);
 
-  const xattrs = await readTreeXattrs(f.runner, f.upper);
-  const forbidden: string[] = [];
-  const strip = new Map<string, string[]>();
-  // Hardlinks share their xattrs: an attribute is removed through one name only, since
-  // setfattr fails on the second name once it is gone.
-  const stripped = new Set<string>();
-  for (const [p, attrs] of xattrs) {
-    let inode: string | undefined;
-    for (const [name, value] of attrs) {
-      if (!name.startsWith('trusted.overlay.')) continue;
-      if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
-        forbidden.push(shownPath('/' + path.relative(f.upper, p)));
-      } else if (!(name === 'trusted.overlay.opaque' && hexIs(value, 'y'))) {
-        attrs.delete(name);
-        inode ??= await inodeOf(p);
-        if (stripped.has(`${inode} ${name}`)) continue;
-        stripped.add(`${inode} ${name}`);
-        const paths = strip.get(name);
-        if (paths) paths.push(p);
-        else strip.set(name, [p]);
-      }
-    }
-  }
-  if (forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: forbidden });
-  for (const [name, paths] of strip) {
-    await removeXattr(f.runner, name, paths);
-    stats.strippedXattrs += paths.length;
-  }
+  const walk = await stripOverlayXattrs(f.upper, f.clockSince, f.runner, f.signal);
+  if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
+  stats.strippedXattrs = walk.stripped;
+  if (f.clockSince !== undefined) stats.contentEpoch = walk.newestInputTime;
+  const sourceDateEpoch = f.sourceDateEpoch ?? stats.contentEpoch;
 
   if (f.lowerView && (f.pruneIdentical || f.touchedDirs.size > 0)) {
     stats.pruned = await pruneIdentical({
       upper: f.upper,
       lowerView: f.lowerView,
-      upperXattrs: xattrs,
       onlyDirs: f.pruneIdentical ? undefined : f.touchedDirs,
-      sourceDateEpoch: f.sourceDateEpoch,
+      sourceDateEpoch,
       runner: f.runner,
       signal: f.signal,
     });
@@ -79,9 +64,41 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   return stats;
 }
 
-async function inodeOf(p: string): Promise<string> {
-  const st = await fs.lstat(bytesOf(p));
-  return `${st.dev}:${st.ino}`;
+interface XattrWalk {
+  stripped: number;
+  /** Entries holding redirect or metacopy (shown paths, in-root). */
+  forbidden: string[];
+  /** Whole seconds: the newest mtime older than clockSince (0 when none). */
+  newestInputTime: number;
+}
+
+/**
+ * One sorted walk of the upper, in process: strips the non-portable overlay xattrs (opaque=y
+ * stays), finds redirect/metacopy, and (with clockSince) the newest time the inputs brought.
+ * Memory holds one directory's names per level, whatever the number of entries.
+ */
+async function stripOverlayXattrs(upper: string, clockSince: number | undefined, runner: Runner, signal: AbortSignal): Promise<XattrWalk> {
+  const out: XattrWalk = { stripped: 0, forbidden: [], newestInputTime: 0 };
+  const visit = async (p: string, isDir: boolean) => {
+    if (clockSince !== undefined) {
+      const mtimeMs = lstatSync(bytesOf(p)).mtimeMs;
+      if (mtimeMs < clockSince) out.newestInputTime = Math.max(out.newestInputTime, Math.floor(mtimeMs / 1000));
+    }
+    for (const [name, value] of await xattrsOf(runner, p)) {
+      if (!name.startsWith('trusted.overlay.')) continue;
+      if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
+        out.forbidden.push(shownPath('/' + path.relative(upper, p)));
+      } else if (!(name === 'trusted.overlay.opaque' && hexIs(value, 'y'))) {
+        // Hardlinks share their xattrs: the first name of an inode strips them for all.
+        if (await removeXattrOf(runner, p, name)) out.stripped++;
+      }
+    }
+    if (!isDir) return;
+    checkInterrupted(signal);
+    for (const e of await readNames(p)) await visit(path.join(p, e.name), e.dir);
+  };
+  await visit(upper, true);
+  return out;
 }
 
 function hexIs(value: string, text: string): boolean {

@@ -57,30 +57,44 @@ export function manifestEntry(name: string, record: KeyRecord): ManifestEntry {
   };
 }
 
-/** Serializes manifest updates of concurrent layer builds and writes atomically. */
+/**
+ * Collects the run's manifest updates and writes the file once, atomically, when the run ends
+ * (flush): a run of a thousand layers writes it once, not a thousand times.
+ */
 export class ManifestWriter {
-  private chain: Promise<void> = Promise.resolve();
-  /** Whether the file on disk is known to hold `manifest` (it may be absent or older). */
-  private written: boolean;
+  private readonly manifest: Manifest;
+  /** Whether `manifest` holds entries the file on disk may not have. */
+  private dirty = false;
 
   constructor(
     private readonly layersDir: string,
-    private manifest: Manifest,
-    onDisk: boolean,
+    manifest: Manifest,
+    private onDisk: boolean,
   ) {
-    this.written = onDisk;
+    this.manifest = { version: 1, layers: { ...manifest.layers } };
   }
 
   /** Records a layer; an entry that is already there as it is leaves the file untouched. */
   update(name: string, entry: ManifestEntry): Promise<void> {
-    this.chain = this.chain.then(async () => {
-      const known = this.manifest.layers[name];
-      if (this.written && known && canonicalJson(known) === canonicalJson(entry)) return;
-      this.written = true;
-      this.manifest = { ...this.manifest, layers: { ...this.manifest.layers, [name]: entry } };
-      const sorted = Object.fromEntries(Object.entries(this.manifest.layers).sort(([a], [b]) => a.localeCompare(b)));
+    const known = this.manifest.layers[name];
+    if (!this.onDisk || !known || canonicalJson(known) !== canonicalJson(entry)) {
+      this.manifest.layers[name] = entry;
+      this.dirty = true;
+    }
+    return Promise.resolve();
+  }
+
+  /** Writes the manifest if the run changed it (or it is absent); the next flush writes only new changes. */
+  async flush(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.onDisk = true;
+    const sorted = Object.fromEntries(Object.entries(this.manifest.layers).sort(([a], [b]) => a.localeCompare(b)));
+    try {
       await writeAtomic(path.join(this.layersDir, MANIFEST), JSON.stringify({ version: 1, layers: sorted }, null, 2) + '\n');
-    });
-    return this.chain;
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
   }
 }

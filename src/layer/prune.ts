@@ -5,12 +5,13 @@
 // The stacked result is unchanged; directories that stay keep their times. Names are bytes
 // (byte-path.ts): every path below is a byte-path string, given to fs as its bytes.
 
-import { promises as fs, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
 import { bytesOf, readLinkName, readNames } from './byte-path.js';
-import { readXattrs, type XattrMap } from './xattrs.js';
+import { xattrsOf } from './native-xattrs.js';
+import type { XattrMap } from './xattrs.js';
 
 export interface PruneStats {
   files: number;
@@ -22,9 +23,12 @@ export interface PruneInput {
   upper: string;
   /** A directory showing what the lowers stack to. */
   lowerView: string;
-  /** xattrs of the upper tree (readTreeXattrs), after finalization stripped overlay ones. */
-  upperXattrs: XattrMap;
-  /** Packing clamps newer mtimes to it; the lowers were clamped the same way. */
+  /**
+   * xattrs of the upper tree (readTreeXattrs), after finalization stripped overlay ones. When
+   * absent, each entry's are read in process when needed (no map of the whole tree in memory).
+   */
+  upperXattrs?: XattrMap;
+  /** Packing clamps the upper's newer mtimes to it (the lowers show theirs as packed). */
   sourceDateEpoch: number | undefined;
   /**
    * Limits pruning to these in-root directories and their ancestors, directories only: used
@@ -45,6 +49,8 @@ interface Entry {
   atimeMs: number;
   mtimeMs: number;
   candidate: boolean;
+  /** Children that stay (left out of `children`, which holds only what pruning may remove). */
+  keepsOthers: boolean;
   children: Entry[];
   /** dev:ino of the lower counterpart, for candidates. */
   lowerId?: string;
@@ -54,19 +60,16 @@ const OVERLAY_PRIVATE = /^trusted\.overlay\./;
 /** Content comparisons in flight at once (each holds two buffers). */
 const PARALLEL = 32;
 const CHUNK = 128 * 1024;
+/** Children of a directory scanned at once. */
+const FANOUT = 64;
 
 export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const scope = input.onlyDirs ? withAncestors(input.onlyDirs) : undefined;
   const stats: PruneStats = { files: 0, dirs: 0, bytes: 0 };
-  const candidates: Entry[] = [];
-  const tree = await scan(input, '', scope, candidates, new Comparer(PARALLEL));
+  const tree = await scan(input, '', scope, new Comparer(PARALLEL));
   keepLinkGroups(tree);
-  const lowerXattrs = await readXattrs(
-    input.runner,
-    candidates.map((c) => path.join(input.lowerView, c.rel)),
-  );
-  const sameXattrs = (rel: string) =>
-    equalXattrs(input.upperXattrs.get(path.join(input.upper, rel)), lowerXattrs.get(path.join(input.lowerView, rel)));
+  const sameXattrs = async (rel: string) =>
+    equalXattrs(await upperXattrsOf(input, path.join(input.upper, rel)), await xattrsOf(input.runner, path.join(input.lowerView, rel)));
   const removeIdentical = async (e: Entry): Promise<boolean> => {
     checkInterrupted(input.signal);
     const p = path.join(input.upper, e.rel);
@@ -77,7 +80,7 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
         if (await removeIdentical(c)) removedSome = true;
         else allGone = false;
       }
-      if (e.rel !== '' && allGone && e.candidate && sameXattrs(e.rel) && (await fs.readdir(bytesOf(p))).length === 0) {
+      if (e.rel !== '' && allGone && !e.keepsOthers && e.candidate && (await sameXattrs(e.rel)) && (await fs.readdir(bytesOf(p))).length === 0) {
         await fs.rmdir(bytesOf(p));
         stats.dirs++;
         return true;
@@ -86,7 +89,7 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
       if (removedSome) await fs.utimes(bytesOf(p), e.atimeMs / 1000, e.mtimeMs / 1000);
       return false;
     }
-    if (!e.candidate || !sameXattrs(e.rel)) return false;
+    if (!e.candidate || !(await sameXattrs(e.rel))) return false;
     await fs.unlink(bytesOf(p));
     stats.files++;
     stats.bytes += e.size;
@@ -106,37 +109,48 @@ async function scan(
   input: PruneInput,
   rel: string,
   scope: Set<string> | undefined,
-  candidates: Entry[],
   slots: Comparer,
 ): Promise<Entry> {
   checkInterrupted(input.signal);
   const upperPath = path.join(input.upper, rel);
   const st = await fs.lstat(bytesOf(upperPath));
   const entry = entryOf(rel, st);
-  const attrs = input.upperXattrs.get(upperPath);
-  if (attrs?.get('trusted.overlay.opaque') !== undefined) return entry;
+  const attrs = await upperXattrsOf(input, upperPath);
+  if (attrs.get('trusted.overlay.opaque') !== undefined) return entry;
   const dirents = await readNames(upperPath);
-  entry.children = await Promise.all(
-    dirents.map((d) => {
-      const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
-      // Outside the scope: a child that keeps its directory, never pruned itself.
-      if (scope && !scope.has('/' + childRel)) return Promise.resolve({ ...entryOf(childRel, st), children: [] });
-      if (d.dir) return scan(input, childRel, scope, candidates, slots);
-      return slots.run(() => leaf(input, childRel, scope, candidates));
-    }),
-  );
-  if (rel !== '') await markIfIdentical(input, entry, st, candidates, () => Promise.resolve(true));
+  // A bounded number of children at a time (a directory of 100k files holds no 100k promises).
+  for (let i = 0; i < dirents.length; i += FANOUT) {
+    const chunk = await Promise.all(
+      dirents.slice(i, i + FANOUT).map((d) => {
+        const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+        // Outside the scope: a child that keeps its directory, never pruned itself.
+        if (scope && !scope.has('/' + childRel)) return Promise.resolve(entryOf(childRel, st));
+        if (d.dir) return scan(input, childRel, scope, slots);
+        return slots.run(() => leaf(input, childRel, scope));
+      }),
+    );
+    // Only what removal acts on stays in memory: candidates, directories below which something
+    // may go, and names of hardlinked inodes (decided together); any other entry only keeps
+    // this directory in place.
+    for (const c of chunk) {
+      if (c.candidate || c.linked !== undefined || c.children.length > 0) entry.children.push(c);
+      else entry.keepsOthers = true;
+    }
+  }
+  if (rel !== '') await markIfIdentical(input, entry, st, () => Promise.resolve(true));
   return entry;
 }
 
 /** A non-directory entry of the upper. */
-async function leaf(input: PruneInput, rel: string, scope: Set<string> | undefined, candidates: Entry[]): Promise<Entry> {
+async function leaf(input: PruneInput, rel: string, scope: Set<string> | undefined): Promise<Entry> {
   checkInterrupted(input.signal);
-  const st = await fs.lstat(bytesOf(path.join(input.upper, rel)));
+  // Metadata with plain system calls: a round trip through the thread pool per stat costs
+  // more than the stat itself, thousands of times over.
+  const st = lstatSync(bytesOf(path.join(input.upper, rel)));
   const entry = entryOf(rel, st);
   // Whiteouts are what the layer deletes; with a scope only directories are pruned.
   if (isWhiteout(st) || scope) return entry;
-  await markIfIdentical(input, entry, st, candidates, (lower) => sameContent(input, rel, st, lower));
+  await markIfIdentical(input, entry, st, (lower) => sameContent(input, rel, st, lower));
   return entry;
 }
 
@@ -149,6 +163,7 @@ function entryOf(rel: string, st: Stats): Entry {
     atimeMs: st.atimeMs,
     mtimeMs: st.mtimeMs,
     candidate: false,
+    keepsOthers: false,
     children: [],
   };
 }
@@ -157,14 +172,12 @@ async function markIfIdentical(
   input: PruneInput,
   entry: Entry,
   st: Stats,
-  candidates: Entry[],
   same: (lower: Stats) => Promise<boolean>,
 ): Promise<void> {
-  const lower = await fs.lstat(bytesOf(path.join(input.lowerView, entry.rel))).catch(() => undefined);
+  const lower = lstatOrNone(path.join(input.lowerView, entry.rel));
   if (lower && sameMeta(st, lower, input.sourceDateEpoch) && (await same(lower))) {
     entry.candidate = true;
     entry.lowerId = `${lower.dev}:${lower.ino}`;
-    candidates.push(entry);
   }
 }
 
@@ -205,7 +218,8 @@ function sameMeta(a: Stats, b: Stats, sourceDateEpoch: number | undefined): bool
     a.mode === b.mode &&
     a.uid === b.uid &&
     a.gid === b.gid &&
-    packedMtime(a, sourceDateEpoch) === packedMtime(b, sourceDateEpoch) &&
+    // The lower shows its time as packed (its own clamp applied).
+    packedMtime(a, sourceDateEpoch) === Math.floor(b.mtimeMs / 1000) &&
     (a.isDirectory() || a.size === b.size) &&
     ((!a.isCharacterDevice() && !a.isBlockDevice()) || a.rdev === b.rdev) &&
     !isWhiteout(b)
@@ -218,7 +232,42 @@ async function sameContent(input: PruneInput, rel: string, a: Stats, b: Stats): 
   }
   if (!a.isFile()) return true;
   if (a.size !== b.size) return false;
+  if (a.size <= CHUNK) return equalSmallFiles(path.join(input.upper, rel), path.join(input.lowerView, rel));
   return equalFiles(path.join(input.upper, rel), path.join(input.lowerView, rel));
+}
+
+/** The entry's lstat; undefined when there is none (or its parent is no directory). */
+function lstatOrNone(p: string): Stats | undefined {
+  try {
+    return lstatSync(bytesOf(p));
+  } catch {
+    return undefined;
+  }
+}
+
+const small = [Buffer.allocUnsafe(CHUNK + 1), Buffer.allocUnsafe(CHUNK + 1)] as const;
+
+/**
+ * Most files of a system tree are small: read whole with plain system calls into two reused
+ * buffers (one more byte than expected, so a file that grew differs).
+ */
+function equalSmallFiles(a: string, b: string): boolean {
+  const readInto = (p: string, buf: Buffer): number => {
+    const fd = openSync(bytesOf(p), 'r');
+    try {
+      let n = 0;
+      for (;;) {
+        const r = readSync(fd, buf, n, buf.length - n, null);
+        if (r === 0 || n + r === buf.length) return n + r;
+        n += r;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const na = readInto(a, small[0]);
+  const nb = readInto(b, small[1]);
+  return na === nb && small[0].compare(small[1], 0, nb, 0, na) === 0;
 }
 
 /** Runs at most `limit` comparisons at once, so memory stays flat however big the tree. */
@@ -261,6 +310,10 @@ export async function equalFiles(a: string, b: string): Promise<boolean> {
     buffers.push(ba, bb);
     await Promise.all([fa.close(), fb.close()]);
   }
+}
+
+async function upperXattrsOf(input: PruneInput, p: string): Promise<Map<string, string>> {
+  return input.upperXattrs ? (input.upperXattrs.get(p) ?? new Map()) : xattrsOf(input.runner, p);
 }
 
 function equalXattrs(a: Map<string, string> | undefined, b: Map<string, string> | undefined): boolean {

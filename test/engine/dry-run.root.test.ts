@@ -17,6 +17,10 @@ afterEach(() => {
   for (const d of made.splice(0)) expect(removeTestDir(d), 'teardown had to clean up after the test').toEqual([]);
 });
 
+/** Said once by a run that would build app (a run step) with no source-date-epoch. */
+const CLOCK =
+  'warning: layer app uses run or host steps: without a source-date-epoch it is not reproducible (new bytes on every rebuild, so every child rebuilds too); set source-date-epoch in sqsh-layers.yaml or SOURCE_DATE_EPOCH\n';
+
 /** base ← app ← top: top has two lowers, so a build of it uses every kind of mount. */
 async function project(): Promise<{ dir: string; env: NodeJS.ProcessEnv; calls: () => string }> {
   const dir = tempDir('dry-run');
@@ -78,7 +82,7 @@ function described(run: string, layer: 'base' | 'app' | 'top', o: { baseShown: b
       `  + mount -t tmpfs -o size=50%,mode=0755 sqsh-layers ${run}/layers/base/tmpfs\n` +
       '    (a bottom layer: the steps work on the tmpfs upper dir itself)\n' +
       '    step 1: copy rootfs/ to /\n' +
-      '    finalize: strip overlay xattrs, prune identical entries\n' +
+      '    finalize: strip overlay xattrs, prune identical entries, times of the build\'s clock clamped to the newest input time\n' +
       pack('base'),
     app:
       `  + mount -t squashfs -o ro,loop '<base.sqsh>' ${run}/lowers/0   (shared by the run's builds)\n` +
@@ -96,7 +100,7 @@ function described(run: string, layer: 'base' | 'app' | 'top', o: { baseShown: b
       '    step 1: remove /version\n' +
       `  + umount ${run}/layers/top/root\n` +
       `  + mount -t overlay -o lowerdir=1:0,ro,${options} sqsh-layers ${run}/layers/top/lowerview${inLowers}\n` +
-      '    finalize: strip overlay xattrs, prune identical entries\n' +
+      '    finalize: strip overlay xattrs, prune identical entries, times of the build\'s clock clamped to the newest input time\n' +
       `  + umount ${run}/layers/top/lowerview\n` +
       pack('top'),
   };
@@ -113,6 +117,7 @@ describe('read-only commands', () => {
       code: 0,
       stdout: '',
       stderr:
+        CLOCK +
         `base: would build: never built\n${described(run, 'base', { baseShown: false })}` +
         `app: would build: parent base will be rebuilt\n${described(run, 'app', { baseShown: false })}` +
         `top: would build: parent app will be rebuilt\n${described(run, 'top', { baseShown: true })}`,
@@ -150,7 +155,8 @@ describe('read-only commands', () => {
     );
     const all = await readOnly(p, ['--force', '--dry-run', 'build']);
     expect(all.stderr).toBe(
-      `base: would build: --force\n${described(run, 'base', { baseShown: false })}` +
+      CLOCK +
+        `base: would build: --force\n${described(run, 'base', { baseShown: false })}` +
         `app: would build: parent base will be rebuilt\n${described(run, 'app', { baseShown: false })}` +
         `top: would build: parent app will be rebuilt\n${described(run, 'top', { baseShown: true })}`,
     );

@@ -88,6 +88,35 @@ describe('pruneIdentical', () => {
   });
 });
 
+describe('pruneIdentical content comparison', () => {
+  it('reads content only when type, size and times match; one differing byte keeps a file, small or large', async () => {
+    const dir = tempDir('prune-content');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    const big = Buffer.alloc(3 * 128 * 1024 + 17, 'a');
+    const bigChanged = Buffer.from(big);
+    bigChanged[bigChanged.length - 1] = 0x62;
+    const files = (root: string): Record<string, string | Buffer> => ({
+      'd/small-same': 'twelve bytes',
+      'd/small-diff': root === upper ? 'twelve byteZ' : 'twelve bytes',
+      'd/chunk-same': Buffer.alloc(128 * 1024, 'c'),
+      'd/big-same': big,
+      'd/big-diff': root === upper ? bigChanged : big,
+      'd/empty': '',
+    });
+    for (const root of [lower, upper]) {
+      await fs.mkdir(path.join(root, 'd'), { recursive: true });
+      for (const [rel, data] of Object.entries(files(root))) await fs.writeFile(path.join(root, rel), data);
+      for (const rel of [...Object.keys(files(root)), 'd', '.']) await fs.utimes(path.join(root, rel), T0, T0);
+    }
+    // No xattr map given: each entry's xattrs are read in process.
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, runner, signal: new AbortController().signal });
+    expect(await listing(upper)).toEqual([`d ${T0}`, `d/big-diff ${T0}`, `d/small-diff ${T0}`]);
+    expect(stats).toEqual({ files: 4, dirs: 0, bytes: 12 + 128 * 1024 + big.length });
+  });
+});
+
 describe('pruneIdentical on names that are not UTF-8', () => {
   /** A byte-path string from bytes written as latin1 text ('\xe9' is the byte 0xe9). */
   const bytes = (latin1: string) => nameOf(Buffer.from(latin1, 'latin1'));

@@ -1,0 +1,57 @@
+// Finalizing in process: overlay xattrs that other machines cannot read are refused (redirect,
+// metacopy) with the paths named and nothing left behind; the others are stripped, opaque kept,
+// on names of every kind, symlinks and hardlinks included.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { execCli, writeFiles } from '../support/project.js';
+import { busyboxTree, stateEnv } from '../support/rootfs.js';
+import { expectPortableAndClean, inspectLayer } from '../support/layer-tree.js';
+import { leftoverCheckedDirs, tempFilesIn } from '../support/leftovers.js';
+
+const newDir = leftoverCheckedDirs();
+const env = (dir: string) => ({ ...stateEnv(dir), SOURCE_DATE_EPOCH: '1700000000' });
+
+describe('overlay xattrs in the upper dir', () => {
+  it('a redirect or metacopy entry fails the layer, naming the paths; nothing is packed', async () => {
+    const dir = newDir('portable');
+    await busyboxTree(path.join(dir, 'rootfs'));
+    await writeFiles(dir, {
+      'recipes/base.yaml': 'steps:\n  - copy: rootfs/\n',
+      'hooks/mark.sh': {
+        text: '#!/bin/sh\nset -e\nmkdir "$SQSH_UPPER/moved"\nsetfattr -n trusted.overlay.redirect -v /etc "$SQSH_UPPER/moved"\necho x > "$SQSH_UPPER/meta"\nsetfattr -n trusted.overlay.metacopy "$SQSH_UPPER/meta"\n',
+        mode: 0o755,
+      },
+      'recipes/top.yaml': 'parent: base\nsteps:\n  - host: hooks/mark.sh\n',
+    });
+    const r = await execCli(['-C', dir, 'build'], { env: env(dir) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('layer top, finalizing: the upper dir holds overlay redirects or metacopy entries, which other machines cannot read: /meta, /moved');
+    expect(existsSync(path.join(dir, 'layers/top.sqsh'))).toBe(false);
+    expect(existsSync(path.join(dir, 'layers/base.sqsh'))).toBe(true);
+    expect(tempFilesIn(path.join(dir, 'layers'))).toEqual([]);
+  }, 120_000);
+
+  it('origin and impure go from copied-up files, symlinks and both names of a hardlink; opaque stays', async () => {
+    const dir = newDir('portable-strip');
+    await busyboxTree(path.join(dir, 'rootfs'));
+    await writeFiles(dir, { 'rootfs/etc/a': 'a\n', 'rootfs/etc/sub/f': 'f\n' });
+    await writeFiles(dir, {
+      'recipes/base.yaml': 'steps:\n  - copy: rootfs/\n  - run: ln /etc/a /etc/a2 && ln -s a /etc/la\n',
+      // chown -h copies up the symlink itself; writing to one name of the lower hardlink copies
+      // that name up alone, which then gets a second name in the upper (one inode, its origin
+      // stripped once for both); a replaced directory becomes opaque.
+      'recipes/top.yaml':
+        'parent: base\nsteps:\n  - run: |\n      chown -h 1:1 /etc/la\n      echo b >> /etc/a && ln /etc/a /etc/a3\n      rm -r /etc/sub && mkdir /etc/sub && echo g > /etc/sub/g\n',
+    });
+    const r = await execCli(['-C', dir, 'build'], { env: env(dir) });
+    expect(r.code, r.stderr).toBe(0);
+    const top = await inspectLayer(dir, path.join(dir, 'layers/top.sqsh'));
+    expectPortableAndClean('top', top);
+    const shown = top.entries.map((e) => e.split(' ').slice(0, 4).join(' '));
+    expect(shown).toEqual(expect.arrayContaining(['/etc/a file 644 0:0', '/etc/a3 file 644 0:0', '/etc/la link 777 1:1', '/etc/sub dir 755 0:0', '/etc/sub/g file 644 0:0']));
+    expect(top.paths).not.toContain('/etc/a2');
+    expect(top.opaque).toEqual(['/etc/sub']);
+  }, 120_000);
+});
