@@ -158,6 +158,7 @@ export async function writeLayer(s: OpSession, out: LayerOutput, fill: (tmp: str
       builtAt: new Date().toISOString(),
       madeBy: out.manifest.madeBy,
     });
+    await writer.flush();
   }
   return { file, sha256, size };
 }
