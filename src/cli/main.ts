@@ -10,6 +10,7 @@ import { cmdlineCommand } from './cmdline.js';
 import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { diffCommand, inspectCommand } from './inspect.js';
+import { verifyCommand } from './verify.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -81,6 +82,7 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   gcCommand(kit);
   inspectCommand(kit);
   diffCommand(kit);
+  verifyCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
