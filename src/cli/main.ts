@@ -11,6 +11,7 @@ import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
 import { diffCommand, inspectCommand } from './inspect.js';
 import { verifyCommand } from './verify.js';
+import { shellCommand } from './shell.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -83,6 +84,7 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   inspectCommand(kit);
   diffCommand(kit);
   verifyCommand(kit);
+  shellCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
