@@ -12,6 +12,7 @@ import { gcCommand } from './gc.js';
 import { diffCommand, inspectCommand } from './inspect.js';
 import { verifyCommand } from './verify.js';
 import { shellCommand } from './shell.js';
+import { initCommand } from './init.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -85,6 +86,7 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   diffCommand(kit);
   verifyCommand(kit);
   shellCommand(kit);
+  initCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
