@@ -94,7 +94,8 @@ Without --stack the layers' own contents are compared, whiteouts and opaque mark
 included; with it, the trees their stacks assemble to.
 
 Examples:
-  cp -a layers /tmp/layers.before && sqsh-layers build && sqsh-layers diff /tmp/layers.before/server.sqsh server
+  sqsh-layers diff /tmp/layers.before/server.sqsh server
+      after: cp -a layers /tmp/layers.before && sqsh-layers build
   sqsh-layers diff --stack /tmp/layers.before/config.sqsh config
   sqsh-layers diff base server --json`,
     )

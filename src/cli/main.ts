@@ -66,8 +66,13 @@ Examples:
   sqsh-layers build                     build every layer of the project in ./recipes
   sqsh-layers -C ~/layers build config  build config and its ancestors in another project
   sqsh-layers cmdline config            the kernel parameter that boots the config stack
+  sqsh-layers init my-layers            a new project that builds as it is
+  sqsh-layers inspect server            what a layer adds, changes, deletes, with sizes
+  sqsh-layers verify config             digests, the stack read whole, the recipes' checks
+  sqsh-layers shell config              a throw-away shell in the config stack
 
-Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143 terminated.`,
+Exit codes: 0 ok, 1 build or verify failure, 2 usage or recipe error, 129 hung up (shell),
+130 interrupted, 143 terminated.`,
     );
 
   const kit: CommandKit = {
