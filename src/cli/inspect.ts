@@ -6,10 +6,20 @@ import { promises as fs } from 'node:fs';
 import { inspectLayer, type InspectEntry, type Inspection } from '../layer/inspect.js';
 import { type DiffEntry, diffTrees } from '../layer/tree-diff.js';
 import type { LayerRef } from '../engine/layer-ref.js';
+import { FailureError } from '../failure.js';
 import type { StackSession } from '../engine/stack-session.js';
 import type { CommandKit } from './kit.js';
+import { printable } from '../process/run.js';
 import { formatBytes } from './render.js';
 import { inStackSession, layerArgument } from './stack-command.js';
+
+/**
+ * A path from a layer as a terminal may show it: names are the layer's content, and a name
+ * holding escape sequences (or a newline, to fake an entry) must not act on the terminal.
+ */
+export function terminalPath(p: string): string {
+  return printable(p.replace(/\n/g, '\\n').replace(/\t/g, '\\t'));
+}
 
 const MARK: Record<string, string> = { added: '+', changed: '~', deleted: '-', opaque: '!' };
 
@@ -37,6 +47,9 @@ Examples:
       action(async (arg: string, o: { limit?: string }) => {
         const g = globals();
         const limit = o.limit === undefined ? Infinity : Number(o.limit);
+        if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) {
+          throw new FailureError({ reason: 'usage', message: `--limit must be a number of entries, found "${o.limit}"` });
+        }
         const ref = await layerArgument(arg, g, io);
         const result = await inStackSession(g, io, async (s) => {
           const dirs: string[] = [];
@@ -66,10 +79,10 @@ function renderInspection(ref: LayerRef, r: Inspection, fileSize: number, limit:
   lines.push(`${s.added} added, ${s.changed} changed, ${s.deleted} deleted, ${s.opaque} opaque; ${formatBytes(s.bytes)} of data`);
   if (s.biggest.length > 0) {
     lines.push('biggest:');
-    for (const b of s.biggest) lines.push(`  ${formatBytes(b.size).padStart(10)}  ${b.path}`);
+    for (const b of s.biggest) lines.push(`  ${formatBytes(b.size).padStart(10)}  ${terminalPath(b.path)}`);
   }
   const w = s.wasted;
-  lines.push(`wasted: ${w.identical.count} entr${w.identical.count === 1 ? 'y' : 'ies'} identical to the lowers (${formatBytes(w.identical.bytes)})${w.identical.count > 0 ? `: ${w.identical.paths.slice(0, 5).join(', ')}${w.identical.count > 5 ? ', ...' : ''}` : ''}`);
+  lines.push(`wasted: ${w.identical.count} entr${w.identical.count === 1 ? 'y' : 'ies'} identical to the lowers (${formatBytes(w.identical.bytes)})${w.identical.count > 0 ? `: ${w.identical.paths.slice(0, 5).map(terminalPath).join(', ')}${w.identical.count > 5 ? ', ...' : ''}` : ''}`);
   lines.push(`        ${w.shadowed.count} lower file(s) hidden (${formatBytes(w.shadowed.bytes)} shipped in the lowers, never seen)`);
   return `${lines.join('\n')}\n`;
 }
@@ -77,7 +90,7 @@ function renderInspection(ref: LayerRef, r: Inspection, fileSize: number, limit:
 function entryLine(e: InspectEntry | DiffEntry): string {
   const size = e.type === 'dir' && e.change !== 'deleted' ? '' : formatBytes(e.size);
   const what = 'what' in e && e.what ? `  (${e.what.join(', ')})` : '';
-  return `${MARK[e.change]} ${size.padStart(10)}  ${e.type.padEnd(8)} ${e.path}${what}`;
+  return `${MARK[e.change]} ${size.padStart(10)}  ${e.type.padEnd(8)} ${terminalPath(e.path)}${what}`;
 }
 
 export function diffCommand({ program, globals, io, action }: CommandKit): void {

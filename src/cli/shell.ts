@@ -5,7 +5,7 @@
 
 import { stackSandbox } from '../engine/stack-sandbox.js';
 import type { CommandKit } from './kit.js';
-import { inStackSession, layerArgument } from './stack-command.js';
+import { inStackSession, layerArgument, tmpfsSizeOption } from './stack-command.js';
 
 export function shellCommand({ program, globals, io, action }: CommandKit): void {
   program
@@ -33,28 +33,24 @@ Examples:
       action(async (arg: string, command: string[], o: { network?: boolean; tmpfsSize: string }) => {
         const g = globals();
         const ref = await layerArgument(arg, g, io);
-        return inStackSession(
-          g,
-          io,
-          async (s) => {
-            const dirs: string[] = [];
-            for (const l of ref.stack) dirs.push(await s.mountLayer(l.file));
-            const stack = await s.assemble(dirs, o.tmpfsSize);
-            const box = await stackSandbox(s, {
-              stack,
-              run: { command: command.length > 0 ? command : ['/bin/sh'] },
-              network: o.network === true,
-              layer: ref.stack[0]!.name,
-              extraEnv: io.env.TERM !== undefined ? { TERM: io.env.TERM } : {},
-            });
-            try {
-              return await s.runner.interactive(box.argv, { clearEnv: true, env: box.env });
-            } finally {
-              await box.cleanup();
-            }
-          },
-          { hangup: true },
-        );
+        const tmpfsSize = tmpfsSizeOption(o.tmpfsSize);
+        return inStackSession(g, io, async (s) => {
+          const dirs: string[] = [];
+          for (const l of ref.stack) dirs.push(await s.mountLayer(l.file));
+          const stack = await s.assemble(dirs, tmpfsSize);
+          const box = await stackSandbox(s, {
+            stack,
+            run: { command: command.length > 0 ? command : ['/bin/sh'] },
+            network: o.network === true,
+            layer: ref.stack[0]!.name,
+            extraEnv: io.env.TERM !== undefined ? { TERM: io.env.TERM } : {},
+          });
+          try {
+            return await s.runner.interactive(box.argv, { clearEnv: true, env: box.env });
+          } finally {
+            await box.cleanup();
+          }
+        });
       }),
     );
 }

@@ -20,13 +20,21 @@ export function layerArgument(arg: string, g: GlobalOptions, io: Io): Promise<La
   });
 }
 
+/** A tmpfs size option (`--tmpfs-size`), as tmpfs takes it. */
+export function tmpfsSizeOption(value: string): string {
+  if (!/^[0-9]+[kKmMgG%]?$/.test(value)) {
+    throw new FailureError({ reason: 'usage', message: `--tmpfs-size must be a tmpfs size such as "50%", "2G" or "512M", found "${value}"` });
+  }
+  return value;
+}
+
 /**
- * Runs `work` in a stack session. A failure is thrown (main.ts reports it) only once every
+ * Runs `work` in a stack session (SIGHUP counts as an interrupt too: a closed terminal). A failure is thrown (main.ts reports it) only once every
  * mount is undone; after an interrupt, whatever happened counts as the interrupt.
  */
-export async function inStackSession<T>(g: GlobalOptions, io: Io, work: (s: StackSession) => Promise<T>, o: { hangup?: boolean } = {}): Promise<T> {
+export async function inStackSession<T>(g: GlobalOptions, io: Io, work: (s: StackSession) => Promise<T>): Promise<T> {
   const warn = (text: string) => io.stderr.write(`sqsh-layers: warning: ${text}\n`);
-  const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'), { hangup: o.hangup });
+  const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'), { hangup: true });
   let result: T | undefined;
   let failed: unknown;
   let threw = false;

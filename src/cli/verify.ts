@@ -7,7 +7,8 @@ import { EXIT } from '../failure.js';
 import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes } from './render.js';
-import { inStackSession, layerArgument } from './stack-command.js';
+import { terminalPath } from './inspect.js';
+import { inStackSession, layerArgument, tmpfsSizeOption } from './stack-command.js';
 
 export function verifyCommand({ program, globals, io, action }: CommandKit): void {
   program
@@ -35,6 +36,7 @@ Examples:
     .action(
       action(async (arg: string, o: { tmpfsSize: string }) => {
         const g = globals();
+        const tmpfsSize = tmpfsSizeOption(o.tmpfsSize);
         const ref = await layerArgument(arg, g, io);
         // The recipes' checks, for a project layer.
         const recipes = ref.projectLayer !== undefined ? (await openProject(g.dir, { checkInputs: false, cacheDir: g.cache })).graph.recipes : undefined;
@@ -46,7 +48,7 @@ Examples:
             stack: ref.stack,
             manifest: ref.manifest,
             checks: (layer) => recipes?.get(layer)?.checks ?? [],
-            tmpfsSize: o.tmpfsSize,
+            tmpfsSize,
             onProgress: progress,
             onLine: (layer, line) => {
               if (g.verbose) io.stderr.write(`[${layer}] ${line}\n`);
@@ -74,7 +76,7 @@ function renderVerify(label: string, stack: string[], r: VerifyResult, checksKno
     for (const x of r.reads) {
       const what = x.layer === 'stack' ? `${x.dirs} dirs` : `${x.files} files, ${formatBytes(x.bytes)}, ${x.dirs} dirs`;
       lines.push(`  ${x.layer.padEnd(width)}  ${x.errors.length === 0 ? 'ok      ' : 'FAILED  '}${what}`);
-      for (const e of x.errors) lines.push(`    ${e.path}: ${e.error}`);
+      for (const e of x.errors) lines.push(`    ${terminalPath(e.path)}: ${terminalPath(e.error)}`);
     }
   } else {
     lines.push('not mounted: a layer file does not match manifest.json');
