@@ -96,7 +96,7 @@ describe('shell', () => {
     expect(missing.code).toBe(2);
   });
 
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     it(`undoes everything on ${signal}`, async () => {
       const dir = newDir(`shell-${signal}`);
       await project(dir);

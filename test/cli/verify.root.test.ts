@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { execCli, writeFiles, type CliResult } from '../support/project.js';
+import { readdirSync } from 'node:fs';
+import { execCli, exitOf, spawnCli, writeFiles, type CliResult } from '../support/project.js';
 import { busyboxTree, stateEnv } from '../support/rootfs.js';
-import { leftoverCheckedDirs } from '../support/leftovers.js';
+import { leftoverCheckedDirs, waitFor } from '../support/leftovers.js';
 
 const newDir = leftoverCheckedDirs();
 
@@ -118,6 +119,28 @@ describe('verify', () => {
     expect(r.stderr).toContain('layer top, check "echo looking for nginx; test -e /usr/sbin/nginx" failed with exit code 1');
     // The checks that pass still pass; the stack is unchanged by the checks (a throw-away upper).
     expect(r.stdout).toMatch(/^ {2}base +ok +test -x \/bin\/busybox$/m);
+  });
+
+  it('undoes everything when interrupted during a check', async () => {
+    const dir = newDir('verify-interrupt');
+    const token = '4243';
+    await project(dir, `checks:\n  - sleep ${token}\n`);
+    expect((await cli(dir, ['build'])).code).toBe(0);
+    const running = () =>
+      readdirSync('/proc').filter((n) => {
+        try {
+          return /^\d+$/.test(n) && readFileSync(`/proc/${n}/cmdline`, 'utf8') === `sleep\0${token}\0`;
+        } catch {
+          return false;
+        }
+      });
+    const child = spawnCli(['verify', 'top'], { cwd: dir, env: stateEnv(dir) });
+    await waitFor('the check to run', () => running().length > 0);
+    child.kill('SIGINT');
+    expect(await exitOf(child), child.output()).toBe(130);
+    expect(child.output()).toContain('sqsh-layers: interrupted by SIGINT; cleaned up');
+    await waitFor('the check to end', () => running().length === 0, 5000);
+    expect(readdirSync(path.join(dir, 'run-sqsh-layers'))).toEqual([]);
   });
 
   it('rebuilds nothing when only the checks change', async () => {
