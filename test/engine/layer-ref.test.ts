@@ -77,6 +77,7 @@ describe('resolveLayer', () => {
     expect(await failure(resolveLayer('layers/nope.sqsh', d, noProject))).toEqual({ reason: 'usage', message: 'layers/nope.sqsh: no such layer file' });
     expect(await failure(resolveLayer('layers/top.sqsh', d, noProject))).toEqual({ reason: 'not-built', layers: ['base'], target: 'layers/top.sqsh' });
     const loop = layersDir(['a.sqsh', 'b.sqsh'], { a: 'b', b: 'a' });
-    expect(await failure(resolveLayer('layers/a.sqsh', loop, noProject))).toMatchObject({ reason: 'usage', message: expect.stringContaining('the parents of a are not all recorded') });
+    const f = await failure(resolveLayer('layers/a.sqsh', loop, noProject));
+    expect(f.reason === 'usage' && f.message).toContain('the parents of a are not all recorded');
   });
 });
