@@ -20,7 +20,8 @@ export function verifyCommand({ program, globals, io, action }: CommandKit): voi
       'after',
       `
 In order, and stopping before anything is mounted if a file is not what manifest.json says:
-  1. each layer file's sha256 and size against layers/manifest.json;
+  1. each layer file's sha256 and size against layers/manifest.json, and each layer built on
+     the very bytes of the layer below it (not on an older build of its parent);
   2. the stack assembled exactly as the initramfs does it (each layer loop-mounted read-only,
      an overlay with a tmpfs upper and no special options), every directory listed and every
      file of every layer read once;

@@ -73,6 +73,20 @@ export async function verifyStack(s: StackSession, v: VerifyInput): Promise<Veri
     if (d.problem) failures.push(`layer ${l.name}: ${d.problem}`);
     digests.push(d);
   }
+  // Each layer must have been built on the very bytes of the layer below it: a parent rebuilt
+  // alone (`build base`) leaves its old children stacked on something they were not made on.
+  for (const [i, l] of v.stack.entries()) {
+    const below = v.stack[i + 1];
+    const built = v.manifest?.layers[l.name]?.key?.parent;
+    const d = digests.find((x) => x.layer === l.name)!;
+    if (!below || !built || !d.ok) continue;
+    const belowDigest = digests.find((x) => x.layer === below.name)!.sha256;
+    if (built.name !== below.name || built.digest !== belowDigest) {
+      d.ok = false;
+      d.problem = `was built on ${built.name} sha256:${built.digest.slice(0, 12)}, but sits on ${below.name} sha256:${belowDigest.slice(0, 12)}; rebuild it (sqsh-layers build ${l.name})`;
+      failures.push(`layer ${l.name}: ${d.problem}`);
+    }
+  }
   if (failures.length > 0) return { ok: false, digests, failures };
 
   const dirs: string[] = [];

@@ -67,11 +67,14 @@ describe('shell', () => {
       'cat /etc/motd',
       'test -e /bin/ls || echo ls gone',
       'echo "layer=$SQSH_LAYER"',
+      // The sandbox of run steps: no mounting (seccomp), no device nodes of the layer usable.
+      'busybox mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo mount refused',
+      'busybox mknod /nulldev c 1 3 && { busybox cat /nulldev 2>/dev/null && echo device read || echo device refused; }',
       'exit 5',
       '',
     ].join('\n'));
     expect(await exitOf(s.child), s.err()).toBe(5);
-    expect(s.out()).toBe('top\nwelcome\nscribble\nls gone\nlayer=top\n');
+    expect(s.out()).toBe('top\nwelcome\nscribble\nls gone\nlayer=top\nmount refused\ndevice refused\n');
     expect(layerDigests(dir)).toEqual(before);
     expect(existsSync(`/tmp/${marker}`)).toBe(false);
     expect(existsSync(`/${marker}`)).toBe(false);

@@ -86,6 +86,20 @@ describe('verify', () => {
     expect(j.reads).toBeUndefined();
   });
 
+  it('fails naming a layer that was built on other bytes of its parent than the stack has', async () => {
+    const dir = newDir('verify-stale');
+    await project(dir);
+    expect((await cli(dir, ['build'])).code).toBe(0);
+    await writeFiles(dir, { 'recipes/mid.yaml': 'parent: base\nsteps:\n  - run: echo hello > /etc/greeting; echo 2 > /etc/v\n' });
+    expect((await cli(dir, ['build', 'mid'])).code).toBe(0); // top is left as it was, on the old mid
+    const r = await cli(dir, ['verify', 'top']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ {2}layer top: was built on mid sha256:[0-9a-f]{12}, but sits on mid sha256:[0-9a-f]{12}; rebuild it \(sqsh-layers build top\)$/m);
+    expect(r.stdout).toContain('not mounted');
+    expect((await cli(dir, ['build'])).code).toBe(0);
+    expect((await cli(dir, ['verify', 'top'])).code).toBe(0);
+  });
+
   it('fails naming the layer and file whose data does not read, even when the manifest agrees', async () => {
     const dir = newDir('verify-unreadable');
     await project(dir);
@@ -141,6 +155,24 @@ describe('verify', () => {
     expect(child.output()).toContain('sqsh-layers: interrupted by SIGINT; cleaned up');
     await waitFor('the check to end', () => running().length === 0, 5000);
     expect(readdirSync(path.join(dir, 'run-sqsh-layers'))).toEqual([]);
+  });
+
+  it('is cleaned up after by the next run when killed with SIGKILL', async () => {
+    const dir = newDir('verify-kill');
+    const token = '4244';
+    await project(dir, `checks:\n  - sleep ${token}\n`);
+    expect((await cli(dir, ['build'])).code).toBe(0);
+    const child = spawnCli(['verify', 'top'], { cwd: dir, env: stateEnv(dir) });
+    const runDir = path.join(dir, 'run-sqsh-layers');
+    await waitFor('the check to run', () => child.output().includes(`check of top: sleep ${token}`));
+    child.kill('SIGKILL');
+    await exitOf(child);
+    expect(readdirSync(runDir)).toHaveLength(1); // the killed run's state, its mounts inside
+    await writeFiles(dir, { 'recipes/top.yaml': 'parent: mid\nsteps:\n  - run: mkdir -p /srv && echo top > /srv/top\n' });
+    const next = await cli(dir, ['verify', 'top']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/warning: cleaned up after a run that was killed \(\S+, .*\): [1-9]\d* mount\(s\)/);
+    expect(readdirSync(runDir)).toEqual([]);
   });
 
   it('rebuilds nothing when only the checks change', async () => {
