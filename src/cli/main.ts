@@ -71,7 +71,7 @@ Examples:
   sqsh-layers verify config             digests, the stack read whole, the recipes' checks
   sqsh-layers shell config              a throw-away shell in the config stack
 
-Exit codes: 0 ok, 1 build or verify failure, 2 usage or recipe error, 129 hung up (shell),
+Exit codes: 0 ok, 1 build or verify failure, 2 usage or recipe error, 129 hung up (SIGHUP),
 130 interrupted, 143 terminated.`,
     );
 
