@@ -79,8 +79,10 @@ export async function verifyStack(s: StackSession, v: VerifyInput): Promise<Veri
     const below = v.stack[i + 1];
     const built = v.manifest?.layers[l.name]?.key?.parent;
     const d = digests.find((x) => x.layer === l.name)!;
-    if (!below || !built || !d.ok) continue;
-    const belowDigest = digests.find((x) => x.layer === below.name)!.sha256;
+    const under = below && digests.find((x) => x.layer === below.name)!;
+    // A layer below that is not what the manifest says is its own failure, not this one's.
+    if (!below || !under?.ok || !built || !d.ok) continue;
+    const belowDigest = under.sha256;
     if (built.name !== below.name || built.digest !== belowDigest) {
       d.ok = false;
       d.problem = `was built on ${built.name} sha256:${built.digest.slice(0, 12)}, but sits on ${below.name} sha256:${belowDigest.slice(0, 12)}; rebuild it (sqsh-layers build ${l.name})`;

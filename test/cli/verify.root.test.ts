@@ -38,6 +38,17 @@ interface VerifyJson {
   failures: string[];
 }
 
+/** Running `sleep TOKEN` processes (a check's). */
+function sleeping(token: string): string[] {
+  return readdirSync('/proc').filter((n) => {
+    try {
+      return /^\d+$/.test(n) && readFileSync(`/proc/${n}/cmdline`, 'utf8') === `sleep\0${token}\0`;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Changes one byte of a file in place (the cache blob is the same inode: it changes too). */
 function flipByte(file: string, at: number): void {
   const fd = openSync(file, 'r+');
@@ -110,8 +121,10 @@ describe('verify', () => {
     writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, 20_000);
     closeSync(fd);
     const manifestFile = path.join(dir, 'layers/manifest.json');
-    const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { layers: Record<string, { sha256: string }> };
-    m.layers.base!.sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { layers: Record<string, { sha256: string; key: { parent: { digest: string } | null } }> };
+    const damaged = createHash('sha256').update(readFileSync(file)).digest('hex');
+    m.layers.base!.sha256 = damaged;
+    m.layers.mid!.key.parent!.digest = damaged; // as if mid had been built on it
     writeFileSync(manifestFile, JSON.stringify(m));
     const r = await cli(dir, ['--json', 'verify', 'top']);
     expect(r.code).toBe(1);
@@ -140,14 +153,7 @@ describe('verify', () => {
     const token = '4243';
     await project(dir, `checks:\n  - sleep ${token}\n`);
     expect((await cli(dir, ['build'])).code).toBe(0);
-    const running = () =>
-      readdirSync('/proc').filter((n) => {
-        try {
-          return /^\d+$/.test(n) && readFileSync(`/proc/${n}/cmdline`, 'utf8') === `sleep\0${token}\0`;
-        } catch {
-          return false;
-        }
-      });
+    const running = () => sleeping(token);
     const child = spawnCli(['verify', 'top'], { cwd: dir, env: stateEnv(dir) });
     await waitFor('the check to run', () => running().length > 0);
     child.kill('SIGINT');
@@ -164,9 +170,11 @@ describe('verify', () => {
     expect((await cli(dir, ['build'])).code).toBe(0);
     const child = spawnCli(['verify', 'top'], { cwd: dir, env: stateEnv(dir) });
     const runDir = path.join(dir, 'run-sqsh-layers');
-    await waitFor('the check to run', () => child.output().includes(`check of top: sleep ${token}`));
+    await waitFor('the check to run', () => sleeping(token).length > 0);
     child.kill('SIGKILL');
     await exitOf(child);
+    // The check's sandbox dies with the CLI (bwrap --die-with-parent); its mounts stay for the next run.
+    await waitFor('the check to end', () => sleeping(token).length === 0, 10_000);
     expect(readdirSync(runDir)).toHaveLength(1); // the killed run's state, its mounts inside
     await writeFiles(dir, { 'recipes/top.yaml': 'parent: mid\nsteps:\n  - run: mkdir -p /srv && echo top > /srv/top\n' });
     const next = await cli(dir, ['verify', 'top']);
