@@ -15,6 +15,7 @@ export const EXIT = {
   ok: 0,
   failure: 1,
   usage: 2,
+  SIGHUP: 129,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
@@ -30,6 +31,8 @@ export type Failure =
   | { reason: 'recipe'; diagnostics: Diagnostic[]; sources: ReadonlyMap<string, string> }
   /** Layers named on the command line that the project does not have. */
   | { reason: 'unknown-layer'; names: string[]; known: string[] }
+  /** Layers whose .sqsh file is not there (inspect, verify, shell work on built layers). */
+  | { reason: 'not-built'; layers: string[]; target: string }
   /** Boot parameters (`cmdline`) that cannot work together or at all. */
   | { reason: 'boot-option'; message: string }
   /** The project lock is held by a live run (`holder`), or could not be taken (`breaker`: a stale lock's breaker that stays). */
@@ -129,6 +132,13 @@ export function explainFailure(f: Failure, o: { stack?: boolean } = {}): Explana
       const message = `${unknown.join('; ')}; layers of this project: ${[...f.known].sort().join(', ')}`;
       return asError(EXIT.usage, message);
     }
+    case 'not-built':
+      return asError(
+        EXIT.failure,
+        `layer${f.layers.length === 1 ? '' : 's'} ${f.layers.join(', ')} of ${f.target} ${f.layers.length === 1 ? 'is' : 'are'} not built`,
+        [],
+        `run: sqsh-layers build ${f.target}`,
+      );
     case 'locked':
       return asError(
         EXIT.failure,
@@ -186,7 +196,7 @@ export function explainFailure(f: Failure, o: { stack?: boolean } = {}): Explana
       const message = `interrupted by ${f.signal}`;
       // Reported once the run has undone its mounts.
       return {
-        exitCode: f.signal === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT,
+        exitCode: f.signal === 'SIGTERM' ? EXIT.SIGTERM : f.signal === 'SIGHUP' ? EXIT.SIGHUP : EXIT.SIGINT,
         message,
         tail: [],
         hint: undefined,

@@ -35,6 +35,11 @@ const CASES: { [R in Failure['reason']]: { failure: FailureOf<R>; exitCode: numb
     exitCode: 2,
     text: 'sqsh-layers: error: unknown layer "sever" (did you mean "server"?); unknown layer "zzz"; layers of this project: base, server\n',
   },
+  'not-built': {
+    failure: { reason: 'not-built', layers: ['server', 'base'], target: 'server' },
+    exitCode: 1,
+    text: 'sqsh-layers: error: layers server, base of server are not built\n  hint: run: sqsh-layers build server\n',
+  },
   'boot-option': {
     failure: { reason: 'boot-option', message: '--layerdir is relative to the root of each device, found "/layers"' },
     exitCode: 2,
@@ -145,6 +150,7 @@ describe('explainFailure', () => {
 
   it('gives SIGINT its own exit code', () => {
     expect(explainFailure({ reason: 'interrupted', signal: 'SIGINT' })).toMatchObject({ exitCode: 130, message: 'interrupted by SIGINT' });
+    expect(explainFailure({ reason: 'interrupted', signal: 'SIGHUP' })).toMatchObject({ exitCode: 129, message: 'interrupted by SIGHUP' });
   });
 
   it('names the lock that could not be taken', () => {

@@ -14,6 +14,10 @@ import { bootCommand } from './boot.js';
 import { mergeCommand } from './merge.js';
 import { commitCommand } from './commit.js';
 import { captureCommand } from './capture.js';
+import { diffCommand, inspectCommand } from './inspect.js';
+import { verifyCommand } from './verify.js';
+import { shellCommand } from './shell.js';
+import { initCommand } from './init.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -68,8 +72,13 @@ Examples:
   sqsh-layers -C ~/layers build config  build config and its ancestors in another project
   sqsh-layers cmdline config            the kernel parameter that boots the config stack
   sqsh-layers boot config               boot the config stack in a VM and run its checks there
+  sqsh-layers init my-layers            a new project that builds as it is
+  sqsh-layers inspect server            what a layer adds, changes, deletes, with sizes
+  sqsh-layers verify config             digests, the stack read whole, the recipes' checks
+  sqsh-layers shell config              a throw-away shell in the config stack
 
-Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143 terminated.`,
+Exit codes: 0 ok, 1 build or verify failure, 2 usage or recipe error, 129 hung up (SIGHUP),
+130 interrupted, 143 terminated.`,
     );
 
   const kit: CommandKit = {
@@ -89,6 +98,11 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   mergeCommand(kit);
   commitCommand(kit);
   captureCommand(kit);
+  inspectCommand(kit);
+  diffCommand(kit);
+  verifyCommand(kit);
+  shellCommand(kit);
+  initCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

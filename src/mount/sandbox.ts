@@ -68,6 +68,8 @@ export function pipeWithSeccomp(tools: HostTools, from: string[], to: string[]):
 export interface RunSandbox {
   root: string;
   script: string;
+  /** What runs instead of `/bin/sh -e -c script` (shell's interactive shell or command). */
+  command?: string[];
   network: boolean;
   /** Host file with `exit 101`, bound at /usr/sbin/policy-rc.d. */
   policyRcD: string;
@@ -116,7 +118,7 @@ export function runSandboxArgv(s: RunSandbox): string[] {
   argv.push(...COMMON, '--hostname', 'sqsh-layers');
   if (!s.network) argv.push('--unshare-net');
   argv.push(...caps(RUN_CAPS), ...SECCOMP);
-  argv.push('--chdir', '/', '/bin/sh', '-e', '-c', s.script);
+  argv.push('--chdir', '/', ...(s.command ?? ['/bin/sh', '-e', '-c', s.script]));
   return withSeccomp(s.tools, argv);
 }
 

@@ -8,20 +8,22 @@ export interface InterruptHandle {
   dispose(): void;
 }
 
-/** Turns the first SIGINT/SIGTERM into an abort; later ones only remind that cleanup is running. */
-export function trapInterrupts(onSecond: (sig: NodeJS.Signals) => void): InterruptHandle {
+/**
+ * Turns the first SIGINT/SIGTERM (and SIGHUP with `hangup`: a closed terminal) into an abort;
+ * later ones only remind that cleanup is running.
+ */
+export function trapInterrupts(onSecond: (sig: NodeJS.Signals) => void, o: { hangup?: boolean } = {}): InterruptHandle {
   const ac = new AbortController();
   const handler = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) onSecond(sig);
     else ac.abort(sig);
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', ...(o.hangup ? (['SIGHUP'] as const) : [])];
+  for (const sig of signals) process.on(sig, handler);
   return {
     signal: ac.signal,
     dispose() {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const sig of signals) process.off(sig, handler);
     },
   };
 }

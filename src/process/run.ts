@@ -2,7 +2,9 @@
 // --verbose, prints it instead of running it in --dry-run, keeps the tail of the output
 // for error messages, and kills the whole process group when the run is interrupted.
 
+import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { ProcessPromise } from 'zx';
 import { type CommandFailure, FailureError } from '../failure.js';
 import { formatArgv, shortened } from './argv.js';
@@ -88,6 +90,42 @@ export class Runner {
   /** Runs a command that only reads (versions, listings); it runs in --dry-run too. */
   async query(argv: readonly string[], o: CommandOptions = {}): Promise<CommandResult> {
     return this.exec(argv, o);
+  }
+
+  /**
+   * Runs a command on this process's own stdin, stdout and stderr (an interactive shell: its
+   * output is not captured); returns its exit code, 128+N when signal N killed it. An
+   * interrupt kills its process group like any command's.
+   */
+  async interactive(argv: readonly string[], o: Pick<CommandOptions, 'env' | 'clearEnv'> = {}): Promise<number> {
+    checkInterrupted(this.opts.signal);
+    this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}`);
+    const env = o.clearEnv ? { ...o.env } : { ...this.opts.env, ...o.env };
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env, detached: true });
+    const pid = child.pid;
+    if (pid !== undefined) this.opts.onSpawn?.(pid);
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      if (pid === undefined) return;
+      killQuietly(-pid, 'SIGTERM');
+      killTimer = setTimeout(() => killQuietly(-pid, 'SIGKILL'), this.opts.killGraceMs ?? 3000);
+    };
+    this.opts.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+        child.once('error', (error) => resolve({ code: null, signal: null, error }));
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      const stop = classify(this.opts.signal);
+      if (stop) throw new FailureError(stop);
+      if (ended.error) throw commandFailed(argv, { startError: ended.error.message });
+      if (ended.signal !== null) return 128 + (osSignals[ended.signal] ?? 0);
+      return ended.code ?? 1;
+    } finally {
+      this.opts.signal.removeEventListener('abort', onAbort);
+      clearTimeout(killTimer);
+      if (pid !== undefined) killQuietly(-pid, 'SIGKILL');
+    }
   }
 
   private async exec(argv: readonly string[], o: CommandOptions): Promise<CommandResult> {
@@ -185,6 +223,8 @@ export class Runner {
     }
   }
 }
+
+const osSignals = constants.signals as Partial<Record<NodeJS.Signals, number>>;
 
 /** A command that failed, as the Failure it carries. */
 function commandFailed(argv: readonly string[], how: Partial<Omit<CommandFailure, 'reason' | 'argv'>>): FailureError {

@@ -473,7 +473,7 @@ recipes/server.yaml:4:9: "steps[0].to" must be an absolute path inside the layer
 });
 
 describe('usage', () => {
-  it.each([[[]], [['plan']], [['cmdline']], [['build']], [['gc']]])('--help of %j shows examples', async (cmd) => {
+  it.each([[[]], [['plan']], [['cmdline']], [['build']], [['gc']], [['inspect']], [['diff']], [['verify']], [['shell']], [['init']]])('--help of %j shows examples', async (cmd) => {
     const r = await runCli([...cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
