@@ -53,6 +53,8 @@ export type Failure =
   | { reason: 'overlay-unavailable'; options: string[] }
   /** A failure while building a layer, naming the layer and the step or phase it was at. */
   | { reason: 'layer-build'; layer: string; where: string; cause: Failure; hint?: string }
+  /** An OCI registry refused, failed or sent something that does not verify (push, pull, the remote cache). */
+  | { reason: 'registry'; registry: string; message: string; hint?: string }
   /** SIGINT or SIGTERM, and whatever failed after it (process/interrupt.ts: classify). */
   | { reason: 'interrupted'; signal: NodeJS.Signals }
   /** An error that carries no Failure: a bug, or one nothing foresaw (a bare ENOENT). */
@@ -174,6 +176,8 @@ export function explainFailure(f: Failure, o: { stack?: boolean } = {}): Explana
       const cause = explainFailure(f.cause);
       return asError(EXIT.failure, `layer ${f.layer}, ${f.where}: ${cause.message}`, cause.tail, f.hint ?? cause.hint);
     }
+    case 'registry':
+      return asError(EXIT.failure, `registry ${f.registry}: ${f.message}`, [], f.hint);
     case 'interrupted': {
       const message = `interrupted by ${f.signal}`;
       // Reported once the run has undone its mounts.

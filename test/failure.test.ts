@@ -114,6 +114,11 @@ const CASES: { [R in Failure['reason']]: { failure: FailureOf<R>; exitCode: numb
       '  | tar: Member name contains ".."\n' +
       '  hint: the step is at recipes/app.yaml:4:5\n',
   },
+  registry: {
+    failure: { reason: 'registry', registry: 'ghcr.io', message: 'HEAD /v2/o/r/manifests/v1: 401 UNAUTHORIZED', hint: 'log in first' },
+    exitCode: 1,
+    text: 'sqsh-layers: error: registry ghcr.io: HEAD /v2/o/r/manifests/v1: 401 UNAUTHORIZED\n  hint: log in first\n',
+  },
   interrupted: {
     failure: { reason: 'interrupted', signal: 'SIGTERM' },
     exitCode: 143,
