@@ -10,7 +10,6 @@ import { explainFailure, failureOf } from '../failure.js';
 import { cacheEntry, cacheTag, checkCacheRecord, MEDIA, parseManifest } from '../registry/artifacts.js';
 import type { Repository } from '../registry/repository.js';
 import type { KeyDigest } from './digest.js';
-import type { LayerKey } from './key.js';
 import type { LocalStore } from './local-store.js';
 import type { Hit, KeyRecord, LayerStore, Lookup, NewBlob, StoreReader } from './store.js';
 
@@ -130,7 +129,7 @@ export class RemoteStore implements LayerStore {
         await blob.discard();
         return found;
       }
-      const hit = await blob.commit(record.key as LayerKey, key);
+      const hit = await blob.commit(record.key, key);
       this.exportLater(hit);
       return { found: 'hit', hit };
     } catch (err) {

@@ -9,6 +9,8 @@ import { planCommand } from './plan.js';
 import { cmdlineCommand } from './cmdline.js';
 import { buildCommand } from './build.js';
 import { gcCommand } from './gc.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -78,6 +80,8 @@ Exit codes: 0 ok, 1 build failure, 2 usage or recipe error, 130 interrupted, 143
   cmdlineCommand(kit);
   buildCommand(kit);
   gcCommand(kit);
+  pushCommand(kit);
+  pullCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -92,7 +92,7 @@ export class RegistryHttp {
     let authTried = false;
     const retries = this.o.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
-      const res = await this.attempt(method, target, r).catch(async (err: unknown) => {
+      const res = await this.attempt(method, target, r).catch((err: unknown) => {
         if (this.o.signal.aborted) throw err;
         const code = networkCode(err);
         if (code !== undefined && RETRY_CODES.has(code) && attempt < retries) return undefined;
@@ -155,7 +155,7 @@ export class RegistryHttp {
         redirect: 'follow',
         signal: ac.signal,
         ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      });
       if (!res.body || method === 'HEAD') {
         stop();
         this.o.signal.removeEventListener('abort', onAbort);

@@ -65,7 +65,7 @@ export class Repository {
     let start: Response;
     if (o.mountFrom && o.mountFrom !== this.name) {
       const q = new URLSearchParams({ mount: d.digest, from: o.mountFrom });
-      start = await this.http.request('POST', `/v2/${this.name}/blobs/uploads/?${q}`, {
+      start = await this.http.request('POST', `/v2/${this.name}/blobs/uploads/?${q.toString()}`, {
         scopes: this.scopes(true, [`repository:${o.mountFrom}:pull`]),
         ok: [201, 202],
         headers: { 'content-length': '0' },
