@@ -132,7 +132,8 @@ export class RegistryHttp {
     let timer: NodeJS.Timeout | undefined;
     const touch = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => ac.abort(new Error(`no progress for ${idleMs / 1000}s`)), idleMs);
+      // Unref'd: a body nobody reads to its end (a cancelled 401) must not keep the process alive.
+      timer = setTimeout(() => ac.abort(new Error(`no progress for ${idleMs / 1000}s`)), idleMs).unref();
     };
     const stop = () => clearTimeout(timer);
     const onAbort = () => ac.abort(this.o.signal.reason);

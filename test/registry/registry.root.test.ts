@@ -87,7 +87,7 @@ async function withRegistry(dir: string, auth: 'basic' | 'token', fn: (reg: Test
 }
 
 describe.each(['basic', 'token'] as const)('registry with %s auth', (auth) => {
-  it('push: skopeo reads the layer set; pull into a fresh project gives the same bytes; an altered blob is refused and nothing is written', async () => {
+  it('push: skopeo reads the layer set; pull into a fresh project gives the same bytes; an altered blob is refused and nothing is written', { timeout: 600_000 }, async () => {
     const work = newDir(`reg-${auth}`);
     await withRegistry(work, auth, async (reg) => {
       const p1 = path.join(work, 'p1');
@@ -177,7 +177,7 @@ describe.each(['basic', 'token'] as const)('registry with %s auth', (auth) => {
     });
   });
 
-  it('the remote cache: a second project in another directory with an empty local cache builds with --cache-from and runs no step', async () => {
+  it('the remote cache: a second project in another directory with an empty local cache builds with --cache-from and runs no step', { timeout: 600_000 }, async () => {
     const work = newDir(`regcache-${auth}`);
     await withRegistry(work, auth, async (reg) => {
       const cache = `${reg.host}/layers-cache`;
@@ -225,7 +225,7 @@ describe.each(['basic', 'token'] as const)('registry with %s auth', (auth) => {
 });
 
 describe('registry failures', () => {
-  it('a registry stopped mid-build gives one warning and a local build', async () => {
+  it('a registry stopped mid-build gives one warning and a local build', { timeout: 600_000 }, async () => {
     const work = newDir('reg-down');
     const reg = await startRegistry(work, 'basic');
     try {
@@ -272,7 +272,7 @@ describe('registry failures', () => {
     const r = await execCli(['build', '--cache-from', `${host}/c`, '--cache-to', `${host}/c`], { cwd: dir, env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.split('\n').filter((l) => l.includes('remote cache'))).toEqual([
-      `sqsh-layers: warning: remote cache ${host}/c unusable (registry ${host}: HEAD /v2/c/manifests/k-${manifest(dir).base!.keyDigest}: connection refused (is the registry running?)); going on with the local cache only`,
+      `warning: remote cache ${host}/c unusable (registry ${host}: HEAD /v2/c/manifests/k-${manifest(dir).base!.keyDigest}: connection refused (is the registry running?)); going on with the local cache only`,
     ]);
     const push = await execCli(['push', `${host}/sets/x:1`], { cwd: dir, env });
     expect(push.code).toBe(1);
