@@ -128,7 +128,7 @@ export async function startRegistry(dir: string, auth: 'basic' | 'token'): Promi
   );
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr!.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
+  child.stderr.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
   const host = `127.0.0.1:${port}`;
   try {
     await waitUntilUp(`http://${host}/v2/`, child, () => log);
