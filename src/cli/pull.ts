@@ -27,6 +27,7 @@ export function pullCommand({ program, globals, io, action }: CommandKit): void 
 Examples:
   sqsh-layers pull ghcr.io/acme/layers:1.0
   sqsh-layers -C /srv/vm-layers pull ghcr.io/acme/layers@sha256:0123...   pinned by digest
+  sqsh-layers --dry-run pull ghcr.io/acme/layers:1.0     check the set, download nothing
 
 Layers already in layers/ with the right bytes are kept; any blob that does not match its
 digest refuses the whole set, and layers/ is left as it was.`,
@@ -46,27 +47,30 @@ digest refuses the whole set, and layers/ is left as it was.`,
           progress: transferProgress(io.stderr, g.quiet || g.json),
         });
         const runId = `pull-${process.pid}-${randomBytes(3).toString('hex')}`;
-        // layers/ is written by one run at a time: a build of the same project waits its turn.
-        const lock = await ProjectLock.acquire(path.join(g.dir, LOCK_FILE), runId);
+        // layers/ is written by one run at a time: a build of the same project waits its turn
+        // (--dry-run writes nothing and takes no lock).
+        const lock = g.dryRun ? undefined : await ProjectLock.acquire(path.join(g.dir, LOCK_FILE), runId);
         let r: Awaited<ReturnType<typeof pullLayerSet>>;
         try {
-          r = await pullLayerSet(registries.repository(ref), ref, path.join(g.dir, LAYERS_DIR), runId);
+          r = await pullLayerSet(registries.repository(ref), ref, path.join(g.dir, LAYERS_DIR), runId, { dryRun: g.dryRun });
         } catch (err) {
           throw new FailureError(classify(signal, err));
         } finally {
-          await lock.release();
+          await lock?.release();
           interrupts.dispose();
         }
         const pinned = formatReference({ ...ref, tag: ref.tag ?? (ref.digest ? undefined : 'latest'), digest: r.digest });
         if (g.json) {
           const layers = r.layers.map((l) => ({ ...l, file: `${LAYERS_DIR}/${l.name}.sqsh` }));
-          io.stdout.write(`${JSON.stringify({ ok: true, ref: pinned, digest: r.digest, layers, sqshLayers: r.sqshLayers }, null, 2)}\n`);
+          io.stdout.write(`${JSON.stringify({ ok: true, dryRun: g.dryRun, ref: pinned, digest: r.digest, layers, sqshLayers: r.sqshLayers }, null, 2)}\n`);
           return 0;
         }
         if (!g.quiet) {
-          for (const l of r.layers) io.stderr.write(`${l.name}.sqsh: ${l.downloaded ? 'downloaded' : 'up to date'}, ${formatBytes(l.size)}, sha256:${l.sha256.slice(0, 12)}\n`);
+          const did = (l: { downloaded: boolean }) => (l.downloaded ? (g.dryRun ? 'would download' : 'downloaded') : 'up to date');
+          for (const l of r.layers) io.stderr.write(`${l.name}.sqsh: ${did(l)}, ${formatBytes(l.size)}, sha256:${l.sha256.slice(0, 12)}\n`);
         }
-        io.stdout.write(`pulled ${r.layers.length} layer(s) into ${LAYERS_DIR}/ from ${pinned}\n${r.sqshLayers.join('\n')}\n`);
+        const what = g.dryRun ? `would pull ${r.layers.length} layer(s) (nothing was written)` : `pulled ${r.layers.length} layer(s)`;
+        io.stdout.write(`${what} into ${LAYERS_DIR}/ from ${pinned}\n${r.sqshLayers.join('\n')}\n`);
         return 0;
       }),
     );

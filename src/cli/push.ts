@@ -32,6 +32,7 @@ Examples:
   sqsh-layers push ghcr.io/acme/layers:1.0              every built layer
   sqsh-layers push ghcr.io/acme/layers:server server    server's stack (server, base)
   sqsh-layers push --compat registry.gitlab.com/acme/layers:1.0
+  sqsh-layers --dry-run push ghcr.io/acme/layers:1.0    what would be uploaded (look-ups only)
 
 Credentials come from $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json (or
 ~/.docker/config.json) with its credHelpers and credsStore: log in with docker login,
@@ -67,6 +68,7 @@ created time is SOURCE_DATE_EPOCH (or the project's), so the same layers give th
           layer,
           compat: o.compat === true,
           mountFrom,
+          dryRun: g.dryRun,
           annotations: {
             created: new Date((epoch ?? Math.floor(Date.now() / 1000)) * 1000).toISOString().replace('.000Z', 'Z'),
             source,
@@ -79,13 +81,13 @@ created time is SOURCE_DATE_EPOCH (or the project's), so the same layers give th
           .finally(() => interrupts.dispose());
         const pinned = formatReference({ ...ref, tag: ref.tag ?? 'latest', digest: r.digest });
         if (g.json) {
-          io.stdout.write(`${JSON.stringify({ ok: true, ref: pinned, digest: r.digest, layers: r.layers }, null, 2)}\n`);
+          io.stdout.write(`${JSON.stringify({ ok: true, dryRun: g.dryRun, ref: pinned, digest: r.digest, layers: r.layers }, null, 2)}\n`);
           return 0;
         }
         if (!g.quiet) {
           for (const l of r.layers) io.stderr.write(`${l.name}.sqsh: ${l.blob}, ${formatBytes(l.size)}, sha256:${l.sha256.slice(0, 12)}\n`);
         }
-        io.stdout.write(`pushed ${r.layers.length} layer(s): ${pinned}\n`);
+        io.stdout.write(g.dryRun ? `would push ${r.layers.length} layer(s): ${pinned} (nothing was uploaded)\n` : `pushed ${r.layers.length} layer(s): ${pinned}\n`);
         return 0;
       }),
     );

@@ -30,7 +30,8 @@ export interface PushedLayer {
   name: string;
   sha256: Sha256;
   size: number;
-  blob: BlobPush;
+  /** What happened to the blob; with --dry-run, `exists` or `would upload`. */
+  blob: BlobPush | 'would upload';
 }
 
 /** The layers to publish, base first: LAYER's stack, or every layer of the manifest. */
@@ -76,7 +77,7 @@ export async function pushLayerSet(
   repo: Repository,
   ref: Reference,
   layersDir: string,
-  o: { layer: string | undefined; annotations: LayerSetAnnotations; compat: boolean; mountFrom?: string },
+  o: { layer: string | undefined; annotations: LayerSetAnnotations; compat: boolean; mountFrom?: string; dryRun?: boolean },
 ): Promise<{ digest: string; layers: PushedLayer[] }> {
   const m = await readManifestFile(layersDir);
   if (!m || Object.keys(m.layers).length === 0) throw registryFailure(ref.registry, 'nothing to push: layers/manifest.json is missing or empty', 'run sqsh-layers build first');
@@ -101,6 +102,14 @@ export async function pushLayerSet(
   const config: LayerSetConfig = { layers: entries, sqshLayers: kernelLines(m, names) };
   const set = layerSetManifest(config, o.annotations, o.compat);
   const pushed: PushedLayer[] = [];
+  if (o.dryRun) {
+    // Look-ups only: nothing is uploaded, mounted or tagged.
+    for (const e of entries) {
+      const there = await repo.hasBlob(`sha256:${e.sha256}`);
+      pushed.push({ name: e.name, sha256: e.sha256, size: e.size, blob: there ? 'exists' : 'would upload' });
+    }
+    return { digest: descriptorOf(MEDIA.manifest, set.manifest).digest, layers: pushed };
+  }
   for (const e of entries) {
     const blob = await repo.pushBlob({ file: path.join(layersDir, `${e.name}.sqsh`) }, layerDescriptor(e.name, e.sha256, e.size), {
       mountFrom: o.mountFrom,
@@ -121,7 +130,13 @@ export interface PulledLayer {
   downloaded: boolean;
 }
 
-export async function pullLayerSet(repo: Repository, ref: Reference, layersDir: string, runId: string): Promise<{ digest: string; layers: PulledLayer[]; sqshLayers: string[] }> {
+export async function pullLayerSet(
+  repo: Repository,
+  ref: Reference,
+  layersDir: string,
+  runId: string,
+  o: { dryRun?: boolean } = {},
+): Promise<{ digest: string; layers: PulledLayer[]; sqshLayers: string[] }> {
   const refused = (why: string) => registryFailure(ref.registry, `${formatReference(ref)}: ${why}: refused, nothing written`);
   const got = await repo.getManifest(ref.digest ?? ref.tag ?? 'latest', MEDIA.manifest);
   let config: LayerSetConfig;
@@ -140,6 +155,13 @@ export async function pullLayerSet(repo: Repository, ref: Reference, layersDir: 
     if ((err as { failure?: unknown }).failure !== undefined) throw err;
     throw refused((err as Error).message);
   }
+  if (o.dryRun) {
+    // The manifest and config were read and checked; nothing is downloaded or written.
+    const layers: PulledLayer[] = [];
+    for (const l of config.layers) layers.push({ name: l.name, sha256: l.sha256, size: l.size, downloaded: !(await hasBytes(path.join(layersDir, `${l.name}.sqsh`), l.size, l.sha256)) });
+    const listed: Manifest = { version: 1, layers: Object.fromEntries(config.layers.map((l) => [l.name, { parent: l.parent } as ManifestEntry])) };
+    return { digest: got.digest, layers, sqshLayers: kernelLines(listed, config.layers.map((l) => l.name)) };
+  }
   await fs.mkdir(layersDir, { recursive: true });
   // Temp names that a later build recognizes as stale (engine/session.ts: removeStaleTemps).
   const temps = new Map<string, string>();
@@ -147,8 +169,7 @@ export async function pullLayerSet(repo: Repository, ref: Reference, layersDir: 
   try {
     for (const l of config.layers) {
       const dest = path.join(layersDir, `${l.name}.sqsh`);
-      const have = await fs.stat(dest).catch(() => undefined);
-      if (have?.isFile() && have.size === l.size && (await sha256OfFile(dest)) === l.sha256) {
+      if (await hasBytes(dest, l.size, l.sha256)) {
         out.push({ name: l.name, sha256: l.sha256, size: l.size, downloaded: false });
         continue;
       }
@@ -176,4 +197,10 @@ export async function pullLayerSet(repo: Repository, ref: Reference, layersDir: 
   // The kernel lines from the checked parents, not the config's text (it may carry anything).
   const pulled: Manifest = { version: 1, layers };
   return { digest: got.digest, layers: out, sqshLayers: kernelLines(pulled, config.layers.map((l) => l.name)) };
+}
+
+/** Whether `file` holds exactly these bytes. */
+async function hasBytes(file: string, size: number, sha256: Sha256): Promise<boolean> {
+  const st = await fs.stat(file).catch(() => undefined);
+  return st !== undefined && st.isFile() && st.size === size && (await sha256OfFile(file)) === sha256;
 }

@@ -97,6 +97,12 @@ describe.each(['basic', 'token'] as const)('registry with %s auth', (auth) => {
       const m1 = manifest(p1);
 
       const ref = `${reg.host}/sets/demo:v1`;
+      // --dry-run: look-ups only.
+      const dry = await cli(p1, ['--json', '--dry-run', 'push', ref], reg);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect((JSON.parse(dry.stdout) as { layers: { blob: string }[] }).layers.map((l) => l.blob)).toEqual(['would upload', 'would upload', 'would upload']);
+      expect(existsSync(path.join(reg.storage, 'docker/registry/v2/blobs'))).toBe(false);
+
       const pushed = await cli(p1, ['--json', 'push', ref], reg);
       expect(pushed.code, pushed.stderr).toBe(0);
       const pj = JSON.parse(pushed.stdout) as { digest: string; layers: { name: string; blob: string }[] };
@@ -147,6 +153,13 @@ describe.each(['basic', 'token'] as const)('registry with %s auth', (auth) => {
       expect(layerBytes(p2)).toEqual(layerBytes(p1));
       const m2 = manifest(p2);
       for (const n of ['base', 'mid', 'top']) expect(m2[n]).toMatchObject({ sha256: m1[n]!.sha256, size: m1[n]!.size, parent: m1[n]!.parent, keyDigest: m1[n]!.keyDigest });
+
+      const dryPull = path.join(work, 'dry-pull');
+      await fs.mkdir(dryPull);
+      const dp = await cli(dryPull, ['--dry-run', 'pull', ref], reg);
+      expect(dp.code, dp.stderr).toBe(0);
+      expect(dp.stdout).toContain('would pull 3 layer(s) (nothing was written)');
+      expect(readdirSync(dryPull)).toEqual([]);
 
       // By digest, too.
       const p2b = path.join(work, 'p2b');
@@ -199,6 +212,12 @@ describe.each(['basic', 'token'] as const)('registry with %s auth', (auth) => {
           annotations: { 'org.opencontainers.image.title': 'mid.sqsh' },
         },
       ]);
+
+      // Publishing what the cache holds: the layer blobs are mounted from the cache repository, not uploaded again.
+      await writeFiles(p1, { 'sqsh-layers.yaml': `cache-to: ${cache}\n` });
+      const published = await cli(p1, ['--json', 'push', `${reg.host}/sets/published:1`], reg);
+      expect(published.code, published.stderr).toBe(0);
+      expect((JSON.parse(published.stdout) as { layers: { blob: string }[] }).layers.map((l) => l.blob)).toEqual(['mounted', 'mounted', 'mounted']);
 
       // Same recipes and inputs, another directory (another absolute path), nothing cached locally.
       const p2 = path.join(work, 'elsewhere', 'second');
