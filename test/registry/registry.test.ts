@@ -196,3 +196,29 @@ describe('cache entries', () => {
     expect(() => checkCacheRecord(e.config, other, kd)).toThrow('its layer is not the one its key record names');
   });
 });
+
+describe('transfer progress', () => {
+  it('redraws one line per blob with bytes and rate on a terminal, and says nothing elsewhere', async () => {
+    const { transferProgress } = await import('../../src/cli/transfer-progress.js');
+    const { PassThrough } = await import('node:stream');
+    let text = '';
+    const tty = Object.assign(new PassThrough(), { isTTY: true });
+    tty.on('data', (c: Buffer) => (text += c.toString()));
+    let now = 0;
+    const p = transferProgress(tty, false, () => now)!;
+    p('base.sqsh', 0, 4 << 20);
+    now = 50;
+    p('base.sqsh', 1 << 20, 4 << 20); // under 100 ms since the last line: not drawn
+    now = 1000;
+    p('base.sqsh', 2 << 20, 4 << 20);
+    now = 2000;
+    p('base.sqsh', 4 << 20, 4 << 20);
+    // At most one line every 100 ms (the first at 0 bytes and the one 50 ms later are not drawn); the last always.
+    expect(text.split('\r\x1b[K').filter(Boolean)).toEqual([
+      '  base.sqsh  2.0 MiB / 4.0 MiB  50%  2.0 MiB/s',
+      '  base.sqsh  4.0 MiB / 4.0 MiB  100%  2.0 MiB/s\n',
+    ]);
+    expect(transferProgress(new PassThrough(), false)).toBeUndefined();
+    expect(transferProgress(tty, true)).toBeUndefined();
+  });
+});
