@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { execCli, spawnCli, exitOf, writeFiles, type CliResult } from '../support/project.js';
 import { busyboxTree, stateEnv } from '../support/rootfs.js';
 import { cacheProblems, leftoverCheckedDirs, sha256, tempFilesIn } from '../support/leftovers.js';
-import { blobFile, skopeoRaw, startRegistry, type TestRegistry } from '../support/registry.js';
+import { createServer, request as httpRequest } from 'node:http';
+import { blobFile, PASSWORD, skopeoRaw, startRegistry, type TestRegistry, USER } from '../support/registry.js';
 
 const EPOCH = '1700000000';
 const newDir = leftoverCheckedDirs();
@@ -278,6 +279,66 @@ describe('registry failures', () => {
     } finally {
       await reg.stop();
     }
+  });
+
+  it('uploads in chunks when the registry asks (OCI-Chunk-Min-Length), and retries a 503 and a dropped connection', { timeout: 600_000 }, async () => {
+    const work = newDir('reg-chunks');
+    await withRegistry(work, 'basic', async (reg) => {
+      const dir = path.join(work, 'p');
+      await stackProject(dir);
+      expect((await cli(dir, ['build'], reg)).code).toBe(0);
+      // A proxy in front of the registry: it asks for 64 KiB chunks, answers the first blob
+      // HEAD with 503 and drops the connection of the first blob GET.
+      const [regHost, regPort] = reg.host.split(':') as [string, string];
+      const seen: string[] = [];
+      let failedHead = false;
+      let droppedGet = false;
+      const proxy = createServer((req, res) => {
+        const blob = /\/blobs\/sha256:/.test(req.url ?? '');
+        seen.push(`${req.method} ${blob ? 'blob' : (req.url ?? '').replace(/\?.*$/, '')}`);
+        if (req.method === 'HEAD' && blob && !failedHead) {
+          failedHead = true;
+          res.writeHead(503).end();
+          return;
+        }
+        if (req.method === 'GET' && blob && !droppedGet) {
+          droppedGet = true;
+          req.socket.destroy();
+          return;
+        }
+        const up = httpRequest({ host: regHost, port: Number(regPort), method: req.method, path: req.url, headers: req.headers }, (ur) => {
+          const headers = { ...ur.headers };
+          if (req.method === 'POST' && (req.url ?? '').includes('/blobs/uploads/')) headers['oci-chunk-min-length'] = '65536';
+          res.writeHead(ur.statusCode ?? 502, headers);
+          ur.pipe(res);
+        });
+        up.on('error', () => res.destroy());
+        req.pipe(up);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const proxyHost = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      try {
+        const dockerConfig = path.join(work, 'proxy-docker-config');
+        await writeFiles(dockerConfig, { 'config.json': JSON.stringify({ auths: { [proxyHost]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }) });
+        const env = { DOCKER_CONFIG: dockerConfig };
+        const pushed = await cli(dir, ['--json', 'push', `${proxyHost}/sets/chunked:1`], reg, env);
+        expect(pushed.code, pushed.stderr).toBe(0);
+        const patches = seen.filter((l) => l.startsWith('PATCH')).length;
+        // Blobs bigger than a chunk go up in chunks; smaller ones (and the config) in one PUT.
+        const big = Object.values(manifest(dir)).filter((l) => l.size > 65536);
+        expect(big.length).toBeGreaterThan(0);
+        expect(patches).toBe(big.reduce((n, l) => n + Math.ceil(l.size / 65536), 0));
+        expect(failedHead).toBe(true);
+        const into = path.join(work, 'q');
+        await fs.mkdir(into);
+        const pulled = await cli(into, ['pull', `${proxyHost}/sets/chunked:1`], reg, env);
+        expect(pulled.code, pulled.stderr).toBe(0);
+        expect(droppedGet).toBe(true);
+        expect(layerBytes(into)).toEqual(layerBytes(dir));
+      } finally {
+        await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      }
+    });
   });
 
   it('a registry that is not there: build warns once and builds; push and pull fail with exit 1 and say why', async () => {
