@@ -18,6 +18,8 @@ export class RemoteCache {
   private down = false;
   /** Keys known to have an entry (found there, or exported this run). */
   private readonly present = new Set<KeyDigest>();
+  /** Keys whose entry was found invalid (warned about once, not asked again). */
+  private readonly invalid = new Set<KeyDigest>();
 
   constructor(
     readonly ref: string,
@@ -43,6 +45,7 @@ export class RemoteCache {
 
   /** The entry of a key, its record checked against the key; an invalid entry is a miss (with a warning). */
   lookup(key: KeyDigest): Promise<KeyRecord | undefined> {
+    if (this.invalid.has(key)) return Promise.resolve(undefined);
     return this.guarded(async () => {
       const tag = cacheTag(key);
       const digest = await this.repo.headManifest(tag, MEDIA.manifest);
@@ -55,6 +58,7 @@ export class RemoteCache {
         return record;
       } catch (err) {
         if ((err as { failure?: unknown }).failure !== undefined) throw err;
+        this.invalid.add(key);
         this.warn(`remote cache ${this.ref}: entry ${tag} is not valid (${(err as Error).message}); not used`);
         return undefined;
       }
@@ -73,7 +77,8 @@ export class RemoteCache {
     if (this.present.has(record.keyDigest)) return;
     await this.guarded(async () => {
       const tag = cacheTag(record.keyDigest);
-      if ((await this.repo.headManifest(tag, MEDIA.manifest)) === undefined) {
+      // An invalid entry under the key's tag (found by this run's look-up) is replaced.
+      if (this.invalid.has(record.keyDigest) || (await this.repo.headManifest(tag, MEDIA.manifest)) === undefined) {
         const entry = cacheEntry(record);
         await this.repo.pushBlob({ file: hit.blobPath }, entry.layer, { mountFrom, label: `${record.layer}.sqsh` });
         await this.repo.pushBlob({ bytes: entry.config }, entry.configDescriptor);
@@ -81,6 +86,7 @@ export class RemoteCache {
         await this.repo.putManifest(tag, entry.manifest, MEDIA.manifest);
       }
       this.present.add(record.keyDigest);
+      this.invalid.delete(record.keyDigest);
     });
   }
 }

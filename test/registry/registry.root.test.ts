@@ -12,6 +12,9 @@ import { execCli, spawnCli, exitOf, writeFiles, type CliResult } from '../suppor
 import { busyboxTree, stateEnv } from '../support/rootfs.js';
 import { cacheProblems, leftoverCheckedDirs, sha256, tempFilesIn } from '../support/leftovers.js';
 import { createServer, request as httpRequest } from 'node:http';
+import { Runner } from '../../src/process/run.js';
+import { Registries } from '../../src/registry/open.js';
+import { parseReference } from '../../src/registry/reference.js';
 import { blobFile, PASSWORD, skopeoRaw, startRegistry, type TestRegistry, USER } from '../support/registry.js';
 
 const EPOCH = '1700000000';
@@ -338,6 +341,47 @@ describe('registry failures', () => {
       } finally {
         await new Promise<void>((resolve) => proxy.close(() => resolve()));
       }
+    });
+  });
+
+  it('hostile registry content: a layer titled with a path is refused by pull; a cache tag holding another key\'s entry is not used', { timeout: 600_000 }, async () => {
+    const work = newDir('reg-hostile');
+    await withRegistry(work, 'basic', async (reg) => {
+      const p1 = path.join(work, 'p1');
+      await stackProject(p1);
+      const cache = `${reg.host}/layers-cache`;
+      expect((await cli(p1, ['build', '--cache-to', cache], reg)).code).toBe(0);
+      expect((await cli(p1, ['push', `${reg.host}/sets/demo:v1`], reg)).code).toBe(0);
+      const env = { DOCKER_CONFIG: reg.dockerConfig, PATH: process.env.PATH };
+      const signal = new AbortController().signal;
+      const registries = new Registries({ env, runner: new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal, env }), signal, insecure: false });
+      const accept = 'application/vnd.oci.image.manifest.v1+json';
+
+      // The published set with mid's title turned into a path out of layers/.
+      const sets = registries.repository(parseReference(`${reg.host}/sets/demo:v1`));
+      const m = JSON.parse((await sets.getManifest('v1', accept)).bytes.toString()) as OciManifest;
+      m.layers[1]!.annotations = { 'org.opencontainers.image.title': '../../../escape.sqsh' };
+      await sets.putManifest('evil', Buffer.from(JSON.stringify(m)), accept);
+      const p2 = path.join(work, 'p2', 'deep', 'dir');
+      await fs.mkdir(p2, { recursive: true });
+      const refused = await cli(p2, ['pull', `${reg.host}/sets/demo:evil`], reg);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('layer mid is titled "../../../escape.sqsh": refused, nothing written');
+      expect(existsSync(path.join(p2, 'layers'))).toBe(false);
+      expect(readdirSync(path.join(work, 'p2'))).toEqual(['deep']);
+
+      // mid's cache tag now holds base's entry (a record for another key): not used, mid is built.
+      const m1 = manifest(p1);
+      const caches = registries.repository(parseReference(cache));
+      const baseEntry = await caches.getManifest(`k-${m1.base!.keyDigest}`, accept);
+      await caches.putManifest(`k-${m1.mid!.keyDigest}`, baseEntry.bytes, accept);
+      const p3 = path.join(work, 'p3');
+      await stackProject(p3);
+      const r = await cli(p3, ['build', '--cache-from', cache], reg);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`warning: remote cache ${cache}: entry k-${m1.mid!.keyDigest} is not valid (its key record is for another key); not used`);
+      expect(counts(p3)).toEqual({ mid: 1 });
+      expect(layerBytes(p3)).toEqual(layerBytes(p1));
     });
   });
 

@@ -222,3 +222,27 @@ describe('transfer progress', () => {
     expect(transferProgress(tty, true)).toBeUndefined();
   });
 });
+
+describe('command line', () => {
+  it('refuses malformed registry references with exit 2 before anything runs', { timeout: 30_000 }, async () => {
+    const { runCli, writeFiles } = await import('../support/project.js');
+    const dir = path.join(work, 'cli-project');
+    await writeFiles(dir, { 'recipes/base.yaml': 'steps:\n  - run: echo hi\n' });
+    const push = await runCli(['push', 'acme/layers:1'], { cwd: dir });
+    expect([push.code, push.stderr]).toEqual([
+      2,
+      'sqsh-layers: error: push reference "acme/layers:1": "acme" is not a registry host (write it in full, e.g. ghcr.io/acme/layers:1) (expected HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST])\n',
+    ]);
+    const pinned = await runCli(['push', `ghcr.io/acme/layers@sha256:${'a'.repeat(64)}`], { cwd: dir });
+    expect(pinned.code).toBe(2);
+    expect(pinned.stderr).toContain('push names a tag, not a digest');
+    const tagged = await runCli(['plan', '--cache-from', 'ghcr.io/acme/cache:latest'], { cwd: dir });
+    expect([tagged.code, tagged.stderr]).toEqual([
+      2,
+      'sqsh-layers: error: --cache-from "ghcr.io/acme/cache:latest" names a repository, without :TAG or @DIGEST (the cache tags each entry itself, k-KEY)\n',
+    ]);
+    const build = await runCli(['build', '--cache-to', 'cache'], { cwd: dir });
+    expect(build.code).toBe(2);
+    expect(build.stderr).toContain('--cache-to "cache": no registry host');
+  });
+});
