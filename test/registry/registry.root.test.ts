@@ -380,8 +380,17 @@ describe('registry failures', () => {
       const r = await cli(p3, ['build', '--cache-from', cache], reg);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain(`warning: remote cache ${cache}: entry k-${m1.mid!.keyDigest} is not valid (its key record is for another key); not used`);
+      expect(r.stderr.split('\n').filter((l) => l.includes('is not valid'))).toHaveLength(1);
       expect(counts(p3)).toEqual({ mid: 1 });
       expect(layerBytes(p3)).toEqual(layerBytes(p1));
+      // A build that exports to the cache replaces the invalid entry with mid's own.
+      const p4 = path.join(work, 'p4');
+      await stackProject(p4);
+      const fix = await cli(p4, ['build', '--cache-from', cache, '--cache-to', cache], reg);
+      expect(fix.code, fix.stderr).toBe(0);
+      expect(counts(p4)).toEqual({ mid: 1 });
+      const fixed = JSON.parse((await caches.getManifest(`k-${m1.mid!.keyDigest}`, accept)).bytes.toString()) as OciManifest;
+      expect(fixed.layers.map((l) => l.digest)).toEqual([`sha256:${m1.mid!.sha256}`]);
     });
   });
 
