@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # debian-archive-keyring: debootstrap of the example's Debian base checks signatures with it (on Ubuntu too).
 # gcc, libc6-dev: dist/enter-root.so, the tool sandbox's helper (native/enter-root.c).
 # qemu-system-x86, cpio, kmod (depmod): `boot` (busybox-static and e2fsprogs too: its initramfs and disks).
-PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap debian-archive-keyring gcc libc6-dev qemu-system-x86 cpio kmod"
+# docker-registry, skopeo, apache2-utils (htpasswd), openssl: the registry tests' real registry,
+# its second client, its Basic auth and its token server's certificate.
+PACKAGES="squashfs-tools dump bubblewrap busybox-static e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux debootstrap debian-archive-keyring gcc libc6-dev qemu-system-x86 cpio kmod docker-registry skopeo apache2-utils openssl"
 
 missing=""
 for p in $PACKAGES; do

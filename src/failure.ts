@@ -60,6 +60,8 @@ export type Failure =
   | { reason: 'layer-build'; layer: string; where: string; cause: Failure; hint?: string }
   /** `boot`: the VM could not be prepared, or did not boot (its console's tail), or a check failed. */
   | { reason: 'boot'; message: string; tail: readonly string[]; hint?: string }
+  /** An OCI registry refused, failed or sent something that does not verify (push, pull, the remote cache). */
+  | { reason: 'registry'; registry: string; message: string; hint?: string }
   /** SIGINT or SIGTERM, and whatever failed after it (process/interrupt.ts: classify). */
   | { reason: 'interrupted'; signal: NodeJS.Signals }
   /** An error that carries no Failure: a bug, or one nothing foresaw (a bare ENOENT). */
@@ -192,6 +194,8 @@ export function explainFailure(f: Failure, o: { stack?: boolean } = {}): Explana
     }
     case 'boot':
       return asError(EXIT.failure, f.message, f.tail, f.hint);
+    case 'registry':
+      return asError(EXIT.failure, `registry ${f.registry}: ${f.message}`, [], f.hint);
     case 'interrupted': {
       const message = `interrupted by ${f.signal}`;
       // Reported once the run has undone its mounts.

@@ -129,6 +129,11 @@ const CASES: { [R in Failure['reason']]: { failure: FailureOf<R>; exitCode: numb
     exitCode: 1,
     text: 'sqsh-layers: error: the VM stopped before its checks ran\n  | Kernel panic\n  hint: see the console\n',
   },
+  registry: {
+    failure: { reason: 'registry', registry: 'ghcr.io', message: 'HEAD /v2/o/r/manifests/v1: 401 UNAUTHORIZED', hint: 'log in first' },
+    exitCode: 1,
+    text: 'sqsh-layers: error: registry ghcr.io: HEAD /v2/o/r/manifests/v1: 401 UNAUTHORIZED\n  hint: log in first\n',
+  },
   interrupted: {
     failure: { reason: 'interrupted', signal: 'SIGTERM' },
     exitCode: 143,

@@ -28,7 +28,9 @@ export type Lookup =
   | { found: 'hit'; hit: Hit }
   | { found: 'miss' }
   /** The entry exists but its blob no longer has the recorded bytes; `detail` says how it differs. */
-  | { found: 'corrupt'; record: KeyRecord; detail: string };
+  | { found: 'corrupt'; record: KeyRecord; detail: string }
+  /** Only from `peek` of a store with a remote cache: the entry is in the registry (`from`), and `get` would download it. */
+  | { found: 'remote'; record: KeyRecord; from: string };
 
 /** What planning and --dry-run need: look-ups that change nothing, anywhere. */
 export interface StoreReader {

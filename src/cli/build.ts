@@ -8,6 +8,7 @@ import { defaultJobs, type CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
 import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
+import { remoteCacheOf, type RemoteCacheFlags } from './remote-cache.js';
 
 export function buildCommand({ program, globals, io, action }: CommandKit): void {
   program
@@ -15,6 +16,9 @@ export function buildCommand({ program, globals, io, action }: CommandKit): void
     .description('build the layers and their ancestors (all when none named); cached layers are reused')
     .argument('[layers...]', 'layers to build, with their ancestors')
     .option('--frozen', 'fail (exit 1) if any layer would be rebuilt, explaining why; for CI')
+    .option('--cache-from <repo>', 'take layers whose key has an entry in this registry repository (HOST/REPO) instead of building them')
+    .option('--cache-to <repo>', 'export every built or cached layer to this registry repository as a cache entry')
+    .option('--insecure', 'allow plain HTTP to a registry that is not on this machine')
     .addHelpText(
       'after',
       `
@@ -23,11 +27,14 @@ Examples:
   sqsh-layers build server --force    rebuild server even if cached (children may stay cached)
   sqsh-layers build --frozen          CI: fail if the cache does not cover the recipes
   SOURCE_DATE_EPOCH=1700000000 sqsh-layers build    bit-reproducible layers
+  sqsh-layers build --cache-from ghcr.io/acme/layers-cache --cache-to ghcr.io/acme/layers-cache
+                                      share the cache through a registry (best effort: a registry
+                                      that is down gives one warning and a local build)
 
 Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
     )
     .action(
-      action(async (layers: string[], o: { frozen?: boolean }) => {
+      action(async (layers: string[], o: { frozen?: boolean } & RemoteCacheFlags) => {
         const g = globals();
         const sourceDateEpoch = sourceDateEpochFromEnv(io.env);
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
@@ -45,6 +52,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
             stateRoot: stateRootFromEnv(io.env),
             env: io.env,
             envSourceDateEpoch: sourceDateEpoch,
+            remote: remoteCacheOf(o, project.config),
           };
           // --dry-run: no lock, no run dir, no mount, no write; the plan is described instead.
           const session = g.dryRun ? await openReadOnlySession(options) : await openBuildSession(options);

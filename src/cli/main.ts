@@ -18,6 +18,8 @@ import { diffCommand, inspectCommand } from './inspect.js';
 import { verifyCommand } from './verify.js';
 import { shellCommand } from './shell.js';
 import { initCommand } from './init.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -103,6 +105,8 @@ Exit codes: 0 ok, 1 build or verify failure, 2 usage or recipe error, 129 hung u
   verifyCommand(kit);
   shellCommand(kit);
   initCommand(kit);
+  pushCommand(kit);
+  pullCommand(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -11,21 +11,25 @@ import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
 import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
+import { remoteCacheOf, type RemoteCacheFlags } from './remote-cache.js';
 
 export function planCommand({ program, globals, io, action }: CommandKit): void {
   program
     .command('plan')
     .description('show the build order and, for each layer, whether it is cached or must be rebuilt and why')
     .argument('[layers...]', 'layers to plan (with their ancestors); all when none named')
+    .option('--cache-from <repo>', 'also say which layers this registry repository (HOST/REPO) would serve')
+    .option('--insecure', 'allow plain HTTP to a registry that is not on this machine')
     .addHelpText(
       'after',
       `
 Examples:
   sqsh-layers plan
-  sqsh-layers plan config --json`,
+  sqsh-layers plan config --json
+  sqsh-layers plan --cache-from ghcr.io/acme/layers-cache    what the remote cache would serve`,
     )
     .action(
-      action(async (layers: string[]) => {
+      action(async (layers: string[], o: RemoteCacheFlags) => {
         const g = globals();
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
         const order = buildOrder(graph, layers);
@@ -39,6 +43,7 @@ Examples:
           stateRoot: stateRootFromEnv(io.env),
           envSourceDateEpoch: sourceDateEpochFromEnv(io.env),
           env: io.env,
+          remote: remoteCacheOf(o, project.config),
         });
         const manifest = await readManifest(s.layersDir);
         const forced = new Set(g.force ? (layers.length > 0 ? layers : order) : []);
@@ -60,7 +65,7 @@ Examples:
                   stack: stackOf(graph, st.layer),
                   state: st.state,
                   ...(st.state === 'cached'
-                    ? { sha256: st.digest, size: st.size }
+                    ? { sha256: st.digest, size: st.size, ...(st.remote !== undefined ? { remote: st.remote } : {}) }
                     : { reasons: st.reasons.map((r) => ({ ...r, text: describeReason(r) })) }),
                 })),
               },
@@ -82,7 +87,10 @@ export function renderPlan(statuses: LayerStatus[], count: number, groups: strin
   const lines = [`${count} layer${count === 1 ? '' : 's'} in build order, ${stale === 0 ? 'all cached' : `${stale} to build`}:`];
   for (const s of statuses) {
     const name = s.layer.padEnd(width);
-    if (s.state === 'cached') lines.push(`  ${name}  cached  sha256:${s.digest.slice(0, 12)}  ${formatBytes(s.size)}`);
+    if (s.state === 'cached') {
+      const where = s.remote !== undefined ? `  (remote cache ${s.remote})` : '';
+      lines.push(`  ${name}  cached  sha256:${s.digest.slice(0, 12)}  ${formatBytes(s.size)}${where}`);
+    }
     else lines.push(`  ${name}  build   ${s.reasons.map(describeReason).join('; ')}`);
   }
   if (groups.length > 1) {

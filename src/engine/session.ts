@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import PQueue from 'p-queue';
 import path from 'node:path';
-import { openStore, openStoreReader } from '../cache/open-store.js';
+import { openStore, openStoreReader, type RemoteOptions } from '../cache/open-store.js';
 import { StatCache } from '../cache/stat-cache.js';
 import type { LayerStore, StoreReader } from '../cache/store.js';
 import { mksquashfsVersion } from '../cache/tool-version.js';
@@ -17,6 +17,7 @@ import { pidAlive } from '../mount/process-id.js';
 import { ProjectLock } from '../mount/project-lock.js';
 import { checkStateRoot, cleanLeftovers, RunState } from '../mount/run-state.js';
 import { type Log, Runner } from '../process/run.js';
+import { Registries } from '../registry/open.js';
 import type { LayerGraph } from '../plan/graph.js';
 import type { Project } from '../recipe/types.js';
 import type { Reporter } from './report.js';
@@ -37,6 +38,23 @@ export interface SessionOptions {
   env: NodeJS.ProcessEnv;
   /** SOURCE_DATE_EPOCH from the environment; wins over the project default. */
   envSourceDateEpoch: number | undefined;
+  /** A remote cache in an OCI registry (repositories HOST/REPO): build --cache-from/--cache-to, or sqsh-layers.yaml. */
+  remote?: RemoteCacheOptions;
+}
+
+export interface RemoteCacheOptions {
+  from: string | undefined;
+  to: string | undefined;
+  /** Plain HTTP to a registry that is not on loopback. */
+  insecure: boolean;
+}
+
+/** The store's remote side, when the session has one (registry clients share the run's runner and signal). */
+function remoteOf(o: SessionOptions, runner: Runner): RemoteOptions | undefined {
+  const r = o.remote;
+  if (!r || (r.from === undefined && r.to === undefined)) return undefined;
+  const registries = new Registries({ env: o.env, runner, signal: o.signal, insecure: r.insecure, idleTimeoutMs: 30_000, retries: 2 });
+  return { from: r.from, to: r.to, registries, signal: o.signal };
 }
 
 interface SessionBase {
@@ -108,7 +126,7 @@ export async function openReadOnlySession(o: SessionOptions): Promise<ReadOnlySe
     keys: await keyContext(o, runner, stats, false),
     layersDir: path.join(o.project.config.dir, LAYERS_DIR),
     runDir: path.join(o.stateRoot, RUN_ID_PLACEHOLDER),
-    store: openStoreReader({ cacheDir, stats }),
+    store: openStoreReader({ cacheDir, stats, remote: remoteOf(o, runner), warn: (text) => o.report.emit({ type: 'warning', text }) }),
     // Nothing is mounted to find out: the options of a kernel that has uuid=null.
     overlayOptions: () => Promise.resolve([...PORTABLE_OPTIONS, 'uuid=null']),
     close: () => Promise.resolve(),
@@ -138,7 +156,7 @@ export async function openBuildSession(o: SessionOptions): Promise<BuildSession>
     await removeStaleTemps(layersDir);
     const runner = new Runner({ log, dryRun: false, signal: o.signal, env: o.env, onSpawn: (pid) => state.recordChild(pid) });
     const stats = await StatCache.open(path.join(cacheDir, STAT_CACHE));
-    const store = await openStore({ cacheDir, stats, warn, runId: state.id, alive: pidAlive });
+    const store = await openStore({ cacheDir, stats, warn, runId: state.id, alive: pidAlive, remote: remoteOf(o, runner) });
     let overlay: Promise<string[]> | undefined;
     let tools: Promise<HostTools> | undefined;
     let policy: Promise<string> | undefined;

@@ -51,7 +51,8 @@ function prefetchInputs(kc: KeyContext, recipe: Recipe): void {
 }
 
 export type LayerStatus =
-  | { layer: string; state: 'cached'; keyDigest: KeyDigest; digest: Sha256; size: number }
+  /** `remote`: the entry is not in the local cache but in this registry repository (the build downloads it). */
+  | { layer: string; state: 'cached'; keyDigest: KeyDigest; digest: Sha256; size: number; remote?: string }
   | { layer: string; state: 'stale'; reasons: StaleReason[]; keyDigest?: KeyDigest };
 
 /**
@@ -88,6 +89,9 @@ export async function layerStatuses(
       if (found?.found === 'hit') {
         const { record } = found.hit;
         status = { layer: name, state: 'cached', keyDigest: digest, digest: record.digest, size: record.size };
+      } else if (found?.found === 'remote') {
+        const { record } = found;
+        status = { layer: name, state: 'cached', keyDigest: digest, digest: record.digest, size: record.size, remote: found.from };
       } else if (found?.found === 'corrupt') {
         // The key matched: whatever else changed since the last build, the blob is why it rebuilds.
         status = { layer: name, state: 'stale', keyDigest: digest, reasons: [{ reason: 'cache-corrupt', detail: found.detail }] };

@@ -35,15 +35,6 @@ export function buildProjectConfig(
   const diagnostics: Diagnostic[] = [];
   const squashfs = squashfsOptions(DEFAULT_SQUASHFS, data.squashfs as Data | undefined, ['squashfs'], source, diagnostics);
   const cache = cacheOverride ?? (data.cache as string | undefined) ?? DEFAULT_CACHE_DIR;
-  if (data.remote !== undefined) {
-    // PRODUCT.md's registry cache: until it exists, a project that asks for it must not build
-    // as if it were there.
-    diagnostics.push({
-      loc: locate(source, ['remote']),
-      message: '"remote" (a shared cache in an OCI registry) is not supported yet',
-      hint: 'remove it from sqsh-layers.yaml; layers are cached in the local cache directory ("cache", default .sqsh-cache)',
-    });
-  }
   const config: ProjectConfig = {
     dir,
     file,
@@ -52,6 +43,8 @@ export function buildProjectConfig(
     cacheDir: path.resolve(dir, cache),
     sourceDateEpoch: data['source-date-epoch'] as number | undefined,
     jobs: data.jobs as number | undefined,
+    cacheFrom: data['cache-from'] as string | undefined,
+    cacheTo: data['cache-to'] as string | undefined,
   };
   return { config, diagnostics };
 }

@@ -163,6 +163,16 @@ export const recipeSchema = {
   definitions: stepSchemas,
 } as const;
 
+/** A registry repository, HOST[:PORT]/PATH, without tag: the cache tags each entry itself. */
+function cacheRepository(description: string) {
+  return {
+    type: 'string',
+    pattern: '^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$',
+    'x-message': 'must be a registry repository such as "ghcr.io/OWNER/layers-cache" (no :TAG: each entry is tagged with its key)',
+    description,
+  } as const;
+}
+
 export const projectSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://sqsh-layers.dev/schema/project.schema.json',
@@ -173,8 +183,8 @@ export const projectSchema = {
     squashfs,
     'tmpfs-size': tmpfsSize,
     cache: { type: 'string', minLength: 1, description: 'Cache directory, relative to the project (default .sqsh-cache).' },
-    // Accepted by the schema so that it is not an "unknown key": buildProjectConfig says it is not supported yet.
-    remote: { type: 'string', minLength: 1, description: 'OCI registry reference for a shared cache: not supported yet (an error).' },
+    'cache-from': cacheRepository('Registry repository (HOST/REPO) whose cache entries a build uses (build --cache-from).'),
+    'cache-to': cacheRepository('Registry repository (HOST/REPO) a build exports its layers to as cache entries (build --cache-to).'),
     'source-date-epoch': {
       type: 'integer',
       minimum: 0,

@@ -112,6 +112,9 @@ export interface ProjectConfig {
   cacheDir: string;
   sourceDateEpoch: number | undefined;
   jobs: number | undefined;
+  /** Registry repositories (HOST/REPO) of the remote cache; build --cache-from/--cache-to win. */
+  cacheFrom: string | undefined;
+  cacheTo: string | undefined;
 }
 
 /** Everything a project's recipes say, validated. */

@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export const project = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://sqsh-layers.dev/schema/project.schema.json","title":"sqsh-layers project defaults (sqsh-layers.yaml)","type":"object","additionalProperties":false,"properties":{"squashfs":{"type":"object","additionalProperties":false,"description":"mksquashfs options; the project defaults (sqsh-layers.yaml) fill what is left out.","properties":{"compression":{"enum":["gzip","lzo","lz4","xz","zstd"],"description":"Compressor; the boot kernel must support it."},"level":{"type":"integer","minimum":1,"maximum":22,"description":"Compression level (gzip 1-9, lzo 1-9, zstd 1-22)."},"block-size":{"type":["string","integer"],"pattern":"^[0-9]+[kKmM]?$","x-message":"must be a block size such as \"128K\" or \"1M\"","description":"Data block size, a power of two from 4K to 1M."}}},"tmpfs-size":{"type":["string","integer"],"pattern":"^[0-9]+[kKmMgG%]?$","minimum":1,"x-message":"must be a tmpfs size such as \"50%\", \"2G\", \"512M\" or a number of bytes","description":"Size of the tmpfs the layer is built in (tmpfs size= syntax)."},"cache":{"type":"string","minLength":1,"description":"Cache directory, relative to the project (default .sqsh-cache)."},"remote":{"type":"string","minLength":1,"description":"OCI registry reference for a shared cache: not supported yet (an error)."},"source-date-epoch":{"type":"integer","minimum":0,"description":"Default SOURCE_DATE_EPOCH: clamps mtimes and makes layers bit-reproducible."},"jobs":{"type":"integer","minimum":1,"description":"How many layers may build at once."}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://sqsh-layers.dev/schema/project.schema.json","title":"sqsh-layers project defaults (sqsh-layers.yaml)","type":"object","additionalProperties":false,"properties":{"squashfs":{"type":"object","additionalProperties":false,"description":"mksquashfs options; the project defaults (sqsh-layers.yaml) fill what is left out.","properties":{"compression":{"enum":["gzip","lzo","lz4","xz","zstd"],"description":"Compressor; the boot kernel must support it."},"level":{"type":"integer","minimum":1,"maximum":22,"description":"Compression level (gzip 1-9, lzo 1-9, zstd 1-22)."},"block-size":{"type":["string","integer"],"pattern":"^[0-9]+[kKmM]?$","x-message":"must be a block size such as \"128K\" or \"1M\"","description":"Data block size, a power of two from 4K to 1M."}}},"tmpfs-size":{"type":["string","integer"],"pattern":"^[0-9]+[kKmMgG%]?$","minimum":1,"x-message":"must be a tmpfs size such as \"50%\", \"2G\", \"512M\" or a number of bytes","description":"Size of the tmpfs the layer is built in (tmpfs size= syntax)."},"cache":{"type":"string","minLength":1,"description":"Cache directory, relative to the project (default .sqsh-cache)."},"cache-from":{"type":"string","pattern":"^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$","x-message":"must be a registry repository such as \"ghcr.io/OWNER/layers-cache\" (no :TAG: each entry is tagged with its key)","description":"Registry repository (HOST/REPO) whose cache entries a build uses (build --cache-from)."},"cache-to":{"type":"string","pattern":"^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$","x-message":"must be a registry repository such as \"ghcr.io/OWNER/layers-cache\" (no :TAG: each entry is tagged with its key)","description":"Registry repository (HOST/REPO) a build exports its layers to as cache entries (build --cache-to)."},"source-date-epoch":{"type":"integer","minimum":0,"description":"Default SOURCE_DATE_EPOCH: clamps mtimes and makes layers bit-reproducible."},"jobs":{"type":"integer","minimum":1,"description":"How many layers may build at once."}}};
 const pattern0 = new RegExp("^[0-9]+[kKmM]?$", "u");
 const pattern1 = new RegExp("^[0-9]+[kKmMgG%]?$", "u");
+const pattern2 = new RegExp("^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$", "u");
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -15,7 +16,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((((key0 === "squashfs") || (key0 === "tmpfs-size")) || (key0 === "cache")) || (key0 === "remote")) || (key0 === "source-date-epoch")) || (key0 === "jobs"))){
+if(!(((((((key0 === "squashfs") || (key0 === "tmpfs-size")) || (key0 === "cache")) || (key0 === "cache-from")) || (key0 === "cache-to")) || (key0 === "source-date-epoch")) || (key0 === "jobs"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema11,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -188,11 +189,11 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data.remote !== undefined){
-let data6 = data.remote;
+if(data["cache-from"] !== undefined){
+let data6 = data["cache-from"];
 if(typeof data6 === "string"){
-if(func2(data6) < 1){
-const err14 = {instancePath:instancePath+"/remote",schemaPath:"#/properties/remote/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.remote,data:data6};
+if(!pattern2.test(data6)){
+const err14 = {instancePath:instancePath+"/cache-from",schemaPath:"#/properties/cache-from/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$"},message:"must match pattern \""+"^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$"+"\"",schema:"^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$",parentSchema:schema11.properties["cache-from"],data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -203,7 +204,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/remote",schemaPath:"#/properties/remote/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.remote.type,parentSchema:schema11.properties.remote,data:data6};
+const err15 = {instancePath:instancePath+"/cache-from",schemaPath:"#/properties/cache-from/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties["cache-from"].type,parentSchema:schema11.properties["cache-from"],data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -213,10 +214,11 @@ vErrors.push(err15);
 errors++;
 }
 }
-if(data["source-date-epoch"] !== undefined){
-let data7 = data["source-date-epoch"];
-if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err16 = {instancePath:instancePath+"/source-date-epoch",schemaPath:"#/properties/source-date-epoch/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties["source-date-epoch"].type,parentSchema:schema11.properties["source-date-epoch"],data:data7};
+if(data["cache-to"] !== undefined){
+let data7 = data["cache-to"];
+if(typeof data7 === "string"){
+if(!pattern2.test(data7)){
+const err16 = {instancePath:instancePath+"/cache-to",schemaPath:"#/properties/cache-to/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$"},message:"must match pattern \""+"^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$"+"\"",schema:"^[a-zA-Z0-9.-]+(:[0-9]+)?/[a-z0-9]+([._/-]+[a-z0-9]+)*$",parentSchema:schema11.properties["cache-to"],data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -225,9 +227,9 @@ vErrors.push(err16);
 }
 errors++;
 }
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 < 0 || isNaN(data7)){
-const err17 = {instancePath:instancePath+"/source-date-epoch",schemaPath:"#/properties/source-date-epoch/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties["source-date-epoch"],data:data7};
+}
+else {
+const err17 = {instancePath:instancePath+"/cache-to",schemaPath:"#/properties/cache-to/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties["cache-to"].type,parentSchema:schema11.properties["cache-to"],data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -237,11 +239,10 @@ vErrors.push(err17);
 errors++;
 }
 }
-}
-if(data.jobs !== undefined){
-let data8 = data.jobs;
+if(data["source-date-epoch"] !== undefined){
+let data8 = data["source-date-epoch"];
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err18 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.jobs.type,parentSchema:schema11.properties.jobs,data:data8};
+const err18 = {instancePath:instancePath+"/source-date-epoch",schemaPath:"#/properties/source-date-epoch/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties["source-date-epoch"].type,parentSchema:schema11.properties["source-date-epoch"],data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -251,8 +252,8 @@ vErrors.push(err18);
 errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 < 1 || isNaN(data8)){
-const err19 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.jobs,data:data8};
+if(data8 < 0 || isNaN(data8)){
+const err19 = {instancePath:instancePath+"/source-date-epoch",schemaPath:"#/properties/source-date-epoch/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties["source-date-epoch"],data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -263,14 +264,39 @@ errors++;
 }
 }
 }
-}
-else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data.jobs !== undefined){
+let data9 = data.jobs;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err20 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.jobs.type,parentSchema:schema11.properties.jobs,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
 else {
 vErrors.push(err20);
+}
+errors++;
+}
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 < 1 || isNaN(data9)){
+const err21 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.jobs,data:data9};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
 }
 errors++;
 }
@@ -280,8 +306,8 @@ return errors === 0;
 
 export const recipeTop = validate11;
 const schema12 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://sqsh-layers.dev/schema/recipe-top.schema.json","title":"sqsh-layers recipe (recipes/NAME.yaml)","type":"object","additionalProperties":false,"required":["steps"],"properties":{"description":{"type":"string"},"parent":{"type":"string","pattern":"^[a-z0-9][a-z0-9._-]*$","x-message":"must be the name of another recipe (lowercase letters, digits, \".\", \"_\", \"-\")","description":"The layer this one is built on; absent for a bottom layer."},"steps":{"type":"array","minItems":1},"exclude":{"type":"array","items":{"type":"string","pattern":"^/","x-message":"must be an absolute path inside the layer root, starting with \"/\""},"description":"Globs of paths never packed into the layer."},"prune-identical":{"type":"boolean","description":"Drop upper entries identical to what the lower layers already show (default true)."},"squashfs":{"type":"object","additionalProperties":false,"description":"mksquashfs options; the project defaults (sqsh-layers.yaml) fill what is left out.","properties":{"compression":{"enum":["gzip","lzo","lz4","xz","zstd"],"description":"Compressor; the boot kernel must support it."},"level":{"type":"integer","minimum":1,"maximum":22,"description":"Compression level (gzip 1-9, lzo 1-9, zstd 1-22)."},"block-size":{"type":["string","integer"],"pattern":"^[0-9]+[kKmM]?$","x-message":"must be a block size such as \"128K\" or \"1M\"","description":"Data block size, a power of two from 4K to 1M."}}},"tmpfs-size":{"type":["string","integer"],"pattern":"^[0-9]+[kKmMgG%]?$","minimum":1,"x-message":"must be a tmpfs size such as \"50%\", \"2G\", \"512M\" or a number of bytes","description":"Size of the tmpfs the layer is built in (tmpfs size= syntax)."},"checks":{"type":"array","items":{"type":"string","minLength":1},"description":"Commands `verify` runs inside the assembled stack."}}};
-const pattern2 = new RegExp("^[a-z0-9][a-z0-9._-]*$", "u");
-const pattern3 = new RegExp("^/", "u");
+const pattern4 = new RegExp("^[a-z0-9][a-z0-9._-]*$", "u");
+const pattern5 = new RegExp("^/", "u");
 
 function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://sqsh-layers.dev/schema/recipe-top.schema.json" */;
@@ -326,7 +352,7 @@ errors++;
 if(data.parent !== undefined){
 let data1 = data.parent;
 if(typeof data1 === "string"){
-if(!pattern2.test(data1)){
+if(!pattern4.test(data1)){
 const err3 = {instancePath:instancePath+"/parent",schemaPath:"#/properties/parent/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]*$"+"\"",schema:"^[a-z0-9][a-z0-9._-]*$",parentSchema:schema12.properties.parent,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -380,7 +406,7 @@ const len0 = data3.length;
 for(let i0=0; i0<len0; i0++){
 let data4 = data3[i0];
 if(typeof data4 === "string"){
-if(!pattern3.test(data4)){
+if(!pattern5.test(data4)){
 const err7 = {instancePath:instancePath+"/exclude/" + i0,schemaPath:"#/properties/exclude/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema12.properties.exclude.items,data:data4};
 if(vErrors === null){
 vErrors = [err7];
@@ -677,7 +703,7 @@ errors++;
 if(data.to !== undefined){
 let data1 = data.to;
 if(typeof data1 === "string"){
-if(!pattern3.test(data1)){
+if(!pattern5.test(data1)){
 const err4 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema14.properties.to,data:data1};
 if(vErrors === null){
 vErrors = [err4];
@@ -784,7 +810,7 @@ errors++;
 if(data.to !== undefined){
 let data1 = data.to;
 if(typeof data1 === "string"){
-if(!pattern3.test(data1)){
+if(!pattern5.test(data1)){
 const err4 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema15.properties.to,data:data1};
 if(vErrors === null){
 vErrors = [err4];
@@ -836,8 +862,8 @@ return errors === 0;
 
 export const step_copy = validate15;
 const schema16 = {"type":"object","additionalProperties":false,"required":["copy"],"properties":{"copy":{"type":"string","minLength":1,"description":"A file, or a directory whose contents are copied."},"to":{"type":"string","pattern":"^/","x-message":"must be an absolute path inside the layer root, starting with \"/\"","description":"Destination inside the layer root (default /)."},"owner":{"type":"string","pattern":"^[0-9]+:[0-9]+$","x-message":"must be numeric \"UID:GID\", e.g. \"0:0\"","description":"Owner of the copied entries (default 0:0)."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","x-message":"must be an octal mode in quotes, e.g. \"0644\"","description":"Permission bits of the copied entries (default: those of the source)."},"replace":{"type":"boolean","description":"The unpacked tree replaces the destination: lower entries absent from it are deleted (whiteouts)."}}};
-const pattern10 = new RegExp("^[0-9]+:[0-9]+$", "u");
-const pattern11 = new RegExp("^0?[0-7]{3,4}$", "u");
+const pattern12 = new RegExp("^[0-9]+:[0-9]+$", "u");
+const pattern13 = new RegExp("^0?[0-7]{3,4}$", "u");
 
 function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -893,7 +919,7 @@ errors++;
 if(data.to !== undefined){
 let data1 = data.to;
 if(typeof data1 === "string"){
-if(!pattern3.test(data1)){
+if(!pattern5.test(data1)){
 const err4 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema16.properties.to,data:data1};
 if(vErrors === null){
 vErrors = [err4];
@@ -918,7 +944,7 @@ errors++;
 if(data.owner !== undefined){
 let data2 = data.owner;
 if(typeof data2 === "string"){
-if(!pattern10.test(data2)){
+if(!pattern12.test(data2)){
 const err6 = {instancePath:instancePath+"/owner",schemaPath:"#/properties/owner/pattern",keyword:"pattern",params:{pattern: "^[0-9]+:[0-9]+$"},message:"must match pattern \""+"^[0-9]+:[0-9]+$"+"\"",schema:"^[0-9]+:[0-9]+$",parentSchema:schema16.properties.owner,data:data2};
 if(vErrors === null){
 vErrors = [err6];
@@ -943,7 +969,7 @@ errors++;
 if(data.mode !== undefined){
 let data3 = data.mode;
 if(typeof data3 === "string"){
-if(!pattern11.test(data3)){
+if(!pattern13.test(data3)){
 const err8 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema16.properties.mode,data:data3};
 if(vErrors === null){
 vErrors = [err8];
@@ -995,7 +1021,7 @@ return errors === 0;
 
 export const step_run = validate16;
 const schema17 = {"type":"object","additionalProperties":false,"required":["run"],"properties":{"run":{"type":"string","minLength":1,"description":"A shell script run by /bin/sh -e inside the layer root, sandboxed."},"network":{"type":"boolean","description":"Give the sandbox the host network (default false)."},"env":{"type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$","x-message":"must be an environment variable name"},"additionalProperties":{"type":["string","number","boolean"]},"description":"Extra environment variables."}}};
-const pattern12 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern14 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1067,7 +1093,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 const _errs8 = errors;
 if(typeof key1 === "string"){
-if(!pattern12.test(key1)){
+if(!pattern14.test(key1)){
 const err5 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema17.properties.env.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err5];
@@ -1190,7 +1216,7 @@ if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key1 in data1){
 const _errs6 = errors;
 if(typeof key1 === "string"){
-if(!pattern12.test(key1)){
+if(!pattern14.test(key1)){
 const err4 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema18.properties.env.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err4];
@@ -1288,7 +1314,7 @@ const _errs3 = errors;
 let valid1 = false;
 const _errs4 = errors;
 if(typeof data0 === "string"){
-if(!pattern3.test(data0)){
+if(!pattern5.test(data0)){
 const err2 = {instancePath:instancePath+"/remove",schemaPath:"#/properties/remove/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema19.properties.remove.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
@@ -1328,7 +1354,7 @@ const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
 if(typeof data1 === "string"){
-if(!pattern3.test(data1)){
+if(!pattern5.test(data1)){
 const err5 = {instancePath:instancePath+"/remove/" + i0,schemaPath:"#/properties/remove/anyOf/1/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema19.properties.remove.anyOf[1].items,data:data1};
 if(vErrors === null){
 vErrors = [err5];

@@ -1,4 +1,9 @@
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { StatCache } from '../../src/cache/stat-cache.js';
+import { layerKey } from '../../src/engine/status.js';
+import { loadProject } from '../../src/recipe/load.js';
+import { tempDir, writeFiles } from '../support/project.js';
 import type { Sha256 } from '../../src/cache/digest.js';
 import { keyDigest, LAYER_FORMAT, type LayerKey, normalizeRecipe } from '../../src/cache/key.js';
 import type { Loc, Recipe } from '../../src/recipe/types.js';
@@ -137,5 +142,32 @@ describe('keyDigest', () => {
   it('does not change with description, checks or tmpfs-size', () => {
     const k = key({ recipe: normalizeRecipe(recipe({ description: undefined, checks: ['true'], tmpfsSize: '1G' })) });
     expect(keyDigest(k)).toBe(base);
+  });
+});
+
+describe('keys and the project directory', () => {
+  it('do not depend on where the project is: the same recipes and inputs in two directories give the same keys', { timeout: 30_000 }, async () => {
+    const files = {
+      'files/tree/etc/motd': 'hello\n',
+      'files/tree/bin/tool': { text: '#!/bin/sh\n', mode: 0o755 },
+      'hooks/h.sh': { text: '#!/bin/sh\n', mode: 0o755 },
+      'inputs/a.tar': 'not really a tar\n',
+      'recipes/base.yaml': 'steps:\n  - copy: files/tree/\n  - untar: inputs/a.tar\n  - host: hooks/h.sh\n  - run: echo hi\n',
+    };
+    const keys: string[] = [];
+    const dirs = [tempDir('key-a'), `${tempDir('key-b')}/deeper/elsewhere`];
+    try {
+      for (const dir of dirs) {
+        await writeFiles(dir, files);
+        const { project } = await loadProject(dir, { checkInputs: true });
+        const stats = await StatCache.open(`${dir}/.sqsh-cache/stat-cache.json`);
+        const kc = { stats, mksquashfs: 'mksquashfs version 4.6.1', sourceDateEpoch: 1700000000, signal: new AbortController().signal };
+        keys.push((await layerKey(kc, project!.recipes.get('base')!, null)).digest);
+      }
+    } finally {
+      for (const d of dirs) rmSync(d.replace(/\/deeper\/elsewhere$/, ''), { recursive: true, force: true });
+    }
+    expect(keys[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(keys[1]).toBe(keys[0]);
   });
 });

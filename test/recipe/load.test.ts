@@ -783,7 +783,7 @@ describe('sqsh-layers.yaml', () => {
         'sqsh-layers.yaml:3:1: unknown key "jbos" (did you mean "jobs"?)',
         '   3 | jbos: 2',
         '     | ^^^^',
-        '  hint: allowed keys: squashfs, tmpfs-size, cache, remote, source-date-epoch, jobs',
+        '  hint: allowed keys: squashfs, tmpfs-size, cache, cache-from, cache-to, source-date-epoch, jobs',
         '',
         'sqsh-layers.yaml:4:20: "source-date-epoch" must be at least 0, found -1',
         '   4 | source-date-epoch: -1',
@@ -816,22 +816,15 @@ describe('sqsh-layers.yaml', () => {
     ]);
   });
 
-  it('refuses "remote" (the registry cache) as not supported yet, with the other problems', async () => {
-    const { text } = await problems({ 'sqsh-layers.yaml': 'remote: registry.example.com/layers\n', 'recipes/base.yaml': 'steps: []\n' });
-    expect(text).toBe(
-      [
-        'recipes/base.yaml:1:8: "steps" must not be empty',
-        '   1 | steps: []',
-        '     |        ^^',
-        '',
-        'sqsh-layers.yaml:1:9: "remote" (a shared cache in an OCI registry) is not supported yet',
-        '   1 | remote: registry.example.com/layers',
-        '     |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^',
-        '  hint: remove it from sqsh-layers.yaml; layers are cached in the local cache directory ("cache", default .sqsh-cache)',
-        '',
-        '2 problems in the recipes; nothing was built',
-      ].join('\n'),
-    );
+  it('takes cache-from/cache-to as registry repositories, and refuses a tagged one with the other problems', async () => {
+    const ok = await project({ 'sqsh-layers.yaml': 'cache-from: ghcr.io/acme/layers-cache\ncache-to: localhost:5000/cache\n', 'recipes/base.yaml': RUN });
+    const { project: p } = await loadProject(ok, { checkInputs: true });
+    expect(p!.config).toMatchObject({ cacheFrom: 'ghcr.io/acme/layers-cache', cacheTo: 'localhost:5000/cache' });
+    const { text } = await problems({ 'sqsh-layers.yaml': 'cache-from: ghcr.io/acme/cache:latest\n', 'recipes/base.yaml': 'steps: []\n' });
+    expect(text.split('\n').filter((l) => /^\S+:\d+:\d+: /.test(l))).toEqual([
+      'recipes/base.yaml:1:8: "steps" must not be empty',
+      'sqsh-layers.yaml:1:13: "cache-from" must be a registry repository such as "ghcr.io/OWNER/layers-cache" (no :TAG: each entry is tagged with its key), found "ghcr.io/acme/cache:latest"',
+    ]);
   });
 
   it('gives the defaults when there is no project file', async () => {

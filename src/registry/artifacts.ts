@@ -1,0 +1,174 @@
+// What this tool stores in a registry, as OCI 1.1 artifacts (an image manifest with an
+// artifactType), the pattern of stacker/atomfs and Apptainer's SIF artifacts:
+//
+// - A published layer set: artifactType LAYERSET, a config blob LAYERSET_CONFIG (names,
+//   parents, the sqsh_layers= lines, squashfs options, keys), the layers base first, each
+//   uploaded as is (squashfs is compressed already) as LAYER with the title annotation
+//   NAME.sqsh (what ORAS uses as the file name). `created` comes from SOURCE_DATE_EPOCH so
+//   the manifest digest is reproducible. --compat: registries that accept only known config
+//   media types (GitLab, Quay) get the empty config (OCI 1.1 guidance) and the layer set's
+//   config in an annotation.
+// - A cache entry: its own repository, one tag per key (`k-<hex of the key digest>`: 66
+//   characters, under the 128-character tag limit), artifactType CACHE, config = the key
+//   record, exactly one layer (the same blob and media type as a published layer, so
+//   publishing a cached layer is a manifest PUT plus a cross-repo mount). Looked up with a
+//   HEAD on the tag: concurrent writers are harmless (any winner is a valid entry), and no
+//   shared index tag that writers overwrite (BuildKit's known problem), no referrers.
+
+import { createHash } from 'node:crypto';
+import { canonicalJson, type KeyDigest, type Sha256 } from '../cache/digest.js';
+import { keyDigest, type LayerKey } from '../cache/key.js';
+import type { KeyRecord } from '../cache/store.js';
+import { isLayerName } from '../recipe/layer-name.js';
+import type { Descriptor } from './repository.js';
+
+export const MEDIA = {
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  layer: 'application/vnd.sqsh-layers.layer.v1.squashfs',
+  layerSet: 'application/vnd.sqsh-layers.layerset.v1',
+  layerSetConfig: 'application/vnd.sqsh-layers.layerset.config.v1+json',
+  cache: 'application/vnd.sqsh-layers.cache.v1',
+  cacheConfig: 'application/vnd.sqsh-layers.cache.config.v1+json',
+  empty: 'application/vnd.oci.empty.v1+json',
+} as const;
+
+export const TITLE = 'org.opencontainers.image.title';
+/** Where --compat keeps the layer set's config (the config blob is the empty one). */
+export const CONFIG_ANNOTATION = 'dev.sqsh-layers.layerset.config';
+
+/** The OCI empty descriptor's content: `{}`. */
+export const EMPTY_CONFIG = Buffer.from('{}');
+
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType: typeof MEDIA.manifest;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+export function descriptorOf(mediaType: string, bytes: Buffer): Descriptor {
+  return { mediaType, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+}
+
+export function layerDescriptor(name: string, digest: Sha256, size: number): Descriptor {
+  return { mediaType: MEDIA.layer, digest: `sha256:${digest}`, size, annotations: { [TITLE]: `${name}.sqsh` } };
+}
+
+export function cacheTag(key: KeyDigest): string {
+  return `k-${key}`;
+}
+
+/** The cache entry of a stored layer: its manifest and config bytes. */
+export function cacheEntry(record: KeyRecord): { manifest: Buffer; config: Buffer; configDescriptor: Descriptor; layer: Descriptor } {
+  const config = Buffer.from(canonicalJson(record));
+  const configDescriptor = descriptorOf(MEDIA.cacheConfig, config);
+  const layer = layerDescriptor(record.layer, record.digest, record.size);
+  const m: ImageManifest = { schemaVersion: 2, mediaType: MEDIA.manifest, artifactType: MEDIA.cache, config: configDescriptor, layers: [layer] };
+  return { manifest: Buffer.from(JSON.stringify(m)), config, configDescriptor, layer };
+}
+
+/** Parses what a registry sent as a manifest; throws a readable message when it is not one of ours. */
+export function parseManifest(bytes: Buffer, artifactType: string): ImageManifest {
+  let m: ImageManifest;
+  try {
+    m = JSON.parse(bytes.toString('utf8')) as ImageManifest;
+  } catch {
+    throw new Error('the manifest is not JSON');
+  }
+  if (m?.schemaVersion !== 2 || !m.config || !Array.isArray(m.layers)) throw new Error('not an OCI image manifest');
+  const type = m.artifactType ?? m.config.mediaType;
+  const want = artifactType === MEDIA.layerSet ? [MEDIA.layerSet, MEDIA.layerSetConfig] : [MEDIA.cache, MEDIA.cacheConfig];
+  if (!want.includes(type as never)) throw new Error(`not a sqsh-layers artifact (artifactType ${type ?? 'none'}, expected ${artifactType})`);
+  for (const d of [m.config, ...m.layers]) {
+    if (typeof d?.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest) || !Number.isSafeInteger(d.size) || d.size < 0) {
+      throw new Error('a descriptor without a sha256 digest and size');
+    }
+  }
+  return m;
+}
+
+/**
+ * A cache entry's key record, checked against the key that was looked up: an entry whose
+ * record is for another key, or whose layer is not the one the record names, is not used.
+ */
+export function checkCacheRecord(config: Buffer, m: ImageManifest, wanted: KeyDigest): KeyRecord {
+  const record = JSON.parse(config.toString('utf8')) as KeyRecord;
+  if (keyDigest(record.key) !== wanted || record.keyDigest !== wanted) throw new Error('its key record is for another key');
+  const layer = m.layers.length === 1 ? m.layers[0]! : undefined;
+  if (!layer || layer.mediaType !== MEDIA.layer || layer.digest !== `sha256:${record.digest}` || layer.size !== record.size) {
+    throw new Error('its layer is not the one its key record names');
+  }
+  if (!isLayerName(record.layer)) throw new Error('its key record names no valid layer');
+  return record;
+}
+
+/** One layer of a published set, as its config lists it. */
+export interface LayerSetEntry {
+  name: string;
+  parent: string | null;
+  sha256: Sha256;
+  size: number;
+  squashfs: LayerKey['recipe']['squashfs'];
+  /** The recipe key it was built from; absent for a layer made by merge, commit or capture. */
+  keyDigest?: KeyDigest;
+  key?: LayerKey;
+  builtAt: string;
+}
+
+export interface LayerSetConfig {
+  /** Base first, as the manifest's layers. */
+  layers: LayerSetEntry[];
+  /** The kernel parameter of each top layer's stack. */
+  sqshLayers: string[];
+}
+
+export interface LayerSetAnnotations {
+  created: string;
+  source?: string;
+  revision?: string;
+}
+
+/** The manifest of a published layer set, and its config (as a blob, or with --compat in an annotation). */
+export function layerSetManifest(config: LayerSetConfig, a: LayerSetAnnotations, compat: boolean): { manifest: Buffer; config: Buffer; configDescriptor: Descriptor } {
+  const configBytes = compat ? EMPTY_CONFIG : Buffer.from(canonicalJson(config));
+  const configDescriptor = descriptorOf(compat ? MEDIA.empty : MEDIA.layerSetConfig, configBytes);
+  const annotations: Record<string, string> = { 'org.opencontainers.image.created': a.created };
+  if (a.source) annotations['org.opencontainers.image.source'] = a.source;
+  if (a.revision) annotations['org.opencontainers.image.revision'] = a.revision;
+  if (compat) annotations[CONFIG_ANNOTATION] = canonicalJson(config);
+  const m: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA.manifest,
+    artifactType: MEDIA.layerSet,
+    config: configDescriptor,
+    layers: config.layers.map((l) => layerDescriptor(l.name, l.sha256, l.size)),
+    annotations,
+  };
+  return { manifest: Buffer.from(JSON.stringify(m)), config: configBytes, configDescriptor };
+}
+
+/**
+ * A pulled layer set's config, checked against its manifest: the same layers in the same
+ * order, every name a layer name, titles NAME.sqsh, parents earlier in the list, every key
+ * matching its digest. Anything else is refused (a title such as `../x` never becomes a path).
+ */
+export function checkLayerSet(config: LayerSetConfig, m: ImageManifest): LayerSetConfig {
+  if (!Array.isArray(config?.layers) || config.layers.length !== m.layers.length) throw new Error('the config does not list the manifest\'s layers');
+  const seen = new Set<string>();
+  config.layers.forEach((l, i) => {
+    const d = m.layers[i]!;
+    if (typeof l.name !== 'string' || !isLayerName(l.name)) throw new Error(`"${String(l.name).slice(0, 80)}" is not a layer name`);
+    if (seen.has(l.name)) throw new Error(`layer ${l.name} is listed twice`);
+    if (d.mediaType !== MEDIA.layer) throw new Error(`layer ${l.name} has media type ${d.mediaType}, expected ${MEDIA.layer}`);
+    if (d.annotations?.[TITLE] !== `${l.name}.sqsh`) throw new Error(`layer ${l.name} is titled "${String(d.annotations?.[TITLE]).slice(0, 80)}"`);
+    if (d.digest !== `sha256:${l.sha256}` || d.size !== l.size) throw new Error(`layer ${l.name}: the config and the manifest name other bytes`);
+    if (l.parent !== null && !seen.has(l.parent)) throw new Error(`layer ${l.name}: its parent ${String(l.parent)} does not come before it`);
+    if ((l.key !== undefined || l.keyDigest !== undefined) && (l.key === undefined || keyDigest(l.key) !== l.keyDigest)) {
+      throw new Error(`layer ${l.name}: its key does not match its key digest`);
+    }
+    seen.add(l.name);
+  });
+  return config;
+}
