@@ -7,6 +7,7 @@ import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { type Manifest, readManifestFile } from '../layer/manifest.js';
 import { stackOf } from '../plan/graph.js';
+import { printable } from '../process/run.js';
 import { isLayerName } from '../recipe/layer-name.js';
 import { LAYERS_DIR } from './session.js';
 
@@ -66,9 +67,16 @@ async function resolveFile(label: string, file: string): Promise<LayerRef> {
   const seen = new Set<string>();
   for (let cur: string | null = named[0]; cur !== null; cur = manifest.layers[cur]?.parent ?? null) {
     const entry = manifest.layers[cur];
-    if (!entry || seen.has(cur)) throw new FailureError({ reason: 'usage', message: `${path.join(dir, 'manifest.json')}: the parents of ${named[0]} are not all recorded` });
+    if (!entry || seen.has(cur)) throw new FailureError({ reason: 'usage', message: `${path.join(dir, 'manifest.json')}: the parents of ${printable(named[0])} are not all recorded` });
+    // A manifest beside a downloaded file is not trusted to name files: only NAME.sqsh in
+    // this directory, never a path elsewhere on the host or a device.
+    if (!isLayerName(cur) || entry.file !== `${cur}.sqsh`) {
+      throw new FailureError({ reason: 'usage', message: `${path.join(dir, 'manifest.json')}: layer "${printable(cur)}" is recorded as "${printable(String(entry.file))}", not as a layer file beside it` });
+    }
     seen.add(cur);
     const f = path.join(dir, entry.file);
+    const fst = await fs.lstat(f).catch(() => undefined);
+    if (fst !== undefined && !fst.isFile()) throw new FailureError({ reason: 'usage', message: `${f}: not a regular file` });
     if (!existsSync(f)) throw new FailureError({ reason: 'not-built', layers: [cur], target: label });
     stack.push({ name: cur, file: f });
   }

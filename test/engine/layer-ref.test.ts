@@ -1,7 +1,7 @@
 // LAYER arguments of inspect, diff, verify and shell: a project layer and its stack, a .sqsh
 // file beside the manifest.json that records its parents, a file on its own, and the errors.
 
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPathArgument, resolveLayer } from '../../src/engine/layer-ref.js';
@@ -79,5 +79,26 @@ describe('resolveLayer', () => {
     const loop = layersDir(['a.sqsh', 'b.sqsh'], { a: 'b', b: 'a' });
     const f = await failure(resolveLayer('layers/a.sqsh', loop, noProject));
     expect(f.reason === 'usage' && f.message).toContain('the parents of a are not all recorded');
+  });
+
+  it('refuses a manifest beside a downloaded file that points a parent at another host file', async () => {
+    const d = layersDir(['top.sqsh'], { top: 'base' });
+    const secret = path.join(d, 'secret.sqsh');
+    writeFileSync(secret, 'host file');
+    const manifest = path.join(d, 'layers/manifest.json');
+    const hostile = (base: Record<string, unknown>) =>
+      writeFileSync(manifest, JSON.stringify({ version: 1, layers: { top: { file: 'top.sqsh', parent: 'base', sha256: 'a'.repeat(64), size: 1 }, ...base } }));
+    hostile({ base: { file: '../secret.sqsh', parent: null, sha256: 'a'.repeat(64), size: 1 } });
+    let f = await failure(resolveLayer('layers/top.sqsh', d, noProject));
+    expect(f.reason === 'usage' && f.message).toContain('layer "base" is recorded as "../secret.sqsh", not as a layer file beside it');
+    hostile({ '../x': { file: '../x.sqsh', parent: null, sha256: 'a'.repeat(64), size: 1 } });
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"parent":"base"', '"parent":"../x"'));
+    f = await failure(resolveLayer('layers/top.sqsh', d, noProject));
+    expect(f.reason === 'usage' && f.message).toContain('layer "../x" is recorded as "../x.sqsh"');
+    // A symlink named like a layer file, pointing at a host file, is not stacked either.
+    hostile({ base: { file: 'base.sqsh', parent: null, sha256: 'a'.repeat(64), size: 1 } });
+    symlinkSync(secret, path.join(d, 'layers/base.sqsh'));
+    f = await failure(resolveLayer('layers/top.sqsh', d, noProject));
+    expect(f.reason === 'usage' && f.message).toContain('base.sqsh: not a regular file');
   });
 });
