@@ -57,6 +57,16 @@ function outermost(rels: string[]): string[] {
   return sorted.filter((r) => !sorted.some((o) => o !== r && r.startsWith(`${o}/`)));
 }
 
+/** In-root paths of the output file and its temp name when the output directory is inside root. */
+async function outputInRoot(root: string, out: LayerOutput, runId: string): Promise<string[]> {
+  const [r, d] = await Promise.all([fs.realpath(root), fs.realpath(out.dir).catch(() => undefined)]);
+  if (d === undefined) return [];
+  const rel = path.relative(r, d);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return [];
+  const at = rel === '' ? '' : `/${rel}`;
+  return [`${at}/${out.name}.sqsh`, `${at}/.${out.name}.sqsh.${runId}.tmp`];
+}
+
 export async function captureRoot(s: OpSession, p: CapturePlan): Promise<{ written?: WrittenLayer; stats?: CaptureStats }> {
   const phase = (text: string) => s.report.emit({ type: 'phase', layer: p.out.name, text });
   const mounts = await mountPointsBelow(p.root);
@@ -97,6 +107,13 @@ export async function captureRoot(s: OpSession, p: CapturePlan): Promise<{ writt
     await visit('');
   }
 
+  // The layer being written, when --out is inside ROOT: its temp file grows while mksquashfs
+  // reads the view, and must not pack (a part of) itself, nor the older file it replaces.
+  const matched = excluded.length;
+  for (const rel of await outputInRoot(p.root, p.out, s.runId)) {
+    if (!emptied.some((e) => rel.startsWith(`${e}/`)) && !excluded.includes(rel)) excluded.push(rel);
+  }
+
   // The mask: each directory on the way with the attributes of the one it covers.
   const dirs = new Set<string>(['']);
   for (const rel of [...emptied, ...excluded]) {
@@ -133,5 +150,5 @@ export async function captureRoot(s: OpSession, p: CapturePlan): Promise<{ writt
   await s.scope.mount(overlayMount({ lowers: [mask, src], options: [], cwd: s.runDir }, view));
   phase(`packing ${p.root}`);
   const written = await packInto(s, view, p.out, p.pack);
-  return { written, stats: { emptied, excluded: excluded.length } };
+  return { written, stats: { emptied, excluded: matched } };
 }

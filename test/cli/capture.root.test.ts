@@ -83,6 +83,21 @@ describe('capture', () => {
     expect(statLines(root)).toEqual(before);
   });
 
+  it('never packs its own output when --out is inside the root', async () => {
+    const dir = testDir('capture-self');
+    const root = path.join(dir, 'root');
+    sh(`mkdir -p ${root}/etc ${root}/srv/layers && echo host > ${root}/etc/hostname && echo old > ${root}/srv/layers/old.sqsh`);
+    // The first capture writes base.sqsh inside the root; the second must pack neither it nor its own temp file.
+    for (let i = 0; i < 2; i++) {
+      const res = await execCli(['--force', 'capture', root, 'base', '--out', path.join(root, 'srv/layers')], { env: stateEnv(dir) });
+      expect(res.stderr).not.toContain('error');
+      expect(res.code).toBe(0);
+    }
+    const captured = await withStack(path.join(dir, 'stack'), [path.join(root, 'srv/layers/base.sqsh')], (r) => fullTree(r));
+    expect(captured.filter((l) => l.startsWith('/srv/layers/')).map((l) => l.split(' ')[0])).toEqual(['/srv/layers/old.sqsh']);
+    expect(captured.some((l) => l.startsWith('/etc/hostname file'))).toBe(true);
+  });
+
   it('--dry-run mounts and writes nothing; a missing root is a usage error', async () => {
     const dir = testDir('capture-dry');
     const root = path.join(dir, 'root');
