@@ -39,7 +39,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
         const sourceDateEpoch = sourceDateEpochFromEnv(io.env);
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
         const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
-        const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
+        const interrupts = trapInterrupts(io);
         let outcomes: LayerOutcome[] = [];
         let failure: Failure | undefined;
         try {

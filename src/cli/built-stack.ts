@@ -37,7 +37,7 @@ export async function withBuiltLayers<T>(
   const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
   buildOrder(graph, targets); // unknown layer → usage error with suggestions, before any lock
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
-  const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
+  const interrupts = trapInterrupts(io);
   let failure: Failure | undefined;
   let result: T | undefined;
   try {

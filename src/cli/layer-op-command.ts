@@ -26,7 +26,7 @@ export async function checkTools(command: keyof typeof OP_TOOLS, io: Io): Promis
 
 export async function withOpSession<T>(g: GlobalOptions, io: Io, where: { projectDir: string | undefined; owner: string; outDir: string }, fn: (s: OpSession) => Promise<T>): Promise<T> {
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
-  const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
+  const interrupts = trapInterrupts(io);
   let failure: Failure | undefined;
   let result: T | undefined;
   try {

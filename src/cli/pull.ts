@@ -37,7 +37,7 @@ digest refuses the whole set, and layers/ is left as it was.`,
         const g = globals();
         const ref = parseReference(refText, 'pull reference');
         const env = io.env;
-        const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
+        const interrupts = trapInterrupts(io);
         const signal = interrupts.signal;
         const registries = new Registries({
           env,

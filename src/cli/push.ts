@@ -50,7 +50,7 @@ created time is SOURCE_DATE_EPOCH (or the project's), so the same layers give th
         const epoch = sourceDateEpochFromEnv(io.env) ?? config?.sourceDateEpoch;
         const env = io.env;
         const source = o.source ?? (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}` : undefined);
-        const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'));
+        const interrupts = trapInterrupts(io);
         const signal = interrupts.signal;
         const registries = new Registries({
           env,

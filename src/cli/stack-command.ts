@@ -34,7 +34,7 @@ export function tmpfsSizeOption(value: string): string {
  */
 export async function inStackSession<T>(g: GlobalOptions, io: Io, work: (s: StackSession) => Promise<T>): Promise<T> {
   const warn = (text: string) => io.stderr.write(`sqsh-layers: warning: ${text}\n`);
-  const interrupts = trapInterrupts(() => io.stderr.write('sqsh-layers: cleaning up, please wait...\n'), { hangup: true });
+  const interrupts = trapInterrupts(io);
   let result: T | undefined;
   let failed: unknown;
   let threw = false;

@@ -1,4 +1,4 @@
-// SIGINT and SIGTERM become an aborted signal that every running command and loop
+// SIGINT, SIGTERM and SIGHUP become an aborted signal that every running command and loop
 // watches; cleanup then runs in `finally` blocks and the exit code says what happened.
 
 import { type Failure, FailureError, failureOf } from '../failure.js';
@@ -9,16 +9,16 @@ export interface InterruptHandle {
 }
 
 /**
- * Turns the first SIGINT/SIGTERM (and SIGHUP with `hangup`: a closed terminal) into an abort;
- * later ones only remind that cleanup is running.
+ * Turns the first SIGINT, SIGTERM or SIGHUP (a closed terminal: without it node would die
+ * with mounts in place) into an abort; later ones only remind that cleanup is running.
  */
-export function trapInterrupts(onSecond: (sig: NodeJS.Signals) => void, o: { hangup?: boolean } = {}): InterruptHandle {
+export function trapInterrupts(io: { stderr: { write(s: string): unknown } }): InterruptHandle {
   const ac = new AbortController();
   const handler = (sig: NodeJS.Signals) => {
-    if (ac.signal.aborted) onSecond(sig);
+    if (ac.signal.aborted) io.stderr.write('sqsh-layers: cleaning up, please wait...\n');
     else ac.abort(sig);
   };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', ...(o.hangup ? (['SIGHUP'] as const) : [])];
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const sig of signals) process.on(sig, handler);
   return {
     signal: ac.signal,

@@ -139,6 +139,22 @@ describe('interrupts', () => {
     await expectNothingLeft(p, before);
   });
 
+  it('SIGHUP (the terminal closed) during a run step: exit 129, everything undone', async () => {
+    const p = await project('sighup');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'recipes/app.yaml': `parent: base\nsteps:\n  - run: |\n      touch /started\n      sleep 1000\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    const child = spawnCli(['build'], { cwd: p.dir, env: p.env });
+    p.pids.push(child.pid!);
+    await waitFor('the run step to start', () => upperFile(p, 'app', 'started'));
+    await waitFor('the step sleeping', () => processesWithEnv(TOKEN_VAR, p.token).length > 0);
+    child.kill('SIGHUP');
+    expect(await exitOf(child)).toBe(129);
+    expect(child.output()).toContain('interrupted by SIGHUP');
+    await expectNothingLeft(p, before);
+  });
+
   it('SIGTERM during mksquashfs: exit 143, no partial file in layers/ or the cache', async () => {
     // 256 MiB of random bytes, xz: packing takes long enough to be interrupted.
     const p = await project('sigterm');
