@@ -3,6 +3,7 @@
 // the layers to the command's own work. The session (project lock, run state dir, cleanup
 // of killed runs, interrupt handling) lasts until that work is done.
 
+import { remoteCacheOf } from './remote-cache.js';
 import { build, type LayerOutcome } from '../engine/build.js';
 import { type BuildSession, openBuildSession } from '../engine/session.js';
 import { type Failure, FailureError } from '../failure.js';
@@ -50,6 +51,8 @@ export async function withBuiltLayers<T>(
       stateRoot: stateRootFromEnv(io.env),
       env: io.env,
       envSourceDateEpoch: envEpoch,
+      // cache-from / cache-to of sqsh-layers.yaml serve these builds too.
+      remote: remoteCacheOf({}, project.config),
     });
     try {
       const outcomes = await build(session, { targets, force: g.force, frozen: false, jobs: g.jobs ?? defaultJobs(project.config.jobs) });

@@ -86,12 +86,14 @@ export async function openOpSession(o: OpSessionOptions): Promise<OpSession> {
   for (const r of await cleanLeftovers(o.stateRoot, cleanupRunner, warn)) {
     warn(`cleaned up after a run that was killed (${r.runId}${r.project ? `, ${r.project}` : ''}): ${r.mounts} mount(s), ${r.killed} process group(s)`);
   }
-  await removeKilledTemps(o.outDir, o.stateRoot);
   const state = await RunState.create(o.stateRoot, o.owner);
   let lock: ProjectLock | undefined;
   try {
     if (o.projectDir !== undefined) lock = await ProjectLock.acquire(path.join(o.projectDir, LOCK_FILE), state.id);
+    // Under the project's lock: no other run of the project writes there now.
+    await removeKilledTemps(o.outDir, o.stateRoot);
   } catch (err) {
+    await lock?.release().catch(() => {});
     await state.dispose().catch(() => {});
     throw err;
   }

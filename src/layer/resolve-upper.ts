@@ -73,7 +73,8 @@ export async function missingRedirectTargets(scan: UpperScan, snap: string, lowe
     const value = scan.xattrs.get(snap + rel)?.get(REDIRECT_XATTR);
     if (value === undefined) continue;
     const redirect = nameOf(xattrBytes(value));
-    const target = redirect.startsWith('/') ? redirect : path.posix.join(path.posix.dirname(rel), redirect);
+    // Normalized below the root either way: a hostile "/../../etc" never looks outside a lower.
+    const target = redirect.startsWith('/') ? path.posix.join('/', redirect) : path.posix.join(path.posix.dirname(rel), redirect);
     let found = false;
     for (const l of lowerDirs) {
       if ((await fs.lstat(bytesOf(l + target)).catch(() => undefined))?.isDirectory()) found = true;
