@@ -33,6 +33,14 @@ async function processTable(): Promise<ProcEntry[]> {
  * still hold processes it left behind: its id cannot be reused while they live, so members
  * started after the leader are the run's too.
  */
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+}
+
 export async function killChildren(dir: string, childrenFile: string): Promise<number> {
   const text = await fs.readFile(path.join(dir, childrenFile), 'utf8').catch(() => '');
   const recorded: ProcessId[] = [];
@@ -46,18 +54,19 @@ export async function killChildren(dir: string, childrenFile: string): Promise<n
   for (const r of recorded) {
     const leader = table.find((p) => p.pid === r.pid);
     if (leader && leader.start !== r.start) continue; // the pid is another process's now
+    if (leader && leader.pgid !== r.pid) {
+      // A command kept in the tool's own process group (an interactive console: it needs the
+      // terminal) leads no group: it goes by itself.
+      if (!leader.zombie) killQuietly(leader.pid);
+      killed++;
+      continue;
+    }
     const members = table.filter((p) => p.pgid === r.pid && p.start >= r.start);
     if (!members.some((p) => !p.zombie)) continue;
     try {
       process.kill(-r.pid, 'SIGKILL');
     } catch {
-      for (const m of members) {
-        try {
-          process.kill(m.pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
+      for (const m of members) killQuietly(m.pid);
     }
     killed++;
   }
