@@ -5,7 +5,7 @@
 //                      the blobs it uses (see cache-run.ts)
 //   stat-cache.json    digests of unchanged files (inputs and blobs)
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { replaceAtomically, writeAtomic } from './atomic-write.js';
 import type { CacheRun } from './cache-run.js';
@@ -31,12 +31,24 @@ export class LocalStore implements LayerStore {
     return path.join(this.dir, 'keys', `${key}.json`);
   }
 
-  private async record(key: KeyDigest): Promise<KeyRecord | undefined> {
+  /**
+   * Key records read in this run: planning peeks at every layer's and the build then gets it;
+   * one read serves both. A record is immutable once written (put replaces it whole and
+   * updates this map; eviction forgets it).
+   */
+  private readonly records = new Map<KeyDigest, KeyRecord | undefined>();
+
+  private record(key: KeyDigest): KeyRecord | undefined {
+    if (this.records.has(key)) return this.records.get(key);
+    let record: KeyRecord | undefined;
     try {
-      return JSON.parse(await fs.readFile(this.keyPath(key), 'utf8')) as KeyRecord;
+      // Sync: a key record is a small file, read once per layer per run (see `records`).
+      record = JSON.parse(readFileSync(this.keyPath(key), 'utf8')) as KeyRecord;
     } catch {
-      return undefined;
+      record = undefined;
     }
+    if (record) this.records.set(key, record);
+    return record;
   }
 
   /**
@@ -60,12 +72,12 @@ export class LocalStore implements LayerStore {
   }
 
   async peek(key: KeyDigest): Promise<Lookup> {
-    const record = await this.record(key);
+    const record = this.record(key);
     return (record && (await this.check(record))) ?? { found: 'miss' };
   }
 
   async get(key: KeyDigest): Promise<Lookup> {
-    const record = await this.record(key);
+    const record = this.record(key);
     if (!record) return { found: 'miss' };
     // Claimed before it is checked: gc of another project sharing the cache leaves it alone from now on.
     await this.ownRun().use(record.digest);
@@ -73,6 +85,7 @@ export class LocalStore implements LayerStore {
     if (found.found === 'corrupt') {
       const blob = this.blobPath(record.digest);
       this.stats.forget(blob);
+      this.records.delete(key);
       await fs.rm(blob, { force: true });
       await fs.rm(this.keyPath(key), { force: true });
     } else if (found.found === 'hit') {
@@ -103,6 +116,7 @@ export class LocalStore implements LayerStore {
     }
     const record: KeyRecord = { keyDigest, key, digest, size, layer, createdAt: new Date().toISOString() };
     await writeAtomic(this.keyPath(keyDigest), JSON.stringify(record, null, 2) + '\n');
+    this.records.set(keyDigest, record);
     // Hashed above, from the very bytes now in the store: no second read, and trusted next time.
     await this.stats.seal(blob, digest);
     return { record, blobPath: blob };
