@@ -5,7 +5,7 @@
 //                      the blobs it uses (see cache-run.ts)
 //   stat-cache.json    digests of unchanged files (inputs and blobs)
 
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readFileSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { replaceAtomically, writeAtomic } from './atomic-write.js';
 import type { CacheRun } from './cache-run.js';
@@ -58,8 +58,12 @@ export class LocalStore implements LayerStore {
    */
   private async check(record: KeyRecord): Promise<Lookup | undefined> {
     const blob = this.blobPath(record.digest);
-    const st = await fs.stat(blob).catch(() => undefined);
-    if (!st) return undefined;
+    let st;
+    try {
+      st = statSync(blob);
+    } catch {
+      return undefined;
+    }
     if (st.size !== record.size) return { found: 'corrupt', record, detail: `${st.size} bytes, stored as ${record.size}` };
     let actual: Sha256;
     try {
@@ -90,7 +94,11 @@ export class LocalStore implements LayerStore {
       await fs.rm(this.keyPath(key), { force: true });
     } else if (found.found === 'hit') {
       const now = new Date();
-      await fs.utimes(this.keyPath(key), now, now).catch(() => {});
+      try {
+        utimesSync(this.keyPath(key), now, now);
+      } catch {
+        // Only gc's notion of last use: a record removed meanwhile is no reason to fail.
+      }
     }
     return found;
   }
