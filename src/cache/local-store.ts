@@ -166,7 +166,9 @@ async function linkBlob(
   runId: string,
   known?: { digest: Sha256; stats: StatCache },
 ): Promise<'linked' | 'copied' | 'unchanged'> {
-  const [b, d] = await Promise.all([fs.stat(blob), fs.stat(dest).catch(() => undefined)]);
+  // Sync: two stats per layer taken from the cache, nearly always answering 'unchanged'.
+  const b = statSync(blob);
+  const d = statSync(dest, { throwIfNoEntry: false });
   if (d && d.ino === b.ino && d.dev === b.dev) return 'unchanged';
   // On another filesystem than the cache (no hardlink possible), a copy with the right bytes stays.
   const copied = d !== undefined && d.dev !== b.dev && d.isFile() && d.size === b.size;
