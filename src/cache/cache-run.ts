@@ -4,7 +4,7 @@
 // gc and starting runs tell a live writer's files from a dead one's without seeing the state
 // directory of that run: another project may keep its runs under another one.
 
-import { promises as fs } from 'node:fs';
+import { appendFileSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Sha256 } from './digest.js';
 
@@ -54,7 +54,9 @@ export class CacheRun {
   /** Records that the run uses a blob; done before the blob is stored or taken, so gc never sees it unclaimed. */
   async use(digest: Sha256): Promise<void> {
     await this.mkdir();
-    await fs.appendFile(path.join(this.dir, USES_FILE), `${digest}\n`);
+    // Sync: one short append per layer taken from the cache; through the thread pool it costs
+    // several round trips (a no-op build of 1,000 layers makes 1,000 of them).
+    appendFileSync(path.join(this.dir, USES_FILE), `${digest}\n`);
   }
 
   /** Removes the run's directory (its temp files were renamed into the store or are partial). */

@@ -5,7 +5,7 @@
 //                      the blobs it uses (see cache-run.ts)
 //   stat-cache.json    digests of unchanged files (inputs and blobs)
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { replaceAtomically, writeAtomic } from './atomic-write.js';
 import type { CacheRun } from './cache-run.js';
@@ -31,12 +31,24 @@ export class LocalStore implements LayerStore {
     return path.join(this.dir, 'keys', `${key}.json`);
   }
 
-  private async record(key: KeyDigest): Promise<KeyRecord | undefined> {
+  /**
+   * Key records read in this run: planning peeks at every layer's and the build then gets it;
+   * one read serves both. A record is immutable once written (put replaces it whole and
+   * updates this map; eviction forgets it).
+   */
+  private readonly records = new Map<KeyDigest, KeyRecord | undefined>();
+
+  private record(key: KeyDigest): KeyRecord | undefined {
+    if (this.records.has(key)) return this.records.get(key);
+    let record: KeyRecord | undefined;
     try {
-      return JSON.parse(await fs.readFile(this.keyPath(key), 'utf8')) as KeyRecord;
+      // Sync: a key record is a small file, read once per layer per run (see `records`).
+      record = JSON.parse(readFileSync(this.keyPath(key), 'utf8')) as KeyRecord;
     } catch {
-      return undefined;
+      record = undefined;
     }
+    if (record) this.records.set(key, record);
+    return record;
   }
 
   /**
@@ -46,8 +58,12 @@ export class LocalStore implements LayerStore {
    */
   private async check(record: KeyRecord): Promise<Lookup | undefined> {
     const blob = this.blobPath(record.digest);
-    const st = await fs.stat(blob).catch(() => undefined);
-    if (!st) return undefined;
+    let st;
+    try {
+      st = statSync(blob);
+    } catch {
+      return undefined;
+    }
     if (st.size !== record.size) return { found: 'corrupt', record, detail: `${st.size} bytes, stored as ${record.size}` };
     let actual: Sha256;
     try {
@@ -60,12 +76,12 @@ export class LocalStore implements LayerStore {
   }
 
   async peek(key: KeyDigest): Promise<Lookup> {
-    const record = await this.record(key);
+    const record = this.record(key);
     return (record && (await this.check(record))) ?? { found: 'miss' };
   }
 
   async get(key: KeyDigest): Promise<Lookup> {
-    const record = await this.record(key);
+    const record = this.record(key);
     if (!record) return { found: 'miss' };
     // Claimed before it is checked: gc of another project sharing the cache leaves it alone from now on.
     await this.ownRun().use(record.digest);
@@ -73,11 +89,16 @@ export class LocalStore implements LayerStore {
     if (found.found === 'corrupt') {
       const blob = this.blobPath(record.digest);
       this.stats.forget(blob);
+      this.records.delete(key);
       await fs.rm(blob, { force: true });
       await fs.rm(this.keyPath(key), { force: true });
     } else if (found.found === 'hit') {
       const now = new Date();
-      await fs.utimes(this.keyPath(key), now, now).catch(() => {});
+      try {
+        utimesSync(this.keyPath(key), now, now);
+      } catch {
+        // Only gc's notion of last use: a record removed meanwhile is no reason to fail.
+      }
     }
     return found;
   }
@@ -103,6 +124,7 @@ export class LocalStore implements LayerStore {
     }
     const record: KeyRecord = { keyDigest, key, digest, size, layer, createdAt: new Date().toISOString() };
     await writeAtomic(this.keyPath(keyDigest), JSON.stringify(record, null, 2) + '\n');
+    this.records.set(keyDigest, record);
     // Hashed above, from the very bytes now in the store: no second read, and trusted next time.
     await this.stats.seal(blob, digest);
     return { record, blobPath: blob };
@@ -144,7 +166,9 @@ async function linkBlob(
   runId: string,
   known?: { digest: Sha256; stats: StatCache },
 ): Promise<'linked' | 'copied' | 'unchanged'> {
-  const [b, d] = await Promise.all([fs.stat(blob), fs.stat(dest).catch(() => undefined)]);
+  // Sync: two stats per layer taken from the cache, nearly always answering 'unchanged'.
+  const b = statSync(blob);
+  const d = statSync(dest, { throwIfNoEntry: false });
   if (d && d.ino === b.ino && d.dev === b.dev) return 'unchanged';
   // On another filesystem than the cache (no hardlink possible), a copy with the right bytes stays.
   const copied = d !== undefined && d.dev !== b.dev && d.isFile() && d.size === b.size;

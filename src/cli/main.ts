@@ -5,21 +5,6 @@
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { EXIT, explainFailure, type Failure, FailureError, failureOf } from '../failure.js';
-import { planCommand } from './plan.js';
-import { cmdlineCommand } from './cmdline.js';
-import { buildCommand } from './build.js';
-import { gcCommand } from './gc.js';
-import { layerdevCommand } from './layerdev.js';
-import { bootCommand } from './boot.js';
-import { mergeCommand } from './merge.js';
-import { commitCommand } from './commit.js';
-import { captureCommand } from './capture.js';
-import { diffCommand, inspectCommand } from './inspect.js';
-import { verifyCommand } from './verify.js';
-import { shellCommand } from './shell.js';
-import { initCommand } from './init.js';
-import { pullCommand } from './pull.js';
-import { pushCommand } from './push.js';
 import { VERSION } from './version.js';
 import type { CommandKit, GlobalOptions, Io } from './kit.js';
 
@@ -91,22 +76,7 @@ Exit codes: 0 ok, 1 build or verify failure, 2 usage or recipe error, 129 hung u
       exitCode = await fn(...args);
     },
   };
-  planCommand(kit);
-  cmdlineCommand(kit);
-  buildCommand(kit);
-  gcCommand(kit);
-  layerdevCommand(kit);
-  bootCommand(kit);
-  mergeCommand(kit);
-  commitCommand(kit);
-  captureCommand(kit);
-  inspectCommand(kit);
-  diffCommand(kit);
-  verifyCommand(kit);
-  shellCommand(kit);
-  initCommand(kit);
-  pushCommand(kit);
-  pullCommand(kit);
+  for (const register of await Promise.all(commandsFor(argv).map((name) => COMMANDS[name]()))) register(kit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -114,6 +84,55 @@ Exit codes: 0 ok, 1 build or verify failure, 2 usage or recipe error, 129 hung u
   } catch (err) {
     return reportError(err, io);
   }
+}
+
+type Register = (kit: CommandKit) => void;
+
+/**
+ * Each command's module, loaded only when needed: a run of `build` or `plan` need not load
+ * boot, merge or layerdev code (module loading is most of a no-op build's time). In help order.
+ */
+const COMMANDS = {
+  plan: () => import('./plan.js').then((m) => m.planCommand),
+  cmdline: () => import('./cmdline.js').then((m) => m.cmdlineCommand),
+  build: () => import('./build.js').then((m) => m.buildCommand),
+  gc: () => import('./gc.js').then((m) => m.gcCommand),
+  layerdev: () => import('./layerdev.js').then((m) => m.layerdevCommand),
+  boot: () => import('./boot.js').then((m) => m.bootCommand),
+  merge: () => import('./merge.js').then((m) => m.mergeCommand),
+  commit: () => import('./commit.js').then((m) => m.commitCommand),
+  capture: () => import('./capture.js').then((m) => m.captureCommand),
+  inspect: () => import('./inspect.js').then((m) => m.inspectCommand),
+  diff: () => import('./inspect.js').then((m) => m.diffCommand),
+  verify: () => import('./verify.js').then((m) => m.verifyCommand),
+  shell: () => import('./shell.js').then((m) => m.shellCommand),
+  init: () => import('./init.js').then((m) => m.initCommand),
+  push: () => import('./push.js').then((m) => m.pushCommand),
+  pull: () => import('./pull.js').then((m) => m.pullCommand),
+} satisfies Record<string, () => Promise<Register>>;
+
+type CommandName = keyof typeof COMMANDS;
+const NAMES = Object.keys(COMMANDS) as CommandName[];
+
+/** Global options that take a value in the next argument (`-C DIR`, not `-CDIR` or `--jobs=2`). */
+const VALUE_OPTIONS = new Set(['-C', '--jobs', '--cache']);
+
+/**
+ * The commands to register: the one named on the command line, or all of them when none is
+ * (main help), the name is unknown (commander's "did you mean") or `help` is asked for.
+ */
+export function commandsFor(argv: readonly string[]): CommandName[] {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return Object.hasOwn(COMMANDS, a) ? [a as CommandName] : NAMES;
+  }
+  return NAMES;
 }
 
 /** A run that did not end well: its message on stderr, its exit code. */

@@ -16,12 +16,17 @@ import { clockWarning } from '../plan/reproducible.js';
 import { explainFailure, type Failure, FailureError } from '../failure.js';
 import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
-import { buildLayer } from './layer-build.js';
-import { describeLayerPlan, planOf } from './layer-plan.js';
+import type { LayerPlan } from './layer-plan.js';
 import { type BuildSession, LAYERS_DIR, type ReadOnlySession, type Session } from './session.js';
 import { LowerDirs, SharedLowers, type Lower } from './shared-lowers.js';
 import { layerStatuses, layerKey, type LayerStatus } from './status.js';
-import { toolsOf } from '../steps/index.js';
+
+// What builds a layer (steps, sandboxes, finalize, pack, in-process xattrs) is loaded when a
+// layer is built or described: a no-op build or plan never loads it (module loading is most of
+// a no-op's time).
+const layerBuilding = () => import('./layer-build.js');
+const layerPlans = () => import('./layer-plan.js');
+const stepTable = () => import('../steps/index.js');
 
 export interface BuildOptions {
   targets: string[];
@@ -128,7 +133,9 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
             if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
             lowers.push({ name: l, blob: lo.blob });
           }
-          const plan = await planOf(s, lowerDirs, recipe, lowers);
+          const { describeLayerPlan, planOf } = await layerPlans();
+          const { buildLayer } = await layerBuilding();
+          const plan: LayerPlan = await planOf(s, lowerDirs, recipe, lowers);
           const blob = await s.store.newBlob(name);
           if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out: blob.path }));
           try {
@@ -207,6 +214,7 @@ function bootWarnings(s: Session, order: readonly string[]): string[] {
 }
 
 async function preflight(s: BuildSession, stale: LayerStatus[]): Promise<void> {
+  const { toolsOf } = await stepTable();
   const needed = new Set(BASE_TOOLS);
   for (const st of stale) for (const step of s.graph.recipes.get(st.layer)!.steps) for (const t of toolsOf(step)) needed.add(t);
   const missing: string[] = [];
@@ -230,6 +238,7 @@ async function preflight(s: BuildSession, stale: LayerStatus[]): Promise<void> {
 async function dryRun(s: ReadOnlySession, statuses: LayerStatus[], lowerDirs: LowerDirs): Promise<LayerOutcome[]> {
   const out: LayerOutcome[] = [];
   const mounted = new Set<string>();
+  const { describeLayerPlan, planOf } = await layerPlans();
   for (const st of statuses) {
     if (st.state === 'cached') {
       s.report.emit({ type: 'info', text: `${st.layer}: cached (${st.digest.slice(0, 12)})` });

@@ -20,7 +20,23 @@ export interface KeyContext {
   fingerprints?: Map<string, Promise<InputFingerprint[]>>;
 }
 
-export async function layerKey(
+/** Keys computed in a run, by layer and parent: planning and building ask for the same ones. */
+const computed = new WeakMap<KeyContext, Map<string, Promise<{ key: LayerKey; digest: KeyDigest }>>>();
+
+export function layerKey(
+  kc: KeyContext,
+  recipe: Recipe,
+  parent: { name: string; digest: Sha256 } | null,
+): Promise<{ key: LayerKey; digest: KeyDigest }> {
+  let byLayer = computed.get(kc);
+  if (!byLayer) computed.set(kc, (byLayer = new Map<string, Promise<{ key: LayerKey; digest: KeyDigest }>>()));
+  const id = `${recipe.name}\0${parent ? `${parent.name}\0${parent.digest}` : ''}`;
+  let key = byLayer.get(id);
+  if (!key) byLayer.set(id, (key = computeKey(kc, recipe, parent)));
+  return key;
+}
+
+async function computeKey(
   kc: KeyContext,
   recipe: Recipe,
   parent: { name: string; digest: Sha256 } | null,

@@ -1,7 +1,7 @@
 // Loads a layer project: sqsh-layers.yaml and every recipes/*.yaml, validated and typed.
 // Every problem of every file is collected; nothing stops at the first.
 
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Diagnostic, fileLoc } from './diagnostic.js';
 import { isLayerName, LAYER_NAME_MAX } from './layer-name.js';
@@ -72,7 +72,9 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
     const name = entry.slice(0, -'.yaml'.length);
     let text: string;
     try {
-      text = await fs.readFile(path.join(projectDir, file), 'utf8');
+      // Sync: a recipe is a few hundred bytes, and a promise read costs four thread-pool round
+      // trips (open, fstat, read, close): the bulk of loading a 1,000-recipe project.
+      text = readFileSync(path.join(projectDir, file), 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'EISDIR' ? 'is a directory' : code === 'ENOENT' ? 'is a dangling symlink' : `cannot be read (${code ?? String(err)})`;
