@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { commandsFor } from '../../src/cli/main.js';
 import { runCli } from '../support/project.js';
 
-const ALL = ['plan', 'cmdline', 'build', 'gc', 'layerdev', 'boot', 'merge', 'commit', 'capture'];
+const ALL = ['plan', 'cmdline', 'build', 'gc', 'layerdev', 'boot', 'merge', 'commit', 'capture', 'inspect', 'diff', 'verify', 'shell', 'init', 'push', 'pull'];
 
 describe('commands loaded for a command line', () => {
   it('only the named command, after global options with or without values', () => {
