@@ -29,7 +29,7 @@ export function layerKeyProblem(v: unknown): string | undefined {
   if (!Array.isArray(v.inputs)) return 'inputs is not a list';
   for (const i of v.inputs as unknown[]) {
     if (!isObject(i) || typeof i.path !== 'string' || (i.kind !== 'file' && i.kind !== 'tree') || typeof i.digest !== 'string') return 'an input is not a fingerprint';
-    if (!isInt(i.mode) || !isInt(i.uid) || !isInt(i.gid)) return `input ${i.path}: mode, uid or gid is not an integer`;
+    if (!isInt(i.mode) || !isInt(i.uid) || !isInt(i.gid)) return 'an input\'s mode, uid or gid is not an integer';
   }
   const r = v.recipe;
   if (!isObject(r)) return 'recipe is not an object';

@@ -194,6 +194,7 @@ export function checkLayerSet(config: LayerSetConfig, m: ImageManifest): LayerSe
     if (!isSquashfsOptions(l.squashfs)) throw new Error(`layer ${l.name}: its squashfs options are not {compression, level, block-size}`);
     if (typeof l.builtAt !== 'string' || !isTimestamp(l.builtAt)) throw new Error(`layer ${l.name}: its build time is not an ISO 8601 time`);
     if (l.key !== undefined || l.keyDigest !== undefined) {
+      if (l.key === undefined) throw new Error(`layer ${l.name}: its key does not match its key digest`);
       const problem = layerKeyProblem(l.key);
       if (problem !== undefined) throw new Error(`layer ${l.name}: its key is not a layer key (${problem})`);
       if (keyDigest(l.key!) !== l.keyDigest) throw new Error(`layer ${l.name}: its key does not match its key digest`);
