@@ -197,9 +197,9 @@ export function checkLayerSet(config: LayerSetConfig, m: ImageManifest): LayerSe
       if (l.key === undefined) throw new Error(`layer ${l.name}: its key does not match its key digest`);
       const problem = layerKeyProblem(l.key);
       if (problem !== undefined) throw new Error(`layer ${l.name}: its key is not a layer key (${problem})`);
-      if (keyDigest(l.key!) !== l.keyDigest) throw new Error(`layer ${l.name}: its key does not match its key digest`);
+      if (keyDigest(l.key) !== l.keyDigest) throw new Error(`layer ${l.name}: its key does not match its key digest`);
       // The key names the parent it was built on: the same one the set says.
-      if ((l.key!.parent?.name ?? null) !== l.parent) throw new Error(`layer ${l.name}: its key names another parent`);
+      if ((l.key.parent?.name ?? null) !== l.parent) throw new Error(`layer ${l.name}: its key names another parent`);
     }
     seen.add(l.name);
   });

@@ -48,7 +48,7 @@ export async function readUpTo(res: Response, limit: number): Promise<{ bytes: B
   const chunks: Buffer[] = [];
   let n = 0;
   if (!res.body) return { bytes: Buffer.alloc(0), truncated: false };
-  const reader = res.body.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
