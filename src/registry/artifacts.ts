@@ -82,7 +82,7 @@ export function parseManifest(bytes: Buffer, artifactType: string): ImageManifes
   if (m?.schemaVersion !== 2 || !m.config || !Array.isArray(m.layers)) throw new Error('not an OCI image manifest');
   const type = m.artifactType ?? m.config.mediaType;
   const want = artifactType === MEDIA.layerSet ? [MEDIA.layerSet, MEDIA.layerSetConfig] : [MEDIA.cache, MEDIA.cacheConfig];
-  if (!want.includes(type as never)) throw new Error(`not a sqsh-layers artifact (artifactType ${type ?? 'none'}, expected ${artifactType})`);
+  if (!want.includes(type as never)) throw new Error(`not a sqsh-layers artifact (artifactType ${type === undefined ? 'none' : printableInline(String(type).slice(0, 80))}, expected ${artifactType})`);
   for (const d of [m.config, ...m.layers]) {
     if (typeof d?.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest) || !Number.isSafeInteger(d.size) || d.size < 0) {
       throw new Error('a descriptor without a sha256 digest and size');
