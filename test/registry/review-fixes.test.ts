@@ -18,7 +18,7 @@ import { cacheEntry, checkCacheRecord, checkLayerSet, type LayerSetConfig, layer
 import { RegistryHttp } from '../../src/registry/http.js';
 import { pullLayerSet, pushLayerSet } from '../../src/registry/layer-set.js';
 import { Repository } from '../../src/registry/repository.js';
-import { tempDir } from '../support/project.js';
+import { runCli, tempDir, writeFiles } from '../support/project.js';
 
 const work = tempDir('registry-review');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -348,5 +348,25 @@ describe('push and pull of layers/manifest.json', () => {
     } finally {
       await srv.close();
     }
+  });
+});
+
+describe('plan with a malformed key in layers/manifest.json', () => {
+  it('says "never built" instead of crashing, and shows a key\'s hostile text escaped', async () => {
+    const dir = path.join(work, 'plan');
+    const files = { 'recipes/base.yaml': 'steps:\n  - copy: files/base.txt\n    to: /etc/base.txt\n', 'files/base.txt': 'base\n' };
+    await writeFiles(dir, files);
+    const entry = { file: 'base.sqsh', parent: null, sha256: 'b'.repeat(64), size: 1, squashfs: SQ, builtAt: WHEN };
+    const write = (k: unknown) =>
+      fs.writeFile(path.join(dir, 'layers', 'manifest.json'), JSON.stringify({ version: 1, layers: { base: { ...entry, key: k, keyDigest: keyDigest(k as LayerKey) } } }));
+    await fs.mkdir(path.join(dir, 'layers'), { recursive: true });
+    await write({ format: 1, recipe: 'x' });
+    expect(await runCli(['plan'], { cwd: dir })).toEqual({ code: 0, stdout: expect.stringContaining('  base  build   never built\n') as string, stderr: '' });
+    // A well-formed key whose text carries escape sequences: shown as \xNN, never raw.
+    await write({ ...key('base', null), mksquashfs: 'v\x1b]0;owned\x07\nX' });
+    const r = await runCli(['plan'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('mksquashfs changed (v\\x1b]0;owned\\x07\\nX → ');
+    expect(r.stdout).not.toMatch(/\x1b|\x07/);
   });
 });
