@@ -27,6 +27,8 @@ const SQ = { compression: 'zstd', level: null, 'block-size': 131072 };
 const WHEN = '2023-11-14T22:13:20.000Z';
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_BUT_NEWLINE = /[\x00-\x09\x0b-\x1f]/;
 
 function key(name: string, parent: { name: string; digest: Sha256 } | null): LayerKey {
   return {
@@ -226,6 +228,9 @@ describe('registry answers without an end', () => {
   });
 });
 
+// Node 20's fetch (undici) already drops Authorization on a cross-origin redirect (the fetch
+// standard's rule since 2023); the client follows redirects itself so that this holds whatever
+// fetch does, and this test pins the behaviour.
 describe('redirects', () => {
   it('the registry\'s Authorization goes to its own origin only, never to the host a redirect names', async () => {
     const seen: { where: string; auth: string | undefined }[] = [];
@@ -367,6 +372,6 @@ describe('plan with a malformed key in layers/manifest.json', () => {
     const r = await runCli(['plan'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('mksquashfs changed (v\\x1b]0;owned\\x07\\nX → ');
-    expect(r.stdout).not.toMatch(/\x1b|\x07/);
+    expect(r.stdout).not.toMatch(CONTROL_BUT_NEWLINE);
   });
 });
