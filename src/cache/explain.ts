@@ -1,7 +1,9 @@
 // Why a layer is stale: the difference between the key of its last build and the key it
 // has now, named in the user's terms (recipe field, input path, parent). Pure.
 
+import { printableInline } from '../process/printable.js';
 import type { LayerKey } from './key.js';
+import { isLayerKey } from './key-shape.js';
 
 export type StaleReason =
   | { reason: 'not-built' }
@@ -17,7 +19,12 @@ export type StaleReason =
   | { reason: 'cache-corrupt'; detail: string }
   | { reason: 'input-missing'; path: string };
 
+/** A reason as a line of text; names from a previous key (which may have been pulled) are escaped. */
 export function describeReason(r: StaleReason): string {
+  return printableInline(reasonText(r));
+}
+
+function reasonText(r: StaleReason): string {
   switch (r.reason) {
     case 'not-built':
       return 'never built';
@@ -52,9 +59,13 @@ export function describeReason(r: StaleReason): string {
   }
 }
 
-/** Reasons `cur` differs from `prev`; empty when equal. */
+/**
+ * Reasons `cur` differs from `prev`; empty when equal. A previous key that is not a LayerKey
+ * (a manifest edited by hand, or pulled from a registry before keys were checked) counts as
+ * no previous key: the layer is "never built", never a crash.
+ */
 export function explainKeyChange(prev: LayerKey | undefined, cur: LayerKey): StaleReason[] {
-  if (!prev) return [{ reason: 'not-built' }];
+  if (!isLayerKey(prev)) return [{ reason: 'not-built' }];
   const out: StaleReason[] = [];
   if (prev.format !== cur.format) out.push({ reason: 'tool', what: `layer format changed (${prev.format} → ${cur.format})` });
   if (prev.mksquashfs !== cur.mksquashfs) out.push({ reason: 'tool', what: `mksquashfs changed (${prev.mksquashfs} → ${cur.mksquashfs})` });

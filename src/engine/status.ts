@@ -4,6 +4,7 @@
 import { explainKeyChange, type StaleReason } from '../cache/explain.js';
 import type { KeyDigest, Sha256 } from '../cache/digest.js';
 import { fingerprintInputs } from '../cache/inputs.js';
+import { isLayerKey } from '../cache/key-shape.js';
 import { type InputFingerprint, keyDigest, LAYER_FORMAT, type LayerKey, normalizeRecipe } from '../cache/key.js';
 import type { StatCache } from '../cache/stat-cache.js';
 import type { StoreReader } from '../cache/store.js';
@@ -91,7 +92,9 @@ export async function layerStatuses(
   for (const name of order) {
     const recipe = graph.recipes.get(name)!;
     const parentStatus = recipe.parent !== undefined ? byName.get(recipe.parent) : undefined;
-    const prev = manifest.layers[name]?.key;
+    // A key that is not a LayerKey (a hand-edited manifest) counts as none.
+    const recorded = manifest.layers[name]?.key;
+    const prev = isLayerKey(recorded) ? recorded : undefined;
     let status: LayerStatus;
     if (parentStatus && parentStatus.state === 'stale') {
       // Compare own fields only, with the parent taken as unchanged.

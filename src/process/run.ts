@@ -9,6 +9,9 @@ import type { ProcessPromise } from 'zx';
 import { type CommandFailure, FailureError } from '../failure.js';
 import { formatArgv, shortened } from './argv.js';
 import { checkInterrupted, classify } from './interrupt.js';
+import { printable } from './printable.js';
+
+export { printable } from './printable.js';
 
 export interface CommandOptions {
   cwd?: string;
@@ -237,14 +240,4 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
-}
-
-/**
- * A line of a command's output as it may be shown on a terminal: control characters (escape
- * sequences that set titles, clear the screen or write the clipboard) become visible `\xNN`
- * text. Output of `run` scripts is the layer's content talking, not ours.
- */
-export function printable(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  return line.replace(/[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -18,7 +18,9 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, type KeyDigest, type Sha256 } from '../cache/digest.js';
 import { keyDigest, type LayerKey } from '../cache/key.js';
+import { isSquashfsOptions, layerKeyProblem } from '../cache/key-shape.js';
 import type { KeyRecord } from '../cache/store.js';
+import { printableInline } from '../process/printable.js';
 import { isLayerName } from '../recipe/layer-name.js';
 import type { Descriptor } from './repository.js';
 
@@ -80,7 +82,7 @@ export function parseManifest(bytes: Buffer, artifactType: string): ImageManifes
   if (m?.schemaVersion !== 2 || !m.config || !Array.isArray(m.layers)) throw new Error('not an OCI image manifest');
   const type = m.artifactType ?? m.config.mediaType;
   const want = artifactType === MEDIA.layerSet ? [MEDIA.layerSet, MEDIA.layerSetConfig] : [MEDIA.cache, MEDIA.cacheConfig];
-  if (!want.includes(type as never)) throw new Error(`not a sqsh-layers artifact (artifactType ${type ?? 'none'}, expected ${artifactType})`);
+  if (!want.includes(type as never)) throw new Error(`not a sqsh-layers artifact (artifactType ${type === undefined ? 'none' : printableInline(String(type).slice(0, 80))}, expected ${artifactType})`);
   for (const d of [m.config, ...m.layers]) {
     if (typeof d?.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest) || !Number.isSafeInteger(d.size) || d.size < 0) {
       throw new Error('a descriptor without a sha256 digest and size');
@@ -94,14 +96,30 @@ export function parseManifest(bytes: Buffer, artifactType: string): ImageManifes
  * record is for another key, or whose layer is not the one the record names, is not used.
  */
 export function checkCacheRecord(config: Buffer, m: ImageManifest, wanted: KeyDigest): KeyRecord {
-  const record = JSON.parse(config.toString('utf8')) as KeyRecord;
+  let record: KeyRecord;
+  try {
+    record = JSON.parse(config.toString('utf8')) as KeyRecord;
+  } catch {
+    throw new Error('its key record is not JSON');
+  }
+  if (typeof record !== 'object' || record === null) throw new Error('its key record is not an object');
+  // The shape first: keyDigest() of anything JSON is some digest, so a matching digest alone
+  // lets through a "key" that plan and build cannot read.
+  const problem = layerKeyProblem(record.key);
+  if (problem !== undefined) throw new Error(`its key record holds no valid key (${problem})`);
   if (keyDigest(record.key) !== wanted || record.keyDigest !== wanted) throw new Error('its key record is for another key');
   const layer = m.layers.length === 1 ? m.layers[0]! : undefined;
   if (!layer || layer.mediaType !== MEDIA.layer || layer.digest !== `sha256:${record.digest}` || layer.size !== record.size) {
     throw new Error('its layer is not the one its key record names');
   }
-  if (!isLayerName(record.layer)) throw new Error('its key record names no valid layer');
+  if (typeof record.layer !== 'string' || !isLayerName(record.layer)) throw new Error('its key record names no valid layer');
+  if (typeof record.createdAt !== 'string' || !isTimestamp(record.createdAt)) throw new Error('its key record has no valid creation time');
   return record;
+}
+
+/** An ISO 8601 time as this tool writes them (Date.toISOString). */
+function isTimestamp(s: string): boolean {
+  return s.length <= 40 && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s));
 }
 
 /** One layer of a published set, as its config lists it. */
@@ -151,22 +169,37 @@ export function layerSetManifest(config: LayerSetConfig, a: LayerSetAnnotations,
 
 /**
  * A pulled layer set's config, checked against its manifest: the same layers in the same
- * order, every name a layer name, titles NAME.sqsh, parents earlier in the list, every key
- * matching its digest. Anything else is refused (a title such as `../x` never becomes a path).
+ * order, every name a layer name, titles NAME.sqsh, parents earlier in the list, squashfs
+ * options and build time of the right types, every key a LayerKey matching its digest.
+ * Anything else is refused (a title such as `../x` never becomes a path; a key that plan
+ * cannot read never reaches layers/manifest.json).
  */
 export function checkLayerSet(config: LayerSetConfig, m: ImageManifest): LayerSetConfig {
-  if (!Array.isArray(config?.layers) || config.layers.length !== m.layers.length) throw new Error('the config does not list the manifest\'s layers');
+  if (typeof config !== 'object' || config === null || !Array.isArray(config.layers) || config.layers.length !== m.layers.length) {
+    throw new Error('the config does not list the manifest\'s layers');
+  }
   const seen = new Set<string>();
+  const shown = (v: unknown) => printableInline(String(v).slice(0, 80));
   config.layers.forEach((l, i) => {
     const d = m.layers[i]!;
-    if (typeof l.name !== 'string' || !isLayerName(l.name)) throw new Error(`"${String(l.name).slice(0, 80)}" is not a layer name`);
+    if (typeof l !== 'object' || l === null) throw new Error(`layer ${i + 1} of the config is not an object`);
+    if (typeof l.name !== 'string' || !isLayerName(l.name)) throw new Error(`"${shown(l.name)}" is not a layer name`);
     if (seen.has(l.name)) throw new Error(`layer ${l.name} is listed twice`);
-    if (d.mediaType !== MEDIA.layer) throw new Error(`layer ${l.name} has media type ${d.mediaType}, expected ${MEDIA.layer}`);
-    if (d.annotations?.[TITLE] !== `${l.name}.sqsh`) throw new Error(`layer ${l.name} is titled "${String(d.annotations?.[TITLE]).slice(0, 80)}"`);
-    if (d.digest !== `sha256:${l.sha256}` || d.size !== l.size) throw new Error(`layer ${l.name}: the config and the manifest name other bytes`);
-    if (l.parent !== null && !seen.has(l.parent)) throw new Error(`layer ${l.name}: its parent ${String(l.parent)} does not come before it`);
-    if ((l.key !== undefined || l.keyDigest !== undefined) && (l.key === undefined || keyDigest(l.key) !== l.keyDigest)) {
-      throw new Error(`layer ${l.name}: its key does not match its key digest`);
+    if (d.mediaType !== MEDIA.layer) throw new Error(`layer ${l.name} has media type ${shown(d.mediaType)}, expected ${MEDIA.layer}`);
+    if (d.annotations?.[TITLE] !== `${l.name}.sqsh`) throw new Error(`layer ${l.name} is titled "${shown(d.annotations?.[TITLE])}"`);
+    if (typeof l.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(l.sha256) || d.digest !== `sha256:${l.sha256}` || d.size !== l.size) {
+      throw new Error(`layer ${l.name}: the config and the manifest name other bytes`);
+    }
+    if (l.parent !== null && (typeof l.parent !== 'string' || !seen.has(l.parent))) throw new Error(`layer ${l.name}: its parent ${shown(l.parent)} does not come before it`);
+    if (!isSquashfsOptions(l.squashfs)) throw new Error(`layer ${l.name}: its squashfs options are not {compression, level, block-size}`);
+    if (typeof l.builtAt !== 'string' || !isTimestamp(l.builtAt)) throw new Error(`layer ${l.name}: its build time is not an ISO 8601 time`);
+    if (l.key !== undefined || l.keyDigest !== undefined) {
+      if (l.key === undefined) throw new Error(`layer ${l.name}: its key does not match its key digest`);
+      const problem = layerKeyProblem(l.key);
+      if (problem !== undefined) throw new Error(`layer ${l.name}: its key is not a layer key (${problem})`);
+      if (keyDigest(l.key) !== l.keyDigest) throw new Error(`layer ${l.name}: its key does not match its key digest`);
+      // The key names the parent it was built on: the same one the set says.
+      if ((l.key.parent?.name ?? null) !== l.parent) throw new Error(`layer ${l.name}: its key names another parent`);
     }
     seen.add(l.name);
   });

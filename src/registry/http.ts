@@ -5,6 +5,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureError } from '../failure.js';
+import { printableInline } from '../process/printable.js';
 import type { Runner } from '../process/run.js';
 import { type Credentials, findCredentials } from './credentials.js';
 import { isLoopback } from './reference.js';
@@ -36,16 +37,67 @@ export interface RequestOptions {
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'EAI_AGAIN']);
 
-/** A registry's error body: `{"errors":[{"code","message"}]}`. */
-async function errorText(res: Response): Promise<string> {
-  const text = await res.text().catch(() => '');
+/** The most of an error body or token answer that is read: an endless one is cut, not buffered. */
+export const SMALL_BODY_LIMIT = 64 << 10;
+
+/**
+ * Up to `limit` bytes of a response body; the rest is cancelled unread (the connection
+ * closes), so a body that never ends cannot fill the memory.
+ */
+export async function readUpTo(res: Response, limit: number): Promise<{ bytes: Buffer; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  if (!res.body) return { bytes: Buffer.alloc(0), truncated: false };
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   try {
-    const errs = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors ?? [];
-    if (errs.length > 0) return errs.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ');
-  } catch {
-    // not JSON
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { bytes: Buffer.concat(chunks), truncated: false };
+      if (n + value.byteLength > limit) {
+        chunks.push(Buffer.from(value.subarray(0, limit - n)));
+        await reader.cancel().catch(() => {});
+        return { bytes: Buffer.concat(chunks), truncated: true };
+      }
+      n += value.byteLength;
+      chunks.push(Buffer.from(value));
+    }
+  } finally {
+    reader.releaseLock();
   }
-  return text.slice(0, 200).trim() || res.statusText;
+}
+
+/** A body that must be whole (a manifest, a config): over `limit` bytes it is refused. */
+export async function readLimited(res: Response, limit: number, registry: string): Promise<Buffer> {
+  const { bytes, truncated } = await readUpTo(res, limit);
+  if (truncated) throw registryFailure(registry, `a manifest or config over ${limit} bytes: refused`);
+  return bytes;
+}
+
+/** Registry text as it is shown: one line, no control characters, at most `max` characters. */
+function shown(text: string, max = 200): string {
+  const t = printableInline(text.trim());
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/** A registry's error body: `{"errors":[{"code","message"}]}`, read up to 64 KiB. */
+async function errorText(res: Response): Promise<string> {
+  const { bytes, truncated } = await readUpTo(res, SMALL_BODY_LIMIT).catch(() => ({ bytes: Buffer.alloc(0), truncated: true }));
+  const text = bytes.toString('utf8');
+  if (!truncated) {
+    try {
+      const errs = (JSON.parse(text) as { errors?: unknown }).errors;
+      if (Array.isArray(errs) && errs.length > 0) {
+        const parts = errs.slice(0, 5).map((e: { code?: unknown; message?: unknown }) =>
+          [e?.code, e?.message].filter((v): v is string => typeof v === 'string' && v !== '').join(': '),
+        );
+        const joined = parts.filter(Boolean).join('; ');
+        if (joined) return shown(joined);
+      }
+    } catch {
+      // not JSON
+    }
+  }
+  return shown(text) || shown(res.statusText);
 }
 
 export function registryFailure(registry: string, message: string, hint?: string): FailureError {
@@ -143,20 +195,8 @@ export class RegistryHttp {
       touch();
       r.onBytes?.(bytes);
     };
-    const headers: Record<string, string> = { 'user-agent': 'sqsh-layers', ...r.headers };
-    const auth = this.authHeader(r.scopes);
-    if (auth) headers.authorization = auth;
-    let body = r.body?.();
-    if (body instanceof ReadableStream) body = body.pipeThrough(meter(counted));
     try {
-      const res = await fetch(url, {
-        method,
-        headers,
-        body,
-        redirect: 'follow',
-        signal: ac.signal,
-        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-      });
+      const res = await this.fetchFollowing(method, url, r, counted, ac.signal);
       if (!res.body || method === 'HEAD') {
         stop();
         this.o.signal.removeEventListener('abort', onAbort);
@@ -175,6 +215,50 @@ export class RegistryHttp {
     }
   }
 
+  /**
+   * One request, following redirects by hand: the registry's credentials go only to the
+   * registry's own origin (scheme, host and port). A blob download that redirects to a CDN
+   * or an object store gets no Authorization header there (its URL carries its own grant),
+   * and a redirect from HTTPS to plain HTTP off this machine is refused.
+   */
+  private async fetchFollowing(method: string, url: URL, r: RequestOptions, counted: (n: number) => void, signal: AbortSignal): Promise<Response> {
+    const origin = new URL(this.base).origin;
+    let target = url;
+    let verb = method;
+    let withBody = true;
+    for (let hops = 0; ; hops++) {
+      const headers: Record<string, string> = { 'user-agent': 'sqsh-layers', ...r.headers };
+      if (!withBody) delete headers['content-type'];
+      const auth = target.origin === origin ? this.authHeader(r.scopes) : undefined;
+      if (auth) headers.authorization = auth;
+      let body = withBody ? r.body?.() : undefined;
+      if (body instanceof ReadableStream) body = body.pipeThrough(meter(counted));
+      const res = await fetch(target, {
+        method: verb,
+        headers,
+        body,
+        redirect: 'manual',
+        signal,
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      });
+      const location = res.headers.get('location');
+      if (![301, 302, 303, 307, 308].includes(res.status) || location === null) return res;
+      await res.body?.cancel().catch(() => {});
+      if (hops >= 10) throw registryFailure(this.registry, `${method} ${url.pathname}: more than 10 redirects`);
+      const next = new URL(location, target);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw registryFailure(this.registry, `${method} ${url.pathname}: a redirect to ${shown(next.protocol, 20)}`);
+      if (target.protocol === 'https:' && next.protocol === 'http:' && !isLoopback(next.host) && !this.o.insecure) {
+        throw registryFailure(this.registry, `${method} ${url.pathname}: a redirect from HTTPS to plain HTTP (${shown(next.origin, 80)}); use --insecure to allow it`);
+      }
+      // As the fetch standard: 303 (and 301/302 of a POST) become a GET without a body.
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && verb === 'POST')) {
+        if (verb !== 'HEAD') verb = 'GET';
+        withBody = false;
+      }
+      target = next;
+    }
+  }
+
   /** Answers a 401's challenge: Basic with the configured credentials, or a Bearer token from its realm. */
   private async authenticate(challenge: string, scopes: string[]): Promise<void> {
     const { scheme, params } = parseChallenge(challenge);
@@ -188,7 +272,7 @@ export class RegistryHttp {
       this.basic = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       return;
     }
-    if (scheme !== 'bearer' || !params.realm) throw registryFailure(this.registry, `unsupported authentication challenge "${challenge.slice(0, 80)}"`);
+    if (scheme !== 'bearer' || !params.realm) throw registryFailure(this.registry, `unsupported authentication challenge "${shown(challenge, 80)}"`);
     const realm = new URL(params.realm);
     // The token request carries the password: never in plain text off this machine.
     if (realm.protocol !== 'https:' && !isLoopback(realm.host) && !this.o.insecure) {
@@ -217,9 +301,18 @@ export class RegistryHttp {
     if (!res.ok) {
       throw registryFailure(this.registry, `token service ${realm.origin} refused: ${res.status} ${await errorText(res)}`, creds ? undefined : loginHint(this.registry));
     }
-    const got = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
-    const token = got.token ?? got.access_token;
-    if (!token) throw registryFailure(this.registry, `token service ${realm.origin} answered without a token`);
+    const answer = await readUpTo(res, SMALL_BODY_LIMIT).catch((err: unknown) => {
+      throw registryFailure(this.registry, `token service ${realm.origin}: ${describeNetworkError(err)}`);
+    });
+    if (answer.truncated) throw registryFailure(this.registry, `token service ${realm.origin} answered with over ${SMALL_BODY_LIMIT} bytes: refused`);
+    let got: { token?: unknown; access_token?: unknown } = {};
+    try {
+      got = (JSON.parse(answer.bytes.toString('utf8')) as typeof got) ?? {};
+    } catch {
+      // not JSON: no token
+    }
+    const token = typeof got.token === 'string' && got.token !== '' ? got.token : typeof got.access_token === 'string' ? got.access_token : '';
+    if (!token || /[^\x21-\x7e]/.test(token)) throw registryFailure(this.registry, `token service ${realm.origin} answered without a token`);
     this.tokens.set(scopes.join(' '), token);
   }
 }

@@ -6,9 +6,10 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeAtomic } from '../cache/atomic-write.js';
 import { sha256OfFile, type Sha256 } from '../cache/digest.js';
-import { type Manifest, type ManifestEntry, MANIFEST, readManifestFile } from '../layer/manifest.js';
+import { type Manifest, type ManifestEntry, ManifestWriter, readManifestFile } from '../layer/manifest.js';
+import { printableInline } from '../process/printable.js';
+import { isLayerName } from '../recipe/layer-name.js';
 import {
   CONFIG_ANNOTATION,
   checkLayerSet,
@@ -87,12 +88,17 @@ export async function pushLayerSet(
   } catch (err) {
     throw registryFailure(ref.registry, `nothing pushed: ${(err as Error).message}`, 'run sqsh-layers build first');
   }
-  // Every file has the bytes the manifest says, or nothing is published.
+  // Every file has the bytes the manifest says, or nothing is published. The file hashed is
+  // the file uploaded: NAME.sqsh, and an entry that names another file is refused.
   for (const n of names) {
     const e = m.layers[n]!;
-    const actual = await sha256OfFile(path.join(layersDir, e.file)).catch(() => undefined);
+    if (!isLayerName(n)) throw registryFailure(ref.registry, `nothing pushed: "${printableInline(n.slice(0, 80))}" in layers/manifest.json is not a layer name`);
+    if (e.file !== `${n}.sqsh`) {
+      throw registryFailure(ref.registry, `nothing pushed: layer ${n} in layers/manifest.json names the file "${printableInline(String(e.file).slice(0, 80))}", not ${n}.sqsh`);
+    }
+    const actual = await sha256OfFile(path.join(layersDir, `${n}.sqsh`)).catch(() => undefined);
     if (actual !== e.sha256) {
-      throw registryFailure(ref.registry, `nothing pushed: layers/${e.file} ${actual ? 'changed since it was built' : 'is missing'}`, 'run sqsh-layers build first');
+      throw registryFailure(ref.registry, `nothing pushed: layers/${n}.sqsh ${actual ? 'changed since it was built' : 'is missing'}`, 'run sqsh-layers build first');
     }
   }
   const entries: LayerSetEntry[] = names.map((n) => {
@@ -188,13 +194,16 @@ export async function pullLayerSet(
   } finally {
     for (const tmp of temps.values()) await fs.rm(tmp, { force: true });
   }
-  const before = (await readManifestFile(layersDir)) ?? { version: 1 as const, layers: {} };
-  const layers: Record<string, ManifestEntry> = { ...before.layers };
+  const before = await readManifestFile(layersDir);
+  const writer = new ManifestWriter(layersDir, before ?? { version: 1, layers: {} }, before !== undefined);
+  const layers: Record<string, ManifestEntry> = {};
   for (const l of config.layers) {
-    layers[l.name] = { file: `${l.name}.sqsh`, parent: l.parent, sha256: l.sha256, size: l.size, squashfs: l.squashfs, builtAt: l.builtAt, keyDigest: l.keyDigest, key: l.key };
+    // Only the checked fields, not whatever else the config's objects carry.
+    const key = l.key !== undefined ? { keyDigest: l.keyDigest, key: l.key } : {};
+    layers[l.name] = { file: `${l.name}.sqsh`, parent: l.parent, sha256: l.sha256, size: l.size, squashfs: l.squashfs, builtAt: l.builtAt, ...key };
+    await writer.update(l.name, layers[l.name]!);
   }
-  const sorted = Object.fromEntries(Object.entries(layers).sort(([a], [b]) => a.localeCompare(b)));
-  await writeAtomic(path.join(layersDir, MANIFEST), JSON.stringify({ version: 1, layers: sorted }, null, 2) + '\n');
+  await writer.flush();
   // The kernel lines from the checked parents, not the config's text (it may carry anything).
   const pulled: Manifest = { version: 1, layers };
   return { digest: got.digest, layers: out, sqshLayers: kernelLines(pulled, config.layers.map((l) => l.name)) };

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type RegistryHttp, registryFailure } from './http.js';
+import { type RegistryHttp, readLimited, registryFailure } from './http.js';
 
 /** An OCI content descriptor. */
 export interface Descriptor {
@@ -203,15 +203,4 @@ function withDigest(location: string, digest: string, base: string): string {
   const url = new URL(location, base);
   url.searchParams.set('digest', digest);
   return url.toString();
-}
-
-async function readLimited(res: Response, limit: number, registry: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    n += chunk.byteLength;
-    if (n > limit) throw registryFailure(registry, `a manifest or config over ${limit} bytes: refused`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
 }

@@ -115,8 +115,8 @@ function layerSet(): LayerSetConfig {
   const kt = key('top', { name: 'base', digest: b });
   return {
     layers: [
-      { name: 'base', parent: null, sha256: b, size: 10, squashfs: SQ, keyDigest: keyDigest(kb), key: kb, builtAt: 'x' },
-      { name: 'top', parent: 'base', sha256: 'c'.repeat(64) as Sha256, size: 20, squashfs: SQ, keyDigest: keyDigest(kt), key: kt, builtAt: 'x' },
+      { name: 'base', parent: null, sha256: b, size: 10, squashfs: SQ, keyDigest: keyDigest(kb), key: kb, builtAt: '2023-11-14T22:13:20.000Z' },
+      { name: 'top', parent: 'base', sha256: 'c'.repeat(64) as Sha256, size: 20, squashfs: SQ, keyDigest: keyDigest(kt), key: kt, builtAt: '2023-11-14T22:13:20.000Z' },
     ],
     sqshLayers: ['sqsh_layers=top:base'],
   };
@@ -183,7 +183,7 @@ describe('layer sets', () => {
 describe('cache entries', () => {
   const k = key('base', null);
   const kd = keyDigest(k);
-  const record = { keyDigest: kd, key: k, digest: 'd'.repeat(64) as Sha256, size: 42, layer: 'base', createdAt: 'x' };
+  const record = { keyDigest: kd, key: k, digest: 'd'.repeat(64) as Sha256, size: 42, layer: 'base', createdAt: '2023-11-14T22:13:20.000Z' };
 
   it('are tagged k-<key digest>, under the 128-character tag limit, with one layer', () => {
     expect(cacheTag(kd)).toBe(`k-${kd}`);
