@@ -2,8 +2,8 @@
 
 import { build, type LayerOutcome } from '../engine/build.js';
 import { openBuildSession, openReadOnlySession } from '../engine/session.js';
-import { EXIT, explainFailure, type Failure, FailureError } from '../failure.js';
-import { classify, trapInterrupts } from '../process/interrupt.js';
+import { EXIT, explainFailure } from '../failure.js';
+import { whileTrapped } from '../process/interrupt.js';
 import { defaultJobs, type CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
@@ -39,15 +39,13 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
         const sourceDateEpoch = sourceDateEpochFromEnv(io.env);
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
         const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
-        const interrupts = trapInterrupts(io);
-        let outcomes: LayerOutcome[] = [];
-        let failure: Failure | undefined;
-        try {
+        // Reported (main.ts) once the session has undone its mounts.
+        const outcomes = await whileTrapped(io, async (signal) => {
           const options = {
             project,
             graph,
             report,
-            signal: interrupts.signal,
+            signal,
             verbose: g.verbose,
             stateRoot: stateRootFromEnv(io.env),
             env: io.env,
@@ -57,7 +55,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
           // --dry-run: no lock, no run dir, no mount, no write; the plan is described instead.
           const session = g.dryRun ? await openReadOnlySession(options) : await openBuildSession(options);
           try {
-            outcomes = await build(session, {
+            return await build(session, {
               targets: layers,
               force: g.force,
               frozen: o.frozen === true,
@@ -66,14 +64,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
           } finally {
             await session.close();
           }
-          failure = classify(interrupts.signal);
-        } catch (err) {
-          failure = classify(interrupts.signal, err);
-        } finally {
-          interrupts.dispose();
-        }
-        // Reported (main.ts) once the session has undone its mounts.
-        if (failure) throw new FailureError(failure);
+        });
         return finish(outcomes, g.json, g.dryRun, io);
       }),
     );

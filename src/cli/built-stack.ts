@@ -9,7 +9,7 @@ import { type BuildSession, openBuildSession } from '../engine/session.js';
 import { type Failure, FailureError } from '../failure.js';
 import { buildOrder } from '../plan/graph.js';
 import type { LayerGraph } from '../plan/graph.js';
-import { classify, trapInterrupts } from '../process/interrupt.js';
+import { whileTrapped } from '../process/interrupt.js';
 import type { Project } from '../recipe/types.js';
 import type { LayerFile } from '../boot/layerdev.js';
 import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
@@ -38,15 +38,13 @@ export async function withBuiltLayers<T>(
   const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
   buildOrder(graph, targets); // unknown layer → usage error with suggestions, before any lock
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
-  const interrupts = trapInterrupts(io);
-  let failure: Failure | undefined;
-  let result: T | undefined;
-  try {
+  // Reported (main.ts) once the session has undone its mounts.
+  return whileTrapped(io, async (signal) => {
     const session = await openBuildSession({
       project,
       graph,
       report,
-      signal: interrupts.signal,
+      signal,
       verbose: g.verbose,
       stateRoot: stateRootFromEnv(io.env),
       env: io.env,
@@ -58,7 +56,7 @@ export async function withBuiltLayers<T>(
       const outcomes = await build(session, { targets, force: g.force, frozen: false, jobs: g.jobs ?? defaultJobs(project.config.jobs) });
       const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'skipped');
       if (failed.length > 0) throw new FailureError(buildFailure(failed));
-      result = await work({
+      return await work({
         session,
         project,
         graph,
@@ -68,15 +66,7 @@ export async function withBuiltLayers<T>(
     } finally {
       await session.close();
     }
-    failure = classify(interrupts.signal);
-  } catch (err) {
-    failure = classify(interrupts.signal, err);
-  } finally {
-    interrupts.dispose();
-  }
-  // Reported (main.ts) once the session has undone its mounts.
-  if (failure) throw new FailureError(failure);
-  return result as T;
+  });
 }
 
 function layerFiles(outcomes: LayerOutcome[]): Map<string, LayerFile> {

@@ -3,8 +3,8 @@
 // how their result is told: the new file, and the sqsh_layers= line with the one it replaces.
 
 import { type OpSession, openOpSession, type WrittenLayer } from '../engine/layer-op.js';
-import { FailureError, type Failure } from '../failure.js';
-import { classify, trapInterrupts } from '../process/interrupt.js';
+import { FailureError } from '../failure.js';
+import { whileTrapped } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
 import { stateRootFromEnv } from './env.js';
 import type { GlobalOptions, Io } from './kit.js';
@@ -26,13 +26,10 @@ export async function checkTools(command: keyof typeof OP_TOOLS, io: Io): Promis
 
 export async function withOpSession<T>(g: GlobalOptions, io: Io, where: { projectDir: string | undefined; owner: string; outDir: string }, fn: (s: OpSession) => Promise<T>): Promise<T> {
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
-  const interrupts = trapInterrupts(io);
-  let failure: Failure | undefined;
-  let result: T | undefined;
-  try {
+  return whileTrapped(io, async (signal) => {
     const s = await openOpSession({
       report,
-      signal: interrupts.signal,
+      signal,
       verbose: g.verbose,
       dryRun: g.dryRun,
       stateRoot: stateRootFromEnv(io.env),
@@ -42,18 +39,11 @@ export async function withOpSession<T>(g: GlobalOptions, io: Io, where: { projec
       outDir: where.outDir,
     });
     try {
-      result = await fn(s);
+      return await fn(s);
     } finally {
       await s.close();
     }
-    failure = classify(interrupts.signal);
-  } catch (err) {
-    failure = classify(interrupts.signal, err);
-  } finally {
-    interrupts.dispose();
-  }
-  if (failure) throw new FailureError(failure);
-  return result as T;
+  });
 }
 
 export interface OpResult {

@@ -29,6 +29,28 @@ export function trapInterrupts(io: { stderr: { write(s: string): unknown } }): I
 }
 
 /**
+ * Runs `work` with interrupts trapped (see trapInterrupts) and settles how it ended: its
+ * result, or the Failure thrown once `work` has returned, so that its cleanup (unmounting,
+ * in its own `finally`) is done before main.ts reports anything. An interrupt wins over
+ * whatever the work came to (see classify).
+ */
+export async function whileTrapped<T>(io: { stderr: { write(s: string): unknown } }, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupts = trapInterrupts(io);
+  let failure: Failure | undefined;
+  let result: T | undefined;
+  try {
+    result = await work(interrupts.signal);
+    failure = classify(interrupts.signal);
+  } catch (err) {
+    failure = classify(interrupts.signal, err);
+  } finally {
+    interrupts.dispose();
+  }
+  if (failure) throw new FailureError(failure);
+  return result as T;
+}
+
+/**
  * What a piece of work came to, given the run's signal: `classify(signal)` once it has
  * succeeded (undefined: it did), `classify(signal, error)` with what it threw. Once the run
  * is interrupted, whatever the work came to is the interrupt: the error of a killed command
