@@ -12,10 +12,11 @@ import type { FinalizeStats } from '../layer/finalize.js';
 import { type Manifest, ManifestWriter, manifestEntry, readManifestFile } from '../layer/manifest.js';
 import { bootOverlayWarning } from '../plan/cmdline.js';
 import { buildOrder, lowersOf, stackOf } from '../plan/graph.js';
-import { clockWarning } from '../plan/reproducible.js';
+import { clockWarning, reproducibleFromInputs } from '../plan/reproducible.js';
 import { explainFailure, type Failure, FailureError } from '../failure.js';
 import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
+import type { AheadBase, PreparedLayer } from './layer-build.js';
 import type { LayerPlan } from './layer-plan.js';
 import { type BuildSession, LAYERS_DIR, type ReadOnlySession, type Session } from './session.js';
 import { LowerDirs, SharedLowers, type Lower } from './shared-lowers.js';
@@ -89,14 +90,52 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
   const outcomes = new Map<string, Promise<LayerOutcome>>();
   let firstFailure: string | undefined;
+  const ahead = new Ahead(s, o, order, statuses);
+
+  /**
+   * Builds `name` ahead of its parent's pack (see Ahead): its steps and finalize run on the
+   * parent's finalized upper while mksquashfs packs the parent. undefined when it cannot (the
+   * parent did not build, or is closing already, or something failed or was interrupted).
+   */
+  const buildAhead = async (name: string): Promise<AheadResult | undefined> => {
+    const recipe = s.graph.recipes.get(name)!;
+    const base = await ahead.baseOf(recipe.parent!);
+    if (!base) return undefined;
+    // The lowers below the parent are blobs by now (they were done before the parent started).
+    const lowers: Lower[] = [{ name: recipe.parent!, blob: '' }];
+    for (const l of lowersOf(s.graph, name).slice(1)) {
+      const lo = await outcomes.get(l)!;
+      if (!('blob' in lo)) return undefined;
+      lowers.push({ name: l, blob: lo.blob });
+    }
+    if (classify(s.signal) || firstFailure !== undefined) return undefined;
+    const release = base.hold();
+    if (!release) return undefined;
+    try {
+      const prev = statuses.find((st) => st.layer === name);
+      s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
+      const { describeLayerPlan, planOf } = await layerPlans();
+      const { prepareLayer } = await layerBuilding();
+      const plan = await planOf(s, lowerDirs, recipe, lowers, base.upper);
+      if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out: `<new ${name}.sqsh>` }));
+      return { prepared: await prepareLayer(s, plan, shared) };
+    } catch (err) {
+      return { failure: err };
+    } finally {
+      release();
+    }
+  };
 
   const one = async (name: string): Promise<LayerOutcome> => {
     const recipe = s.graph.recipes.get(name)!;
-    const parent = recipe.parent !== undefined ? await outcomes.get(recipe.parent) : undefined;
-    if (parent && (parent.status === 'failed' || parent.status === 'skipped')) {
-      return { layer: name, status: 'skipped', because: `parent ${parent.layer} was not built` };
-    }
-    return queue.add<LayerOutcome>(async () => {
+    const early = ahead.wanted(name) ? ahead.run(() => buildAhead(name)) : undefined;
+    let taken: PreparedLayer | undefined;
+    try {
+      const parent = recipe.parent !== undefined ? await outcomes.get(recipe.parent) : undefined;
+      if (parent && (parent.status === 'failed' || parent.status === 'skipped')) {
+        return { layer: name, status: 'skipped', because: `parent ${parent.layer} was not built` };
+      }
+      return await queue.add<LayerOutcome>(async () => {
       // An interrupted run starts no further layer; a failed one neither.
       const stop = classify(s.signal);
       if (stop) return { layer: name, status: 'failed', failure: stop };
@@ -125,21 +164,34 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
         if (!hit) {
           status = 'built';
           phase = 'building';
-          const prev = statuses.find((st) => st.layer === name);
-          s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
-          const lowers: Lower[] = [];
-          for (const l of lowersOf(s.graph, name)) {
-            const lo = await outcomes.get(l)!;
-            if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
-            lowers.push({ name: l, blob: lo.blob });
+          const built = await early;
+          if (built && 'failure' in built) throw built.failure;
+          let prepared = built?.prepared;
+          if (!built) {
+            const prev = statuses.find((st) => st.layer === name);
+            s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
           }
-          const { describeLayerPlan, planOf } = await layerPlans();
-          const { buildLayer } = await layerBuilding();
-          const plan: LayerPlan = await planOf(s, lowerDirs, recipe, lowers);
           const blob = await s.store.newBlob(name);
-          if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out: blob.path }));
           try {
-            finalized = await buildLayer(s, plan, shared, blob.path);
+            if (!prepared) {
+              const lowers: Lower[] = [];
+              for (const l of lowersOf(s.graph, name)) {
+                const lo = await outcomes.get(l)!;
+                if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
+                lowers.push({ name: l, blob: lo.blob });
+              }
+              const { describeLayerPlan, planOf } = await layerPlans();
+              const { prepareLayer } = await layerBuilding();
+              const plan: LayerPlan = await planOf(s, lowerDirs, recipe, lowers);
+              if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out: blob.path }));
+              prepared = await prepareLayer(s, plan, shared);
+            }
+            taken = prepared;
+            // A child may build ahead on this upper while it is packed.
+            if (ahead.offers(name)) ahead.offer(name, prepared.offer());
+            await prepared.pack(blob.path);
+            finalized = prepared.stats;
+            await prepared.close();
             phase = STORING;
             hit = await blob.commit(key, kd);
           } catch (err) {
@@ -161,7 +213,15 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
         }
         return { layer: name, status: 'failed', failure };
       }
-    });
+      });
+    } finally {
+      // Whatever the outcome: a child waiting to build ahead on this layer stops waiting, and
+      // work done ahead that was not used (cached after all, parent failed) is undone.
+      ahead.offer(name, undefined);
+      const built = await early;
+      if (built && 'prepared' in built && built.prepared !== taken) await built.prepared.close();
+      if (taken) await taken.close();
+    }
   };
 
   // A layer that is done (whatever the outcome) no longer holds its lowers' shared mounts.
@@ -184,6 +244,65 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   const interrupted = results.find((r) => r.status === 'failed' && r.failure.reason === 'interrupted');
   if (interrupted && interrupted.status === 'failed') throw new FailureError(interrupted.failure);
   return results;
+}
+
+type AheadResult = { prepared: PreparedLayer } | { failure: unknown };
+
+/**
+ * Building ahead: a chain is built one layer after the other, but a child need not wait for
+ * its parent's mksquashfs. Once the parent is finalized, its upper dir is final; with its
+ * times settled to what the pack records (layer-build.ts: offer), a tree stacked on it shows
+ * what the packed parent will show. A child whose steps only bring in inputs (restore, untar,
+ * copy, remove: nothing there reads a time or the machine) runs its steps and finalize on it
+ * while the parent is packed, on the other core. The child's key still needs the parent's
+ * digest: once the parent is stored, a cache hit discards the work done ahead, else the
+ * prepared upper is packed. The same layer built either way has the same bytes (tested).
+ * One layer builds ahead at a time (the first eligible child of each building parent), so a
+ * fleet of children does not fill the memory with tmpfs uppers.
+ */
+class Ahead {
+  private readonly children = new Set<string>();
+  private readonly bases = new Map<string, { promise: Promise<AheadBase | undefined>; settle: (b: Promise<AheadBase | undefined> | undefined) => void }>();
+  private readonly queue = new PQueue({ concurrency: 1 });
+
+  constructor(s: BuildSession, o: BuildOptions, order: readonly string[], statuses: readonly LayerStatus[]) {
+    if (o.frozen) return;
+    const stale = new Set(statuses.filter((st) => st.state === 'stale').map((st) => st.layer));
+    for (const name of order) {
+      const recipe = s.graph.recipes.get(name)!;
+      const parent = recipe.parent;
+      if (parent === undefined || !stale.has(parent) || this.bases.has(parent) || !reproducibleFromInputs(recipe)) continue;
+      this.children.add(name);
+      let settle!: (b: Promise<AheadBase | undefined> | undefined) => void;
+      const promise = new Promise<AheadBase | undefined>((resolve) => {
+        settle = (b) => resolve(b ? b.catch(() => undefined) : undefined);
+      });
+      this.bases.set(parent, { promise, settle });
+    }
+  }
+
+  /** Whether `name` is to build ahead of its parent's pack. */
+  wanted(name: string): boolean {
+    return this.children.has(name);
+  }
+
+  /** Whether a child waits for `name`'s finalized upper. */
+  offers(name: string): boolean {
+    return this.bases.has(name);
+  }
+
+  /** The finalized upper of `name` (undefined: it did not build, or failed). First call wins. */
+  offer(name: string, base: Promise<AheadBase> | undefined): void {
+    this.bases.get(name)?.settle(base);
+  }
+
+  baseOf(name: string): Promise<AheadBase | undefined> {
+    return this.bases.get(name)?.promise ?? Promise.resolve(undefined);
+  }
+
+  run(work: () => Promise<AheadResult | undefined>): Promise<AheadResult | undefined> {
+    return this.queue.add(work);
+  }
 }
 
 /** Writes the manifest once for the run; a failure to write it fails the build, naming the file. */

@@ -3,7 +3,10 @@
 // with the portable options, the steps in order, then the upper finalized and packed. Every
 // mount of its own is undone on success, failure and interrupt (Scope).
 
-import { promises as fs } from 'node:fs';
+import { lstatSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { bytesOf, readNames } from '../layer/byte-path.js';
+import { checkInterrupted } from '../process/interrupt.js';
 import { finalizeUpper, type FinalizeStats } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
 import { Scope } from '../mount/ops.js';
@@ -20,18 +23,115 @@ export type LayerBuildSession = Pick<BuildSession, 'project' | 'report' | 'signa
 
 /** Builds the plan's layer into `out` (a file the store gave: see LayerStore.newBlob). */
 export async function buildLayer(s: LayerBuildSession, plan: LayerPlan, shared: SharedLowers, out: string): Promise<FinalizeStats> {
+  const prepared = await prepareLayer(s, plan, shared);
+  try {
+    await prepared.pack(out);
+    return prepared.stats;
+  } finally {
+    await prepared.close();
+  }
+}
+
+/** A layer with its steps run and its upper finalized, still mounted: ready to pack. */
+export interface PreparedLayer {
+  readonly stats: FinalizeStats;
+  /** Packs the upper into `out`. */
+  pack(out: string): Promise<void>;
+  /**
+   * Lets a child build ahead on this upper while it is packed (build.ts). The upper's times
+   * are first settled to what the pack records (whole seconds, clamped to the packing epoch:
+   * mksquashfs does the same, so the pack is unchanged), so that what a child copies up from
+   * it, and compares with it, is what the packed layer will show.
+   */
+  offer(): Promise<AheadBase>;
+  /** Undoes the layer's mounts, once no child building ahead holds its upper (once, however often called). */
+  close(): Promise<void>;
+}
+
+/** A finalized upper that a child may build on, read-only, while it holds it. */
+export interface AheadBase {
+  upper: string;
+  /** undefined once the layer is closing: the child builds the usual way. */
+  hold(): (() => void) | undefined;
+}
+
+/** Mounts, runs the steps and finalizes; on failure everything is undone before it throws. */
+export async function prepareLayer(s: LayerBuildSession, plan: LayerPlan, shared: SharedLowers): Promise<PreparedLayer> {
   const warn = (text: string) => s.report.emit({ type: 'warning', text: `${plan.layer}: ${text}` });
   const scope = new Scope(s.runner, s.cleanupRunner, warn);
+  let stats: FinalizeStats;
   try {
     const stack = await mountStack(plan, shared, scope);
     const touchedDirs = await runSteps(s, plan, stack);
     if (plan.root) await scope.releaseMount(plan.root.target);
-    const stats = await finalizeLayer(s, plan, stack, touchedDirs, scope);
-    await packLayer(s, plan, out, stats.contentEpoch);
-    return stats;
-  } finally {
+    stats = await finalizeLayer(s, plan, stack, touchedDirs, scope);
+  } catch (err) {
     for (const e of await scope.close()) warn(e.message);
+    throw err;
   }
+  const holds = new Holds();
+  let settled: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
+  return {
+    stats,
+    pack: (out) => packLayer(s, plan, out, stats.contentEpoch),
+    offer: async () => {
+      settled ??= settleTimes(plan.upper, plan.sourceDateEpoch ?? stats.contentEpoch, s.signal);
+      await settled;
+      return { upper: plan.upper, hold: () => holds.acquire() };
+    },
+    close: () =>
+      (closed ??= (async () => {
+        await holds.close();
+        await settled?.catch(() => {});
+        for (const e of await scope.close()) warn(e.message);
+      })()),
+  };
+}
+
+/** Who holds a finalized upper: closing waits for them all to let go, and lets no new one in. */
+class Holds {
+  private count = 0;
+  private closing = false;
+  private readonly waiters: (() => void)[] = [];
+
+  acquire(): (() => void) | undefined {
+    if (this.closing) return undefined;
+    this.count++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.count === 0) this.waiters.splice(0).forEach((w) => w());
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.count > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * Gives every entry of `upper` the mtime its pack will record: whole seconds (floor), clamped
+ * to `epoch` (SOURCE_DATE_EPOCH or the content's), as squashfs's unsigned 32 bits hold it;
+ * atimes stay. mksquashfs does the same to what it reads, so packing the settled tree gives
+ * the same bytes.
+ */
+async function settleTimes(upper: string, epoch: number | undefined, signal: AbortSignal): Promise<void> {
+  const NS = 1_000_000_000n;
+  const visit = async (p: string, isDir: boolean) => {
+    const st = lstatSync(bytesOf(p), { bigint: true });
+    let sec = st.mtimeNs / NS;
+    if (sec * NS > st.mtimeNs) sec -= 1n; // floor, for times before 1970
+    if (epoch !== undefined && sec > BigInt(epoch)) sec = BigInt(epoch);
+    sec = ((sec % 2n ** 32n) + 2n ** 32n) % 2n ** 32n;
+    if (sec * NS !== st.mtimeNs) await fs.lutimes(bytesOf(p), new Date(Number(st.atimeNs / 1_000_000n)), Number(sec));
+    if (!isDir) return;
+    checkInterrupted(signal);
+    for (const e of await readNames(p)) await visit(path.join(p, e.name), e.dir);
+  };
+  await visit(upper, true);
 }
 
 /** The layer's mounts, up: where the steps work. */
@@ -46,11 +146,14 @@ export interface MountedStack {
 
 /** Mounts the plan's lowers (shared), tmpfs and overlay; `scope` undoes its own mounts. */
 export async function mountStack(plan: LayerPlan, shared: SharedLowers, scope: Scope): Promise<MountedStack> {
-  const lowerDirs = await shared.use(plan.lowers);
+  const lowerDirs = [...(plan.aheadOn === undefined ? [] : [plan.aheadOn]), ...(await shared.use(plan.lowers))];
   await scope.mount(plan.tmpfs);
   const mountedAt = (await fs.stat(plan.tmpfs.target)).mtimeMs;
   for (const d of [plan.upper, plan.work, plan.scratch]) await fs.mkdir(d, { mode: 0o755 });
   if (!plan.root) return { lowerDirs, root: plan.upper, mountedAt };
+  // The overlay is mounted from the lowers' dir (short relative options), which no blob mount
+  // made yet when the only lower is a parent built ahead on.
+  if (plan.root.cwd !== undefined) await fs.mkdir(plan.root.cwd, { recursive: true });
   // The merged root shows the upper's root attributes: start from what the lowers show.
   const rootSt = await fs.stat(lowerDirs[0]!);
   await fs.chown(plan.upper, rootSt.uid, rootSt.gid);

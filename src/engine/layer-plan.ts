@@ -17,8 +17,16 @@ export interface LayerPlan {
   layer: string;
   /** The recipe (steps, tmpfs size and file, for failures that point into it). */
   recipe: Recipe;
-  /** The lowers' blob mounts, nearest first; shared by the run's builds (shared-lowers.ts). */
+  /**
+   * The lowers' blob mounts, nearest first; shared by the run's builds (shared-lowers.ts).
+   * Building ahead, the parent is no blob yet: it is `aheadOn`, and these are the ones below it.
+   */
   lowers: LowerMount[];
+  /**
+   * Building ahead (build.ts): the parent's finalized upper dir, its times settled as its pack
+   * will record them, stands in for the parent's blob while the parent is being packed.
+   */
+  aheadOn: string | undefined;
   /** The layer's own tmpfs, holding the upper, the overlay's work dir and scratch space. */
   tmpfs: MountOp;
   upper: string;
@@ -52,11 +60,14 @@ export interface PlanContext {
   sourceDateEpoch: number | undefined;
 }
 
-/** The plan of a layer built on `lowers` (nearest first). */
-export function planLayer(c: PlanContext, recipe: Recipe, lowers: readonly Lower[]): LayerPlan {
+/**
+ * The plan of a layer built on `lowers` (nearest first); `aheadOn`, when building ahead: the
+ * parent's finalized upper dir, which stands in for lowers[0].
+ */
+export function planLayer(c: PlanContext, recipe: Recipe, lowers: readonly Lower[], aheadOn?: string): LayerPlan {
   const dir = path.join(c.runDir, 'layers', recipe.name);
-  const lowerMounts = lowers.map((l) => c.lowerDirs.mountOf(l));
-  const lowerDirs = lowerMounts.map((l) => l.mount.target);
+  const lowerMounts = (aheadOn === undefined ? lowers : lowers.slice(1)).map((l) => c.lowerDirs.mountOf(l));
+  const lowerDirs = [...(aheadOn === undefined ? [] : [aheadOn]), ...lowerMounts.map((l) => l.mount.target)];
   const tmp = path.join(dir, 'tmpfs');
   const [upper, work, scratch] = ['upper', 'work', 'scratch'].map((d) => path.join(tmp, d)) as [string, string, string];
   // The overlays name their dirs relative to the lowers' dir: short options at any depth.
@@ -65,6 +76,7 @@ export function planLayer(c: PlanContext, recipe: Recipe, lowers: readonly Lower
     layer: recipe.name,
     recipe,
     lowers: lowerMounts,
+    aheadOn,
     tmpfs: tmpfsMount(tmp, recipe.tmpfsSize),
     upper,
     work,
@@ -80,9 +92,15 @@ export function planLayer(c: PlanContext, recipe: Recipe, lowers: readonly Lower
 }
 
 /** A layer's plan in a session (its overlay options are only probed when it has lowers). */
-export async function planOf(s: Pick<Session, 'runDir' | 'keys' | 'overlayOptions'>, lowerDirs: LowerDirs, recipe: Recipe, lowers: readonly Lower[]): Promise<LayerPlan> {
+export async function planOf(
+  s: Pick<Session, 'runDir' | 'keys' | 'overlayOptions'>,
+  lowerDirs: LowerDirs,
+  recipe: Recipe,
+  lowers: readonly Lower[],
+  aheadOn?: string,
+): Promise<LayerPlan> {
   const overlayOptions = lowers.length > 0 ? await s.overlayOptions() : [];
-  return planLayer({ runDir: s.runDir, lowerDirs, overlayOptions, sourceDateEpoch: s.keys.sourceDateEpoch }, recipe, lowers);
+  return planLayer({ runDir: s.runDir, lowerDirs, overlayOptions, sourceDateEpoch: s.keys.sourceDateEpoch }, recipe, lowers, aheadOn);
 }
 
 /** The mksquashfs command that packs the plan's upper dir into `out`. */
@@ -97,6 +115,7 @@ export function planPackArgv(plan: LayerPlan, out: string): string[] {
  */
 export function describeLayerPlan(plan: LayerPlan, o: { mounted: Set<string>; out: string }): string[] {
   const lines: string[] = [];
+  if (plan.aheadOn !== undefined) lines.push(`  (built ahead: the parent's finalized upper dir ${plan.aheadOn} is its lower while the parent is packed)`);
   for (const l of plan.lowers) {
     if (!o.mounted.has(l.name)) lines.push(`+ ${l.mount.describe()}   (shared by the run's builds)`);
     o.mounted.add(l.name);

@@ -7,7 +7,7 @@
 // reads, link targets, tool output) and leave as Buffers for every fs call on content.
 
 import { isUtf8 } from 'node:buffer';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, readlinkSync } from 'node:fs';
 
 /** The path string of a name or path read as bytes. */
 export function nameOf(bytes: Buffer): string {
@@ -69,9 +69,22 @@ export async function readNames(dir: string): Promise<NamedEntry[]> {
     .map((d) => ({ name: nameOf(d.bytes), dir: d.dir }));
 }
 
+/** readNames with one plain system call: for walks over many small directories. */
+export function readNamesSync(dir: string): NamedEntry[] {
+  return readdirSync(bytesOf(dir), { withFileTypes: true, encoding: 'buffer' })
+    .map((d) => ({ bytes: d.name, dir: d.isDirectory() }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map((d) => ({ name: nameOf(d.bytes), dir: d.dir }));
+}
+
 /** A symlink's target, byte-exact. */
 export async function readLinkName(p: string): Promise<string> {
   return nameOf(await fs.readlink(bytesOf(p), { encoding: 'buffer' }));
+}
+
+/** readLinkName with one plain system call. */
+export function readLinkNameSync(p: string): string {
+  return nameOf(readlinkSync(bytesOf(p), { encoding: 'buffer' }));
 }
 
 const LONE_SURROGATE = /\p{Surrogate}/u;

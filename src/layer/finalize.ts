@@ -1,6 +1,9 @@
 // Turns a build's upper dir into a portable layer, after the overlay is unmounted:
-// non-portable overlay xattrs stripped (opaque kept), redirect/metacopy refused, `exclude`
-// applied, and entries identical to the lowers pruned.
+// `exclude` applied, entries identical to the lowers pruned, then non-portable overlay xattrs
+// stripped (opaque kept) and redirect/metacopy refused. Pruning first means the xattrs of a
+// full image restored over its parent are looked at once, not stripped from thousands of
+// entries that then go anyway (pruning ignores overlay-private xattrs, and keeps what holds a
+// redirect or metacopy, so the refusal still sees it).
 
 import { lstatSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +13,7 @@ import type { Runner } from '../process/run.js';
 import { bytesOf, readNames, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
-import { removeXattrOf, xattrsOf } from './native-xattrs.js';
+import { removeXattrOf, xattrNamesOf, xattrsOf } from './native-xattrs.js';
 
 export interface FinalizeInput {
   upper: string;
@@ -44,11 +47,7 @@ export interface FinalizeStats {
 export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   const stats: FinalizeStats = { strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } };
   stats.excluded = await applyExclude(f.upper, f.exclude, f.signal);
-
-  const walk = await stripOverlayXattrs(f.upper, f.clockSince, f.runner, f.signal);
-  if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
-  stats.strippedXattrs = walk.stripped;
-  if (f.clockSince !== undefined) stats.contentEpoch = walk.newestInputTime;
+  if (f.clockSince !== undefined) stats.contentEpoch = await newestTimeBefore(f.upper, f.clockSince, f.signal);
   const sourceDateEpoch = f.sourceDateEpoch ?? stats.contentEpoch;
 
   if (f.lowerView && (f.pruneIdentical || f.touchedDirs.size > 0)) {
@@ -61,34 +60,49 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
       signal: f.signal,
     });
   }
+
+  const walk = await stripOverlayXattrs(f.upper, f.runner, f.signal);
+  if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
+  stats.strippedXattrs = walk.stripped;
   return stats;
+}
+
+/**
+ * Whole seconds: the newest mtime in the upper older than `clockSince` (0 when none), i.e.
+ * the newest time the inputs brought. One sorted walk, metadata only.
+ */
+async function newestTimeBefore(upper: string, clockSince: number, signal: AbortSignal): Promise<number> {
+  let newest = 0;
+  const visit = async (p: string, isDir: boolean) => {
+    const mtimeMs = lstatSync(bytesOf(p)).mtimeMs;
+    if (mtimeMs < clockSince) newest = Math.max(newest, Math.floor(mtimeMs / 1000));
+    if (!isDir) return;
+    checkInterrupted(signal);
+    for (const e of await readNames(p)) await visit(path.join(p, e.name), e.dir);
+  };
+  await visit(upper, true);
+  return newest;
 }
 
 interface XattrWalk {
   stripped: number;
   /** Entries holding redirect or metacopy (shown paths, in-root). */
   forbidden: string[];
-  /** Whole seconds: the newest mtime older than clockSince (0 when none). */
-  newestInputTime: number;
 }
 
 /**
  * One sorted walk of the upper, in process: strips the non-portable overlay xattrs (opaque=y
- * stays), finds redirect/metacopy, and (with clockSince) the newest time the inputs brought.
+ * stays) and finds redirect/metacopy. Names first: only an opaque marker's value is read.
  * Memory holds one directory's names per level, whatever the number of entries.
  */
-async function stripOverlayXattrs(upper: string, clockSince: number | undefined, runner: Runner, signal: AbortSignal): Promise<XattrWalk> {
-  const out: XattrWalk = { stripped: 0, forbidden: [], newestInputTime: 0 };
+async function stripOverlayXattrs(upper: string, runner: Runner, signal: AbortSignal): Promise<XattrWalk> {
+  const out: XattrWalk = { stripped: 0, forbidden: [] };
   const visit = async (p: string, isDir: boolean) => {
-    if (clockSince !== undefined) {
-      const mtimeMs = lstatSync(bytesOf(p)).mtimeMs;
-      if (mtimeMs < clockSince) out.newestInputTime = Math.max(out.newestInputTime, Math.floor(mtimeMs / 1000));
-    }
-    for (const [name, value] of await xattrsOf(runner, p)) {
+    for (const name of await xattrNamesOf(runner, p)) {
       if (!name.startsWith('trusted.overlay.')) continue;
       if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
         out.forbidden.push(shownPath('/' + path.relative(upper, p)));
-      } else if (!(name === 'trusted.overlay.opaque' && hexIs(value, 'y'))) {
+      } else if (!(name === 'trusted.overlay.opaque' && hexIs((await xattrsOf(runner, p)).get(name), 'y'))) {
         // Hardlinks share their xattrs: the first name of an inode strips them for all.
         if (await removeXattrOf(runner, p, name)) out.stripped++;
       }
@@ -101,7 +115,7 @@ async function stripOverlayXattrs(upper: string, clockSince: number | undefined,
   return out;
 }
 
-function hexIs(value: string, text: string): boolean {
+function hexIs(value: string | undefined, text: string): boolean {
   return value === `0x${Buffer.from(text).toString('hex')}` || value === `"${text}"`;
 }
 

@@ -155,7 +155,7 @@ export async function sameEntry(a: string, sa: Stats, b: string, sb: Stats): Pro
 /** Same content for entries of one type: bytes of a file, target of a symlink, device number. */
 export async function sameContent(a: string, sa: Stats, b: string, sb: Stats): Promise<boolean> {
   if (sa.isSymbolicLink()) return (await readLinkName(a)) === (await readLinkName(b));
-  if (sa.isFile()) return sa.size === sb.size && equalFiles(a, b);
+  if (sa.isFile()) return sa.size === sb.size && equalFiles(a, b, sa.size);
   if (sa.isCharacterDevice() || sa.isBlockDevice()) return sa.rdev === sb.rdev;
   return true;
 }

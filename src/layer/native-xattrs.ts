@@ -18,6 +18,17 @@ export function osErrno(err: unknown): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The names of the xattrs of the entry at `p` (a symlink itself): one system call, no values. */
+export async function xattrNamesOf(runner: Runner, p: string): Promise<string[]> {
+  if (!isTextPath(p)) return [...((await readXattrs(runner, [p])).get(p)?.keys() ?? [])];
+  try {
+    return listAttributesSync(p);
+  } catch (err) {
+    if (osErrno(err) === ENOTSUP) return [];
+    throw asError(err, `listing the xattrs of ${p}`);
+  }
+}
+
 /** Every xattr of the entry at `p` (a symlink itself, not its target). */
 export async function xattrsOf(runner: Runner, p: string): Promise<Map<string, string>> {
   if (!isTextPath(p)) return (await readXattrs(runner, [p])).get(p) ?? new Map();

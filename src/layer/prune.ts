@@ -5,13 +5,13 @@
 // The stacked result is unchanged; directories that stay keep their times. Names are bytes
 // (byte-path.ts): every path below is a byte-path string, given to fs as its bytes.
 
-import { closeSync, lstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, rmdirSync, type Stats, unlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
+import { equalOnWorker } from '../process/file-workers.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
-import { bytesOf, readLinkName, readNames } from './byte-path.js';
-import { xattrsOf } from './native-xattrs.js';
-import type { XattrMap } from './xattrs.js';
+import { bytesOf, readLinkNameSync, readNamesSync } from './byte-path.js';
+import { xattrNamesOf, xattrsOf } from './native-xattrs.js';
 
 export interface PruneStats {
   files: number;
@@ -23,11 +23,6 @@ export interface PruneInput {
   upper: string;
   /** A directory showing what the lowers stack to. */
   lowerView: string;
-  /**
-   * xattrs of the upper tree (readTreeXattrs), after finalization stripped overlay ones. When
-   * absent, each entry's are read in process when needed (no map of the whole tree in memory).
-   */
-  upperXattrs?: XattrMap;
   /** Packing clamps the upper's newer mtimes to it (the lowers show theirs as packed). */
   sourceDateEpoch: number | undefined;
   /**
@@ -57,9 +52,13 @@ interface Entry {
 }
 
 const OVERLAY_PRIVATE = /^trusted\.overlay\./;
-/** Content comparisons in flight at once (each holds two buffers). */
-const PARALLEL = 32;
-const CHUNK = 128 * 1024;
+/** Overlay xattrs that make an entry mean something else than it shows: never pruned. */
+const OVERLAY_MEANING = new Set(['trusted.overlay.redirect', 'trusted.overlay.metacopy']);
+/**
+ * Entries being compared at once: enough for the file threads to get full batches while this
+ * thread goes on with metadata (each entry in flight is small; the threads hold the buffers).
+ */
+const PARALLEL = 256;
 /** Children of a directory scanned at once. */
 const FANOUT = 64;
 
@@ -68,39 +67,39 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const stats: PruneStats = { files: 0, dirs: 0, bytes: 0 };
   const tree = await scan(input, '', scope, new Comparer(PARALLEL));
   keepLinkGroups(tree);
-  const sameXattrs = async (rel: string) =>
-    equalXattrs(await upperXattrsOf(input, path.join(input.upper, rel)), await xattrsOf(input.runner, path.join(input.lowerView, rel)));
-  const removeIdentical = async (e: Entry): Promise<boolean> => {
+  // Plain system calls: thousands of removals, each through the thread pool, would spend
+  // more time waiting for it than removing.
+  const removeIdentical = (e: Entry): boolean => {
     checkInterrupted(input.signal);
-    const p = path.join(input.upper, e.rel);
+    const p = bytesOf(path.join(input.upper, e.rel));
     if (e.dir) {
       let allGone = true;
       let removedSome = false;
       for (const c of e.children) {
-        if (await removeIdentical(c)) removedSome = true;
+        if (removeIdentical(c)) removedSome = true;
         else allGone = false;
       }
-      if (e.rel !== '' && allGone && !e.keepsOthers && e.candidate && (await sameXattrs(e.rel)) && (await fs.readdir(bytesOf(p))).length === 0) {
-        await fs.rmdir(bytesOf(p));
+      if (e.rel !== '' && allGone && !e.keepsOthers && e.candidate && readdirSync(p).length === 0) {
+        rmdirSync(p);
         stats.dirs++;
         return true;
       }
       // Removing entries touched the directory's times; it keeps the ones the steps gave it.
-      if (removedSome) await fs.utimes(bytesOf(p), e.atimeMs / 1000, e.mtimeMs / 1000);
+      if (removedSome) utimesSync(p, e.atimeMs / 1000, e.mtimeMs / 1000);
       return false;
     }
-    if (!e.candidate || !(await sameXattrs(e.rel))) return false;
-    await fs.unlink(bytesOf(p));
+    if (!e.candidate) return false;
+    unlinkSync(p);
     stats.files++;
     stats.bytes += e.size;
     return true;
   };
-  await removeIdentical(tree);
+  removeIdentical(tree);
   return stats;
 }
 
 /**
- * Walks the upper, marking entries whose lower counterpart matches in everything but xattrs.
+ * Walks the upper, marking entries whose lower counterpart matches (type, metadata, content, xattrs).
  * Directories are walked as they come; the work on other entries (stat both sides, compare
  * content) takes one of a few slots, so a huge directory does not hold thousands of entries
  * in flight at once.
@@ -113,11 +112,11 @@ async function scan(
 ): Promise<Entry> {
   checkInterrupted(input.signal);
   const upperPath = path.join(input.upper, rel);
-  const st = await fs.lstat(bytesOf(upperPath));
+  const st = lstatSync(bytesOf(upperPath));
   const entry = entryOf(rel, st);
-  const attrs = await upperXattrsOf(input, upperPath);
-  if (attrs.get('trusted.overlay.opaque') !== undefined) return entry;
-  const dirents = await readNames(upperPath);
+  // An opaque directory is what the layer changes, with everything in it.
+  if ((await xattrNamesOf(input.runner, upperPath)).includes('trusted.overlay.opaque')) return entry;
+  const dirents = readNamesSync(upperPath);
   // A bounded number of children at a time (a directory of 100k files holds no 100k promises).
   for (let i = 0; i < dirents.length; i += FANOUT) {
     const chunk = await Promise.all(
@@ -175,7 +174,12 @@ async function markIfIdentical(
   same: (lower: Stats) => Promise<boolean>,
 ): Promise<void> {
   const lower = lstatOrNone(path.join(input.lowerView, entry.rel));
-  if (lower && sameMeta(st, lower, input.sourceDateEpoch) && (await same(lower))) {
+  if (
+    lower &&
+    sameMeta(st, lower, input.sourceDateEpoch) &&
+    (await same(lower)) &&
+    (await samePortableXattrs(input.runner, path.join(input.upper, entry.rel), path.join(input.lowerView, entry.rel)))
+  ) {
     entry.candidate = true;
     entry.lowerId = `${lower.dev}:${lower.ino}`;
   }
@@ -228,12 +232,13 @@ function sameMeta(a: Stats, b: Stats, sourceDateEpoch: number | undefined): bool
 
 async function sameContent(input: PruneInput, rel: string, a: Stats, b: Stats): Promise<boolean> {
   if (a.isSymbolicLink()) {
-    return (await readLinkName(path.join(input.upper, rel))) === (await readLinkName(path.join(input.lowerView, rel)));
+    return readLinkNameSync(path.join(input.upper, rel)) === readLinkNameSync(path.join(input.lowerView, rel));
   }
   if (!a.isFile()) return true;
   if (a.size !== b.size) return false;
-  if (a.size <= CHUNK) return equalSmallFiles(path.join(input.upper, rel), path.join(input.lowerView, rel));
-  return equalFiles(path.join(input.upper, rel), path.join(input.lowerView, rel));
+  if (a.size === 0) return true;
+  // Read on the file threads: the lower's side is squashfs decompression, on every core.
+  return equalOnWorker(bytesOf(path.join(input.upper, rel)), bytesOf(path.join(input.lowerView, rel)), a.size, input.signal);
 }
 
 /** The entry's lstat; undefined when there is none (or its parent is no directory). */
@@ -243,31 +248,6 @@ function lstatOrNone(p: string): Stats | undefined {
   } catch {
     return undefined;
   }
-}
-
-const small = [Buffer.allocUnsafe(CHUNK + 1), Buffer.allocUnsafe(CHUNK + 1)] as const;
-
-/**
- * Most files of a system tree are small: read whole with plain system calls into two reused
- * buffers (one more byte than expected, so a file that grew differs).
- */
-function equalSmallFiles(a: string, b: string): boolean {
-  const readInto = (p: string, buf: Buffer): number => {
-    const fd = openSync(bytesOf(p), 'r');
-    try {
-      let n = 0;
-      for (;;) {
-        const r = readSync(fd, buf, n, buf.length - n, null);
-        if (r === 0 || n + r === buf.length) return n + r;
-        n += r;
-      }
-    } finally {
-      closeSync(fd);
-    }
-  };
-  const na = readInto(a, small[0]);
-  const nb = readInto(b, small[1]);
-  return na === nb && small[0].compare(small[1], 0, nb, 0, na) === 0;
 }
 
 /** Runs at most `limit` comparisons at once, so memory stays flat however big the tree. */
@@ -289,31 +269,22 @@ class Comparer {
   }
 }
 
-/**
- * Comparison buffers, reused: at most PARALLEL pairs are ever in use, so memory stays flat
- * (a fresh buffer per file let thousands of small files pile up as garbage).
- */
-const buffers: Buffer[] = [];
-
-export async function equalFiles(a: string, b: string): Promise<boolean> {
-  const [fa, fb] = await Promise.all([fs.open(bytesOf(a), 'r'), fs.open(bytesOf(b), 'r')]);
-  const ba = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
-  const bb = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
-  try {
-    for (;;) {
-      const [ra, rb] = await Promise.all([fa.read(ba, 0, CHUNK, null), fb.read(bb, 0, CHUNK, null)]);
-      if (ra.bytesRead !== rb.bytesRead) return false;
-      if (ra.bytesRead === 0) return true;
-      if (ba.compare(bb, 0, rb.bytesRead, 0, ra.bytesRead) !== 0) return false;
-    }
-  } finally {
-    buffers.push(ba, bb);
-    await Promise.all([fa.close(), fb.close()]);
-  }
+/** Whether two files (byte-path strings), both `size` bytes long, hold the same bytes; read on the file threads. */
+export function equalFiles(a: string, b: string, size: number, signal?: AbortSignal): Promise<boolean> {
+  return equalOnWorker(bytesOf(a), bytesOf(b), size, signal);
 }
 
-async function upperXattrsOf(input: PruneInput, p: string): Promise<Map<string, string>> {
-  return input.upperXattrs ? (input.upperXattrs.get(p) ?? new Map()) : xattrsOf(input.runner, p);
+/**
+ * Whether two entries have the same xattrs, overlay-private ones aside; never for an upper
+ * entry that holds a redirect or metacopy (finalize refuses those). Most entries have none
+ * to compare: their names settle it without reading a value.
+ */
+async function samePortableXattrs(runner: Runner, upper: string, lower: string): Promise<boolean> {
+  const upperNames = await xattrNamesOf(runner, upper);
+  if (upperNames.some((n) => OVERLAY_MEANING.has(n))) return false;
+  const portable = (names: string[]) => names.filter((n) => !OVERLAY_PRIVATE.test(n));
+  if (portable(upperNames).length === 0 && portable(await xattrNamesOf(runner, lower)).length === 0) return true;
+  return equalXattrs(await xattrsOf(runner, upper), await xattrsOf(runner, lower));
 }
 
 function equalXattrs(a: Map<string, string> | undefined, b: Map<string, string> | undefined): boolean {

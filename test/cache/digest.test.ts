@@ -25,6 +25,22 @@ describe('digests', () => {
     await expect(sha256OfFile(file, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('hashes big files on the file threads, several at once, and stops one when aborted mid-way', async () => {
+    const files = [0, 1, 2].map((i) => path.join(dir, `threads-${i}`));
+    const data = files.map((_, i) => Buffer.alloc(2 * 1024 * 1024 + i, String(i)));
+    files.forEach((f, i) => writeFileSync(f, data[i]!));
+    const digests = await Promise.all(files.map((f) => sha256OfFile(f)));
+    expect(digests).toEqual(data.map((d) => createHash('sha256').update(d).digest('hex')));
+    const huge = path.join(dir, 'huge');
+    writeFileSync(huge, Buffer.alloc(256 * 1024 * 1024));
+    const ac = new AbortController();
+    const hashing = sha256OfFile(huge, ac.signal);
+    ac.abort();
+    await expect(hashing).rejects.toMatchObject({ name: 'AbortError' });
+    // The threads are usable afterwards.
+    expect(await sha256OfFile(files[0]!)).toBe(digests[0]);
+  });
+
   it('recognizes sha256 hex digests only', () => {
     expect(isSha256(sha256OfString('x'))).toBe(true);
     expect(isSha256('A'.repeat(64))).toBe(false);
