@@ -3,9 +3,9 @@
 // with the portable options, the steps in order, then the upper finalized and packed. Every
 // mount of its own is undone on success, failure and interrupt (Scope).
 
-import { lstatSync, promises as fs } from 'node:fs';
+import { lstatSync, lutimesSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { bytesOf, readNames } from '../layer/byte-path.js';
+import { bytesOf, readNamesSync } from '../layer/byte-path.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import { finalizeUpper, type FinalizeStats } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
@@ -126,10 +126,10 @@ async function settleTimes(upper: string, epoch: number | undefined, signal: Abo
     if (sec * NS > st.mtimeNs) sec -= 1n; // floor, for times before 1970
     if (epoch !== undefined && sec > BigInt(epoch)) sec = BigInt(epoch);
     sec = ((sec % 2n ** 32n) + 2n ** 32n) % 2n ** 32n;
-    if (sec * NS !== st.mtimeNs) await fs.lutimes(bytesOf(p), new Date(Number(st.atimeNs / 1_000_000n)), Number(sec));
+    if (sec * NS !== st.mtimeNs) lutimesSync(bytesOf(p), new Date(Number(st.atimeNs / 1_000_000n)), Number(sec));
     if (!isDir) return;
     checkInterrupted(signal);
-    for (const e of await readNames(p)) await visit(path.join(p, e.name), e.dir);
+    for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
   };
   await visit(upper, true);
 }

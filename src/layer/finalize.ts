@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
-import { bytesOf, readNames, shownPath } from './byte-path.js';
+import { bytesOf, readNames, readNamesSync, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
 import { removeXattrOf, xattrNamesOf, xattrsOf } from './native-xattrs.js';
@@ -78,7 +78,7 @@ async function newestTimeBefore(upper: string, clockSince: number, signal: Abort
     if (mtimeMs < clockSince) newest = Math.max(newest, Math.floor(mtimeMs / 1000));
     if (!isDir) return;
     checkInterrupted(signal);
-    for (const e of await readNames(p)) await visit(path.join(p, e.name), e.dir);
+    for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
   };
   await visit(upper, true);
   return newest;
@@ -109,7 +109,7 @@ async function stripOverlayXattrs(upper: string, runner: Runner, signal: AbortSi
     }
     if (!isDir) return;
     checkInterrupted(signal);
-    for (const e of await readNames(p)) await visit(path.join(p, e.name), e.dir);
+    for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
   };
   await visit(upper, true);
   return out;

@@ -93,7 +93,6 @@ interface Job {
   resolve: (value: string | boolean) => void;
   reject: (err: Error) => void;
   signal?: AbortSignal;
-  onAbort?: () => void;
   done: boolean;
 }
 
@@ -110,24 +109,37 @@ const BATCH = 64;
 class FilePool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+  /** Jobs not finished, by the signal that may abort them: one listener per signal, not per job. */
+  private readonly bySignal = new Map<AbortSignal, { jobs: Set<Job>; onAbort: () => void }>();
 
   run(op: Op, signal?: AbortSignal): Promise<string | boolean> {
     signal?.throwIfAborted();
     return new Promise<string | boolean>((resolve, reject) => {
       const job: Job = { op, resolve, reject, signal, done: false };
-      if (signal) {
-        job.onAbort = () => {
+      if (signal) this.watch(signal).add(job);
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  private watch(signal: AbortSignal): Set<Job> {
+    let w = this.bySignal.get(signal);
+    if (!w) {
+      const jobs = new Set<Job>();
+      const onAbort = () => {
+        for (const job of [...jobs]) {
           const queued = this.queue.indexOf(job);
           if (queued >= 0) this.queue.splice(queued, 1);
           // A worker busy with it gives up at its next chunk.
           for (const s of this.slots) if (s.batch?.includes(job)) Atomics.store(s.stop, 0, 1);
           this.finish(job, { error: { message: 'aborted' } }, signal.reason);
-        };
-        signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      this.queue.push(job);
-      this.dispatch();
-    });
+        }
+      };
+      w = { jobs, onAbort };
+      this.bySignal.set(signal, w);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return w.jobs;
   }
 
   private dispatch(): void {
@@ -174,7 +186,11 @@ class FilePool {
   private finish(job: Job, r: Result, abortReason?: unknown): void {
     if (job.done) return;
     job.done = true;
-    if (job.signal && job.onAbort) job.signal.removeEventListener('abort', job.onAbort);
+    const w = job.signal ? this.bySignal.get(job.signal) : undefined;
+    if (w && w.jobs.delete(job) && w.jobs.size === 0) {
+      job.signal!.removeEventListener('abort', w.onAbort);
+      this.bySignal.delete(job.signal!);
+    }
     if (abortReason !== undefined) job.reject(abortReason instanceof Error ? abortReason : new Error('aborted'));
     else if ('value' in r) job.resolve(r.value);
     else job.reject(Object.assign(new Error(r.error.message), r.error));
