@@ -34,22 +34,30 @@ export interface PruneInput {
   signal: AbortSignal;
 }
 
-/** What pruning keeps of an upper entry (not the whole Stats: thousands of them add up). */
-interface Entry {
+/** A name of an upper inode with more than one link: its group is decided once all are seen. */
+interface LinkedName {
   rel: string;
-  dir: boolean;
   size: number;
-  /** dev:ino, for names of an inode with more than one link. */
-  linked: string | undefined;
-  atimeMs: number;
-  mtimeMs: number;
   candidate: boolean;
-  /** Children that stay (left out of `children`, which holds only what pruning may remove). */
-  keepsOthers: boolean;
-  children: Entry[];
   /** dev:ino of the lower counterpart, for candidates. */
   lowerId?: string;
 }
+
+/**
+ * A directory whose fate waits for link groups (below it) to be decided: kept in memory only
+ * then, with the times it must keep.
+ */
+interface PendingDir {
+  rel: string;
+  atimeMs: number;
+  mtimeMs: number;
+  candidate: boolean;
+  /** Children that stay whatever the link groups decide. */
+  keepsOthers: boolean;
+}
+
+/** A child's fate, as its directory sees it. */
+type Fate = 'gone' | 'kept' | 'pending';
 
 const OVERLAY_PRIVATE = /^trusted\.overlay\./;
 /** Overlay xattrs that make an entry mean something else than it shows: never pruned. */
@@ -62,149 +70,147 @@ const PARALLEL = 256;
 /** Children of a directory scanned at once. */
 const FANOUT = 64;
 
+/**
+ * One walk of the upper that removes as it goes: an identical entry goes as soon as it is
+ * known (plain system calls: through the thread pool, thousands of removals would wait more
+ * than they work), a directory once its children are done. Memory holds the directories being
+ * walked and the names of hardlinked inodes, whatever the number of entries: names of one
+ * inode go together, decided at the end, and so do the directories above them.
+ */
 export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
-  const scope = input.onlyDirs ? withAncestors(input.onlyDirs) : undefined;
-  const stats: PruneStats = { files: 0, dirs: 0, bytes: 0 };
-  const tree = await scan(input, '', scope, new Comparer(PARALLEL));
-  keepLinkGroups(tree);
-  // Plain system calls: thousands of removals, each through the thread pool, would spend
-  // more time waiting for it than removing.
-  const removeIdentical = (e: Entry): boolean => {
-    checkInterrupted(input.signal);
-    const p = bytesOf(path.join(input.upper, e.rel));
-    if (e.dir) {
-      let allGone = true;
-      let removedSome = false;
-      for (const c of e.children) {
-        if (removeIdentical(c)) removedSome = true;
-        else allGone = false;
-      }
-      if (e.rel !== '' && allGone && !e.keepsOthers && e.candidate && readdirSync(p).length === 0) {
-        rmdirSync(p);
-        stats.dirs++;
-        return true;
-      }
-      // Removing entries touched the directory's times; it keeps the ones the steps gave it.
-      if (removedSome) utimesSync(p, e.atimeMs / 1000, e.mtimeMs / 1000);
-      return false;
-    }
-    if (!e.candidate) return false;
-    unlinkSync(p);
-    stats.files++;
-    stats.bytes += e.size;
-    return true;
+  const w: Walk = {
+    input,
+    scope: input.onlyDirs ? withAncestors(input.onlyDirs) : undefined,
+    slots: new Comparer(PARALLEL),
+    stats: { files: 0, dirs: 0, bytes: 0 },
+    links: new Map(),
+    pending: [],
   };
-  removeIdentical(tree);
-  return stats;
+  const p = (rel: string) => bytesOf(path.join(input.upper, rel));
+  await scanDir(w, '');
+  if (w.pending.length === 0) return w.stats;
+
+  // Link groups: all names of an inode go, or none (pruning only some would split the
+  // hardlink: they would show the lower inode); all must be identical to names of one lower inode.
+  for (const { nlink, names } of w.links.values()) {
+    const together = names.length === nlink && names.every((n) => n.candidate) && new Set(names.map((n) => n.lowerId)).size === 1;
+    if (!together) continue;
+    for (const n of names) {
+      unlinkSync(p(n.rel));
+      w.stats.files++;
+      w.stats.bytes += n.size;
+    }
+  }
+  // Then the directories that waited, children before parents (the order they were walked out of).
+  for (const d of w.pending) {
+    checkInterrupted(input.signal);
+    if (d.rel !== '' && d.candidate && !d.keepsOthers && readdirSync(p(d.rel)).length === 0) {
+      rmdirSync(p(d.rel));
+      w.stats.dirs++;
+    } else {
+      // Removing entries touched the directory's times; it keeps the ones the steps gave it.
+      utimesSync(p(d.rel), d.atimeMs / 1000, d.mtimeMs / 1000);
+    }
+  }
+  return w.stats;
+}
+
+interface Walk {
+  input: PruneInput;
+  scope: Set<string> | undefined;
+  slots: Comparer;
+  stats: PruneStats;
+  /** Names of hardlinked upper inodes, by dev:ino, with the inode's link count. */
+  links: Map<string, { nlink: number; names: LinkedName[] }>;
+  pending: PendingDir[];
 }
 
 /**
- * Walks the upper, marking entries whose lower counterpart matches (type, metadata, content, xattrs).
- * Directories are walked as they come; the work on other entries (stat both sides, compare
- * content) takes one of a few slots, so a huge directory does not hold thousands of entries
- * in flight at once.
+ * A directory of the upper: its children are walked as they come (a bounded number at once;
+ * the work on non-directories takes one of a few slots, so a huge directory does not hold
+ * thousands of entries in flight), the identical ones removed; then the directory itself goes
+ * if it is identical and empty.
  */
-async function scan(
-  input: PruneInput,
-  rel: string,
-  scope: Set<string> | undefined,
-  slots: Comparer,
-): Promise<Entry> {
+async function scanDir(w: Walk, rel: string): Promise<Fate> {
+  const { input } = w;
   checkInterrupted(input.signal);
-  const upperPath = path.join(input.upper, rel);
-  const st = lstatSync(bytesOf(upperPath));
-  const entry = entryOf(rel, st);
+  const hostPath = bytesOf(path.join(input.upper, rel));
+  const st = lstatSync(hostPath);
   // An opaque directory is what the layer changes, with everything in it.
-  if ((await xattrNamesOf(input.runner, upperPath)).includes('trusted.overlay.opaque')) return entry;
-  const dirents = readNamesSync(upperPath);
+  if ((await xattrNamesOf(input.runner, path.join(input.upper, rel))).includes('trusted.overlay.opaque')) return 'kept';
+  const dirents = readNamesSync(path.join(input.upper, rel));
+  let keepsOthers = false;
+  let removedSome = false;
+  let waits = false;
   // A bounded number of children at a time (a directory of 100k files holds no 100k promises).
   for (let i = 0; i < dirents.length; i += FANOUT) {
-    const chunk = await Promise.all(
-      dirents.slice(i, i + FANOUT).map((d) => {
+    const fates = await Promise.all(
+      dirents.slice(i, i + FANOUT).map((d): Promise<Fate> => {
         const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
         // Outside the scope: a child that keeps its directory, never pruned itself.
-        if (scope && !scope.has('/' + childRel)) return Promise.resolve(entryOf(childRel, st));
-        if (d.dir) return scan(input, childRel, scope, slots);
-        return slots.run(() => leaf(input, childRel, scope));
+        if (w.scope && !w.scope.has('/' + childRel)) return Promise.resolve('kept');
+        if (d.dir) return scanDir(w, childRel);
+        return w.slots.run(() => leaf(w, childRel));
       }),
     );
-    // Only what removal acts on stays in memory: candidates, directories below which something
-    // may go, and names of hardlinked inodes (decided together); any other entry only keeps
-    // this directory in place.
-    for (const c of chunk) {
-      if (c.candidate || c.linked !== undefined || c.children.length > 0) entry.children.push(c);
-      else entry.keepsOthers = true;
+    for (const f of fates) {
+      if (f === 'gone') removedSome = true;
+      else if (f === 'pending') waits = true;
+      else keepsOthers = true;
     }
   }
-  if (rel !== '') await markIfIdentical(input, entry, st, () => Promise.resolve(true));
-  return entry;
+  const candidate = rel !== '' && (await isIdentical(input, rel, st, () => Promise.resolve(true))) !== undefined;
+  if (waits) {
+    w.pending.push({ rel, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, candidate, keepsOthers });
+    return 'pending';
+  }
+  if (candidate && !keepsOthers && readdirSync(hostPath).length === 0) {
+    rmdirSync(hostPath);
+    w.stats.dirs++;
+    return 'gone';
+  }
+  // Removing entries touched the directory's times; it keeps the ones the steps gave it.
+  if (removedSome) utimesSync(hostPath, st.atimeMs / 1000, st.mtimeMs / 1000);
+  return 'kept';
 }
 
-/** A non-directory entry of the upper. */
-async function leaf(input: PruneInput, rel: string, scope: Set<string> | undefined): Promise<Entry> {
+/** A non-directory entry of the upper: removed now when identical, unless it is hardlinked. */
+async function leaf(w: Walk, rel: string): Promise<Fate> {
+  const { input } = w;
   checkInterrupted(input.signal);
   // Metadata with plain system calls: a round trip through the thread pool per stat costs
   // more than the stat itself, thousands of times over.
-  const st = lstatSync(bytesOf(path.join(input.upper, rel)));
-  const entry = entryOf(rel, st);
+  const hostPath = bytesOf(path.join(input.upper, rel));
+  const st = lstatSync(hostPath);
   // Whiteouts are what the layer deletes; with a scope only directories are pruned.
-  if (isWhiteout(st) || scope) return entry;
-  await markIfIdentical(input, entry, st, (lower) => sameContent(input, rel, st, lower));
-  return entry;
+  if (isWhiteout(st) || w.scope) return 'kept';
+  const lowerId = await isIdentical(input, rel, st, (lower) => sameContent(input, rel, st, lower));
+  if (st.nlink > 1) {
+    const id = `${st.dev}:${st.ino}`;
+    let group = w.links.get(id);
+    if (!group) w.links.set(id, (group = { nlink: st.nlink, names: [] }));
+    group.names.push({ rel, size: st.size, candidate: lowerId !== undefined, lowerId });
+    return 'pending';
+  }
+  if (lowerId === undefined) return 'kept';
+  unlinkSync(hostPath);
+  w.stats.files++;
+  w.stats.bytes += st.size;
+  return 'gone';
 }
 
-function entryOf(rel: string, st: Stats): Entry {
-  return {
-    rel,
-    dir: st.isDirectory(),
-    size: st.size,
-    linked: !st.isDirectory() && st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined,
-    atimeMs: st.atimeMs,
-    mtimeMs: st.mtimeMs,
-    candidate: false,
-    keepsOthers: false,
-    children: [],
-  };
-}
-
-async function markIfIdentical(
-  input: PruneInput,
-  entry: Entry,
-  st: Stats,
-  same: (lower: Stats) => Promise<boolean>,
-): Promise<void> {
-  const lower = lstatOrNone(path.join(input.lowerView, entry.rel));
+/** The lower counterpart's dev:ino when the entry is identical to it (type, metadata, content, xattrs). */
+async function isIdentical(input: PruneInput, rel: string, st: Stats, same: (lower: Stats) => Promise<boolean>): Promise<string | undefined> {
+  const lower = lstatOrNone(path.join(input.lowerView, rel));
   if (
     lower &&
     sameMeta(st, lower, input.sourceDateEpoch) &&
     (await same(lower)) &&
-    (await samePortableXattrs(input.runner, path.join(input.upper, entry.rel), path.join(input.lowerView, entry.rel)))
+    (await samePortableXattrs(input.runner, path.join(input.upper, rel), path.join(input.lowerView, rel)))
   ) {
-    entry.candidate = true;
-    entry.lowerId = `${lower.dev}:${lower.ino}`;
+    return `${lower.dev}:${lower.ino}`;
   }
-}
-
-/**
- * Names of one upper inode go together: pruning only some of them would split the hardlink
- * (the pruned names would show the lower inode). They go only if all are identical to lower
- * names of one lower inode.
- */
-function keepLinkGroups(tree: Entry): void {
-  const groups = new Map<string, Entry[]>();
-  const visit = (e: Entry) => {
-    if (e.linked !== undefined) {
-      const group = groups.get(e.linked);
-      if (group) group.push(e);
-      else groups.set(e.linked, [e]);
-    }
-    e.children.forEach(visit);
-  };
-  visit(tree);
-  for (const group of groups.values()) {
-    const together = group.every((e) => e.candidate) && new Set(group.map((e) => e.lowerId)).size === 1;
-    if (!together) for (const e of group) e.candidate = false;
-  }
+  return undefined;
 }
 
 function isWhiteout(st: Stats): boolean {

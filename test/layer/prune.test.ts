@@ -86,6 +86,44 @@ describe('pruneIdentical', () => {
   });
 });
 
+describe('pruneIdentical and hardlinks', () => {
+  it('names of one inode go together, only all of them and only onto one lower inode; directories wait for them', async () => {
+    const dir = tempDir('prune-links');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    const setup = async (root: string) => {
+      for (const d of ['same', 'split', 'partial']) await fs.mkdir(path.join(root, d), { recursive: true });
+      // same/: a pair linked on both sides: it goes, and the directory it leaves empty.
+      await fs.writeFile(path.join(root, 'same/a'), 'pair\n');
+      await fs.link(path.join(root, 'same/a'), path.join(root, 'same/b'));
+      // split/: linked in the upper, two inodes below: pruning them would split the link.
+      await fs.writeFile(path.join(root, 'split/a'), 'pair\n');
+      if (root === upper) await fs.link(path.join(root, 'split/a'), path.join(root, 'split/b'));
+      else await fs.writeFile(path.join(root, 'split/b'), 'pair\n');
+      // partial/: a third name of the upper inode is outside the upper (as one in an opaque
+      // directory, never walked, would be).
+      await fs.writeFile(path.join(root, 'partial/a'), 'three\n');
+      await fs.link(path.join(root, 'partial/a'), path.join(root, 'partial/b'));
+      if (root === upper) await fs.link(path.join(root, 'partial/a'), path.join(dir, 'outside-c'));
+      const all = ['same/a', 'same/b', 'split/a', 'split/b', 'partial/a', 'partial/b', 'same', 'split', 'partial', '.'];
+      for (const r of all) await fs.utimes(path.join(root, r), T0, T0);
+    };
+    await setup(lower);
+    await setup(upper);
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, runner, signal: new AbortController().signal });
+    expect(await listing(upper)).toEqual([
+      `partial ${T0}`,
+      `partial/a ${T0}`,
+      `partial/b ${T0}`,
+      `split ${T0}`,
+      `split/a ${T0}`,
+      `split/b ${T0}`,
+    ]);
+    expect(stats).toEqual({ files: 2, dirs: 1, bytes: 10 });
+  });
+});
+
 describe('pruneIdentical content comparison', () => {
   it('reads content only when type, size and times match; one differing byte keeps a file, small or large', async () => {
     const dir = tempDir('prune-content');
