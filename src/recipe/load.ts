@@ -8,8 +8,16 @@ import { isLayerName, LAYER_NAME_MAX } from './layer-name.js';
 import { ParsedRecipes } from './parsed-cache.js';
 import { buildRecipe, buildProjectConfig, type InputCheck } from './recipe-model.js';
 import type { Loc, Project, ProjectConfig, Recipe } from './types.js';
-import { validateProjectConfigData, validateRecipeData } from './validate.js';
-import { YamlSource } from './yaml-source.js';
+import type { YamlSource } from './yaml-source.js';
+
+/**
+ * The YAML parser and the validators, loaded when a file is to be parsed: a project whose
+ * recipes are all as loaded before (parsed-cache.ts), with no sqsh-layers.yaml, needs neither.
+ */
+const parsing = async () => {
+  const [{ YamlSource }, { validateProjectConfigData, validateRecipeData }] = await Promise.all([import('./yaml-source.js'), import('./validate.js')]);
+  return { YamlSource, validateProjectConfigData, validateRecipeData };
+};
 
 export const RECIPES_DIR = 'recipes';
 export const PROJECT_FILE = 'sqsh-layers.yaml';
@@ -100,6 +108,7 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
       recipes.set(name, known.recipe);
       continue;
     }
+    const { YamlSource, validateRecipeData } = await parsing();
     const parsed = YamlSource.parse(file, text);
     if (parsed.diagnostics.length > 0) {
       diagnostics.push(...parsed.diagnostics);
@@ -145,6 +154,7 @@ async function loadConfig(
   let source: YamlSource | undefined;
   if (text !== undefined) {
     sources.set(PROJECT_FILE, text);
+    const { YamlSource, validateProjectConfigData } = await parsing();
     const parsed = YamlSource.parse(PROJECT_FILE, text);
     source = parsed.source;
     const problems = parsed.diagnostics.length > 0 ? parsed.diagnostics : validateProjectConfigData(parsed.data, parsed.source);

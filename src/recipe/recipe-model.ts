@@ -4,7 +4,8 @@
 import path from 'node:path';
 import type { Diagnostic } from './diagnostic.js';
 import type { Compression, InputRef, ProjectConfig, Recipe, SquashfsOptions, Step } from './types.js';
-import { type PathSegment, valueAt, type YamlSource } from './yaml-source.js';
+import { type PathSegment, valueAt } from './value-at.js';
+import type { YamlSource } from './yaml-source.js';
 
 export interface InputCheck {
   input: InputRef;

@@ -5,14 +5,9 @@ import type { Diagnostic } from './diagnostic.js';
 import type { Loc } from './types.js';
 import { ALIAS_EXPANSION_LIMIT, checkAliases, firstAlias } from './yaml-aliases.js';
 
-export type PathSegment = string | number;
+import { type PathSegment, valueAt } from './value-at.js';
 
-/** The value at `path` in parsed data; undefined where the path leaves it. */
-export function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
-  let node = data;
-  for (const s of path) node = (node as Record<string | number, unknown> | undefined)?.[s];
-  return node;
-}
+export { type PathSegment, valueAt };
 
 export class YamlSource {
   private constructor(

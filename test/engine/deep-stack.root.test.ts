@@ -75,14 +75,24 @@ describe('deep stacks', () => {
     expect(r.stdout).toMatch(/^200 layer\(s\) ready in layers\/ \(200 built, 0 cached, /);
     console.log(`200-layer chain built in ${seconds.toFixed(1)} s`);
 
-    // Each blob but the top one's is loop-mounted once in the whole run, and unmounted once.
+    // Each blob but the top one's is loop-mounted at most once in the whole run, and unmounted
+    // once. The top one's parent may never be: a layer built ahead (engine/build.ts) stacks on
+    // its parent's finalized upper while the parent is packed.
     const commands = r.stderr.split('\n').filter((l) => l.startsWith('+ '));
     const lowerMounts = commands.filter((l) => /^\+ mount -t squashfs -o ro,loop \S+ \S+\/lowers\/\d+$/.test(l));
-    expect(lowerMounts).toHaveLength(199);
-    expect(commands.filter((l) => /^\+ umount \S+\/lowers\/\d+$/.test(l))).toHaveLength(199);
+    expect(new Set(lowerMounts.map((l) => l.split(' ').pop())).size).toBe(lowerMounts.length);
+    expect(lowerMounts.length).toBeGreaterThanOrEqual(198);
+    expect(lowerMounts.length).toBeLessThanOrEqual(199);
+    expect(commands.filter((l) => /^\+ umount \S+\/lowers\/\d+$/.test(l))).toHaveLength(lowerMounts.length);
     // The top layer's build overlay names its 199 lowers by their short dirs, nearest first.
     const lowerdir = Array.from({ length: 199 }, (_, i) => 198 - i).join(':');
-    expect(commands.filter((l) => l.startsWith(`+ mount -t overlay -o lowerdir=${lowerdir},upperdir=../layers/${top}/tmpfs/upper,`))).toHaveLength(1);
+    const belowParent = Array.from({ length: 198 }, (_, i) => 197 - i).join(':');
+    const topOverlay = commands.filter(
+      (l) =>
+        l.startsWith(`+ mount -t overlay -o lowerdir=${lowerdir},upperdir=../layers/${top}/tmpfs/upper,`) ||
+        l.startsWith(`+ mount -t overlay -o lowerdir=../layers/${names[198]}/tmpfs/upper:${belowParent},upperdir=../layers/${top}/tmpfs/upper,`),
+    );
+    expect(topOverlay).toHaveLength(1);
 
     // The build warns that the initramfs could not mount the stack as it is.
     expect(r.stderr).toContain(`warning: the stack ${top}..${names[0]} (200 layers) will not boot with RuckusRD: `);
