@@ -37,7 +37,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
       action(async (layers: string[], o: { frozen?: boolean } & RemoteCacheFlags) => {
         const g = globals();
         const sourceDateEpoch = sourceDateEpochFromEnv(io.env);
-        const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
+        const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache, remember: !g.dryRun });
         const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
         // Reported (main.ts) once the session has undone its mounts.
         const outcomes = await whileTrapped(io, async (signal) => {

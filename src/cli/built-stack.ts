@@ -35,7 +35,7 @@ export async function withBuiltLayers<T>(
 ): Promise<T> {
   if (g.dryRun) throw new FailureError({ reason: 'usage', message: '--dry-run is not supported by this command; "sqsh-layers build --dry-run" shows what would be built' });
   const envEpoch = sourceDateEpochFromEnv(io.env);
-  const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
+  const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache, remember: true });
   buildOrder(graph, targets); // unknown layer → usage error with suggestions, before any lock
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
   // Reported (main.ts) once the session has undone its mounts.

@@ -7,8 +7,11 @@ import { sortDiagnostics } from '../recipe/diagnostic.js';
 import { loadProject } from '../recipe/load.js';
 import type { Project } from '../recipe/types.js';
 
-export async function openProject(dir: string, o: { checkInputs: boolean; cacheDir?: string }): Promise<{ project: Project; graph: LayerGraph }> {
-  const loaded = await loadProject(dir, { checkInputs: o.checkInputs, cacheDir: o.cacheDir });
+export async function openProject(
+  dir: string,
+  o: { checkInputs: boolean; cacheDir?: string; remember?: boolean },
+): Promise<{ project: Project; graph: LayerGraph }> {
+  const loaded = await loadProject(dir, o);
   const diagnostics = [...loaded.diagnostics];
   // Graph problems (unknown parents, cycles) are reported with the file problems, over the recipes that loaded.
   const broken = new Map(

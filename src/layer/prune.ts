@@ -87,6 +87,7 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
     pending: [],
   };
   const p = (rel: string) => bytesOf(path.join(input.upper, rel));
+  if (!lstatSync(bytesOf(input.lowerView)).isDirectory()) return w.stats;
   await scanDir(w, '');
   if (w.pending.length === 0) return w.stats;
 
@@ -149,7 +150,12 @@ async function scanDir(w: Walk, rel: string): Promise<Fate> {
         const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
         // Outside the scope: a child that keeps its directory, never pruned itself.
         if (w.scope && !w.scope.has('/' + childRel)) return Promise.resolve('kept');
-        if (d.dir) return scanDir(w, childRel);
+        if (d.dir) {
+          // Below a directory whose lower counterpart is no real directory (a symlink, say, to
+          // anywhere on the host), nothing is compared: the lower path would resolve through it.
+          const lower = lstatOrNone(path.join(input.lowerView, childRel));
+          return lower?.isDirectory() ? scanDir(w, childRel) : Promise.resolve<Fate>('kept');
+        }
         return w.slots.run(() => leaf(w, childRel));
       }),
     );

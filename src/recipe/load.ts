@@ -41,6 +41,11 @@ export interface LoadOptions {
   checkInputs: boolean;
   /** Overrides the cache directory of the project file (--cache). */
   cacheDir?: string;
+  /**
+   * Keeps the recipes as loaded in the cache dir for the next run (parsed-cache.ts): build
+   * does; read-only commands (plan, --dry-run) only use what is there.
+   */
+  remember?: boolean;
 }
 
 export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadResult> {
@@ -131,7 +136,7 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
       parsedBefore?.put(file, text, { recipe: built.recipe, inputs: built.inputs, parent: parents.get(name) });
     }
   }
-  await parsedBefore?.save();
+  if (opts.remember) await parsedBefore?.save();
 
   if (opts.checkInputs) diagnostics.push(...checkInputs(checks));
   const project = config && diagnostics.length === 0 ? { config, recipes } : undefined;

@@ -124,6 +124,30 @@ describe('pruneIdentical and hardlinks', () => {
   });
 });
 
+describe('pruneIdentical and lower symlinks', () => {
+  it('never compares through a lower symlink where the upper has a directory (it would read host files)', async () => {
+    const dir = tempDir('prune-symlink');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    const host = path.join(dir, 'host-secret');
+    // On the "host": a file the layer's author would like to learn about.
+    await writeFiles(host, { shadow: 'root:guess\n' });
+    await fs.mkdir(lower);
+    await fs.symlink(host, path.join(lower, 'etc'));
+    // The upper replaces the symlink with a directory holding a guess of the host file.
+    await writeFiles(upper, { 'etc/shadow': 'root:guess\n' });
+    for (const root of [lower, upper]) await fs.utimes(root, T0, T0);
+    await fs.utimes(path.join(upper, 'etc/shadow'), T0, T0);
+    await fs.utimes(path.join(host, 'shadow'), T0, T0);
+    await fs.chmod(path.join(upper, 'etc/shadow'), (await fs.stat(path.join(host, 'shadow'))).mode);
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, runner, signal: new AbortController().signal });
+    // A right guess is not pruned: whether it was gone would tell what the host file holds.
+    expect(stats).toEqual({ files: 0, dirs: 0, bytes: 0 });
+    expect(await fs.readFile(path.join(upper, 'etc/shadow'), 'utf8')).toBe('root:guess\n');
+  });
+});
+
 describe('pruneIdentical content comparison', () => {
   it('reads content only when type, size and times match; one differing byte keeps a file, small or large', async () => {
     const dir = tempDir('prune-content');

@@ -915,31 +915,34 @@ describe('recipes as loaded before (recipes.json in the cache dir)', () => {
   it('gives what a fresh parse gives, picks up any change of the text or the settings, and creates no cache dir', async () => {
     const dir = await project(recipe('steps:\n  - run: "echo one"\n'));
     const cacheFile = path.join(dir, '.sqsh-cache', 'recipes.json');
-    const fresh = await loadProject(dir, { checkInputs: true });
+    const fresh = await loadProject(dir, { checkInputs: true, remember: true });
     expect(fresh.diagnostics).toEqual([]);
     // A project that never built has no cache dir: loading makes none.
     await expect(fs.stat(path.join(dir, '.sqsh-cache'))).rejects.toMatchObject({ code: 'ENOENT' });
 
     await fs.mkdir(path.join(dir, '.sqsh-cache'));
+    // Read-only loads (plan, --dry-run) write nothing.
     await loadProject(dir, { checkInputs: true });
+    await expect(fs.stat(cacheFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    await loadProject(dir, { checkInputs: true, remember: true });
     expect(Object.keys((JSON.parse(await fs.readFile(cacheFile, 'utf8')) as { entries: object }).entries).sort()).toEqual(['recipes/app.yaml', 'recipes/base.yaml']);
-    const again = await loadProject(dir, { checkInputs: true });
+    const again = await loadProject(dir, { checkInputs: true, remember: true });
     expect(again.project?.recipes).toEqual(fresh.project?.recipes);
     expect(again.parents).toEqual(fresh.parents);
 
     // The same size, a new text: parsed again.
     await writeFiles(dir, recipe('steps:\n  - run: "echo two"\n'));
-    const changed = await loadProject(dir, { checkInputs: true });
+    const changed = await loadProject(dir, { checkInputs: true, remember: true });
     expect(changed.project?.recipes.get('base')?.steps[0]).toMatchObject({ kind: 'run', script: 'echo two' });
 
     // New settings (a default that recipes inherit): every recipe parsed again.
     await writeFiles(dir, { 'sqsh-layers.yaml': 'squashfs:\n  compression: xz\n' });
-    const settings = await loadProject(dir, { checkInputs: true });
+    const settings = await loadProject(dir, { checkInputs: true, remember: true });
     expect(settings.project?.recipes.get('base')?.squashfs.compression).toBe('xz');
 
     // A recipe broken since: its problem is reported (only recipes that loaded are kept).
     await writeFiles(dir, recipe('steps:\n  - bogus: 1\n'));
-    expect((await loadProject(dir, { checkInputs: true })).diagnostics.length).toBeGreaterThan(0);
+    expect((await loadProject(dir, { checkInputs: true, remember: true })).diagnostics.length).toBeGreaterThan(0);
 
     // An unreadable cache file is no cache.
     await fs.writeFile(cacheFile, '{"format":1,');
