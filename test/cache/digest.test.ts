@@ -52,5 +52,21 @@ describe('digests', () => {
     expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
     expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
     expect(canonicalJson(['b', 'a'])).toBe('["b","a"]');
+    // The very text of JSON.stringify with a key-sorting replacer (what keys were digested
+    // with before): a cache entry's name must not change with how the text is written.
+    const sorting = (_k: string, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v;
+    const samples: unknown[] = [
+      { format: 1, recipe: { steps: [{ restore: 'inputs/a b.dump', to: '/', replace: false }], exclude: [], 'prune-identical': true }, parent: null },
+      { u: undefined, f: () => 1, n: NaN, i: -0, big: 1e21, s: 'quote " back \\ nl \n tab \t \u2028 é 😀', arr: [undefined, () => 1, null, [], {}] },
+      { d: new Date(0), nested: { z: { y: { x: [1, { b: 2, a: 1 }] } } }, 'Z': 1, a: 2, '10': 3, '9': 4, '': 5, '01': 6, '4294967295': 7, '4294967294': 8 },
+      [{ b: 1, a: [{ d: 1, c: 2 }] }],
+      'text',
+      42,
+      null,
+    ];
+    for (const v of samples) expect(canonicalJson(v)).toBe(JSON.stringify(v, sorting));
   });
 });
