@@ -67,8 +67,10 @@ const OVERLAY_MEANING = new Set(['trusted.overlay.redirect', 'trusted.overlay.me
  * thread goes on with metadata (each entry in flight is small; the threads hold the buffers).
  */
 const PARALLEL = 256;
-/** Children of a directory scanned at once. */
+/** Files of a directory compared at once. */
 const FANOUT = 64;
+/** Subdirectories of a directory walked at once. */
+const SUBDIRS = 4;
 
 /**
  * One walk of the upper that removes as it goes: an identical entry goes as soon as it is
@@ -143,26 +145,33 @@ async function scanDir(w: Walk, rel: string): Promise<Fate> {
   let keepsOthers = false;
   let removedSome = false;
   let waits = false;
-  // A bounded number of children at a time (a directory of 100k files holds no 100k promises).
-  for (let i = 0; i < dirents.length; i += FANOUT) {
-    const fates = await Promise.all(
-      dirents.slice(i, i + FANOUT).map((d): Promise<Fate> => {
-        const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
-        // Outside the scope: a child that keeps its directory, never pruned itself.
-        if (w.scope && !w.scope.has('/' + childRel)) return Promise.resolve('kept');
-        if (d.dir) {
-          // Below a directory whose lower counterpart is no real directory (a symlink, say, to
-          // anywhere on the host), nothing is compared: the lower path would resolve through it.
-          const lower = lstatOrNone(path.join(input.lowerView, childRel));
-          return lower?.isDirectory() ? scanDir(w, childRel) : Promise.resolve<Fate>('kept');
-        }
-        return w.slots.run(() => leaf(w, childRel));
-      }),
-    );
-    for (const f of fates) {
-      if (f === 'gone') removedSome = true;
-      else if (f === 'pending') waits = true;
-      else keepsOthers = true;
+  const childFate = (d: { name: string; dir: boolean }): Promise<Fate> => {
+    const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+    // Outside the scope: a child that keeps its directory, never pruned itself.
+    if (w.scope && !w.scope.has('/' + childRel)) return Promise.resolve('kept');
+    if (d.dir) {
+      // Below a directory whose lower counterpart is no real directory (a symlink, say, to
+      // anywhere on the host), nothing is compared: the lower path would resolve through it.
+      const lower = lstatOrNone(path.join(input.lowerView, childRel));
+      return lower?.isDirectory() ? scanDir(w, childRel) : Promise.resolve<Fate>('kept');
+    }
+    return w.slots.run(() => leaf(w, childRel));
+  };
+  // The files first, a bounded number at a time (a directory of 100k files holds no 100k
+  // promises); then the subdirectories, a few at a time: what is in flight stays bounded
+  // however wide and deep the tree, and the file threads still get full batches.
+  const files = dirents.filter((d) => !d.dir);
+  const subdirs = dirents.filter((d) => d.dir);
+  for (const [group, width] of [
+    [files, FANOUT],
+    [subdirs, SUBDIRS],
+  ] as const) {
+    for (let i = 0; i < group.length; i += width) {
+      for (const f of await Promise.all(group.slice(i, i + width).map(childFate))) {
+        if (f === 'gone') removedSome = true;
+        else if (f === 'pending') waits = true;
+        else keepsOthers = true;
+      }
     }
   }
   const candidate = rel !== '' && (await isIdentical(input, rel, st, () => Promise.resolve(true))) !== undefined;
