@@ -50,7 +50,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
             stateRoot: stateRootFromEnv(io.env),
             env: io.env,
             envSourceDateEpoch: sourceDateEpoch,
-            remote: remoteCacheOf(o, project.config),
+            remote: await remoteCacheOf(o, project.config),
           };
           // --dry-run: no lock, no run dir, no mount, no write; the plan is described instead.
           const session = g.dryRun ? await openReadOnlySession(options) : await openBuildSession(options);

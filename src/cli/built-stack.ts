@@ -50,7 +50,7 @@ export async function withBuiltLayers<T>(
       env: io.env,
       envSourceDateEpoch: envEpoch,
       // cache-from / cache-to of sqsh-layers.yaml serve these builds too.
-      remote: remoteCacheOf({}, project.config),
+      remote: await remoteCacheOf({}, project.config),
     });
     try {
       const outcomes = await build(session, { targets, force: g.force, frozen: false, jobs: g.jobs ?? defaultJobs(project.config.jobs) });

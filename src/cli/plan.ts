@@ -43,7 +43,7 @@ Examples:
           stateRoot: stateRootFromEnv(io.env),
           envSourceDateEpoch: sourceDateEpochFromEnv(io.env),
           env: io.env,
-          remote: remoteCacheOf(o, project.config),
+          remote: await remoteCacheOf(o, project.config),
         });
         const manifest = await readManifest(s.layersDir);
         const forced = new Set(g.force ? (layers.length > 0 ? layers : order) : []);

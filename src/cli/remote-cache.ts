@@ -2,7 +2,6 @@
 // sqsh-layers.yaml. References are checked here (exit 2 for a malformed one).
 
 import type { RemoteCacheOptions } from '../engine/session.js';
-import { parseCacheReference } from '../registry/open.js';
 import type { ProjectConfig } from '../recipe/types.js';
 
 export interface RemoteCacheFlags {
@@ -11,11 +10,13 @@ export interface RemoteCacheFlags {
   insecure?: boolean;
 }
 
-export function remoteCacheOf(o: RemoteCacheFlags, config: ProjectConfig): RemoteCacheOptions | undefined {
+/** The registry client is loaded only when a remote cache is asked for. */
+export async function remoteCacheOf(o: RemoteCacheFlags, config: ProjectConfig): Promise<RemoteCacheOptions | undefined> {
   const from = o.cacheFrom ?? config.cacheFrom;
   const to = o.cacheTo ?? config.cacheTo;
+  if (from === undefined && to === undefined) return undefined;
+  const { parseCacheReference } = await import('../registry/open.js');
   if (from !== undefined) parseCacheReference(from, '--cache-from');
   if (to !== undefined) parseCacheReference(to, '--cache-to');
-  if (from === undefined && to === undefined) return undefined;
   return { from, to, insecure: o.insecure === true };
 }

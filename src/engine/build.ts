@@ -111,6 +111,7 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
     if (classify(s.signal) || firstFailure !== undefined) return undefined;
     const release = base.hold();
     if (!release) return undefined;
+    const started = Date.now();
     try {
       const prev = statuses.find((st) => st.layer === name);
       s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
@@ -118,9 +119,9 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
       const { prepareLayer } = await layerBuilding();
       const plan = await planOf(s, lowerDirs, recipe, lowers, base.upper);
       if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out: `<new ${name}.sqsh>` }));
-      return { prepared: await prepareLayer(s, plan, shared) };
+      return { prepared: await prepareLayer(s, plan, shared), started };
     } catch (err) {
-      return { failure: err };
+      return { failure: err, started };
     } finally {
       release();
     }
@@ -140,7 +141,7 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
       const stop = classify(s.signal);
       if (stop) return { layer: name, status: 'failed', failure: stop };
       if (firstFailure !== undefined) return { layer: name, status: 'skipped', because: `layer ${firstFailure} failed` };
-      const started = Date.now();
+      let started = Date.now();
       // What the layer is at, so that any failure names the layer and the phase.
       let phase = 'computing its cache key';
       try {
@@ -167,6 +168,8 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
           const built = await early;
           if (built && 'failure' in built) throw built.failure;
           let prepared = built?.prepared;
+          // Its time counts from when it started, ahead of its parent's pack.
+          if (built) started = built.started;
           if (!built) {
             const prev = statuses.find((st) => st.layer === name);
             s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
@@ -246,7 +249,8 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   return results;
 }
 
-type AheadResult = { prepared: PreparedLayer } | { failure: unknown };
+/** Work done ahead, and when it started (ms). */
+type AheadResult = ({ prepared: PreparedLayer } | { failure: unknown }) & { started: number };
 
 /**
  * Building ahead: a chain is built one layer after the other, but a child need not wait for

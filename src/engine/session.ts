@@ -17,7 +17,6 @@ import { pidAlive } from '../mount/process-id.js';
 import { ProjectLock } from '../mount/project-lock.js';
 import { checkStateRoot, cleanLeftovers, RunState } from '../mount/run-state.js';
 import { type Log, Runner } from '../process/run.js';
-import { Registries } from '../registry/open.js';
 import type { LayerGraph } from '../plan/graph.js';
 import type { Project } from '../recipe/types.js';
 import type { Reporter } from './report.js';
@@ -49,10 +48,14 @@ export interface RemoteCacheOptions {
   insecure: boolean;
 }
 
-/** The store's remote side, when the session has one (registry clients share the run's runner and signal). */
-function remoteOf(o: SessionOptions, runner: Runner): RemoteOptions | undefined {
+/**
+ * The store's remote side, when the session has one (registry clients share the run's runner
+ * and signal). The registry client is loaded only then: most builds have no remote cache.
+ */
+async function remoteOf(o: SessionOptions, runner: Runner): Promise<RemoteOptions | undefined> {
   const r = o.remote;
   if (!r || (r.from === undefined && r.to === undefined)) return undefined;
+  const { Registries } = await import('../registry/open.js');
   const registries = new Registries({ env: o.env, runner, signal: o.signal, insecure: r.insecure, idleTimeoutMs: 30_000, retries: 2 });
   return { from: r.from, to: r.to, registries, signal: o.signal };
 }
@@ -126,7 +129,7 @@ export async function openReadOnlySession(o: SessionOptions): Promise<ReadOnlySe
     keys: await keyContext(o, runner, stats, false),
     layersDir: path.join(o.project.config.dir, LAYERS_DIR),
     runDir: path.join(o.stateRoot, RUN_ID_PLACEHOLDER),
-    store: openStoreReader({ cacheDir, stats, remote: remoteOf(o, runner), warn: (text) => o.report.emit({ type: 'warning', text }) }),
+    store: await openStoreReader({ cacheDir, stats, remote: await remoteOf(o, runner), warn: (text) => o.report.emit({ type: 'warning', text }) }),
     // Nothing is mounted to find out: the options of a kernel that has uuid=null.
     overlayOptions: () => Promise.resolve([...PORTABLE_OPTIONS, 'uuid=null']),
     close: () => Promise.resolve(),
@@ -156,7 +159,7 @@ export async function openBuildSession(o: SessionOptions): Promise<BuildSession>
     await removeStaleTemps(layersDir);
     const runner = new Runner({ log, dryRun: false, signal: o.signal, env: o.env, onSpawn: (pid) => state.recordChild(pid) });
     const stats = await StatCache.open(path.join(cacheDir, STAT_CACHE));
-    const store = await openStore({ cacheDir, stats, warn, runId: state.id, alive: pidAlive, remote: remoteOf(o, runner) });
+    const store = await openStore({ cacheDir, stats, warn, runId: state.id, alive: pidAlive, remote: await remoteOf(o, runner) });
     let overlay: Promise<string[]> | undefined;
     let tools: Promise<HostTools> | undefined;
     let policy: Promise<string> | undefined;
