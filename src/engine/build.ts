@@ -3,6 +3,7 @@
 // otherwise; layers/NAME.sqsh follows each finished layer, the manifest is written once when
 // the run ends (whatever the outcome: it always describes what layers/ holds).
 
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { Sha256 } from '../cache/digest.js';
@@ -109,6 +110,12 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
       lowers.push({ name: l, blob: lo.blob });
     }
     if (classify(s.signal) || firstFailure !== undefined) return undefined;
+    // Two layers' tmpfs at once: only with the memory for it (a full image over its parent is
+    // about the parent's size); else the child waits, as it always could.
+    if (!(await roomBeside(base.upper))) {
+      if (s.verbose) s.report.emit({ type: 'info', text: `${name}: not built ahead of ${recipe.parent!}: too little memory available for a second tmpfs` });
+      return undefined;
+    }
     const release = base.hold();
     if (!release) return undefined;
     const started = Date.now();
@@ -247,6 +254,22 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   const interrupted = results.find((r) => r.status === 'failed' && r.failure.reason === 'interrupted');
   if (interrupted && interrupted.status === 'failed') throw new FailureError(interrupted.failure);
   return results;
+}
+
+/**
+ * Whether the memory available (tmpfs pages are not: what is left is what the child gets)
+ * holds twice what a finalized upper uses, and 512 MiB more: the child's own upper, which a
+ * full image makes about as big, and room for the parent's mksquashfs beside it.
+ */
+async function roomBeside(upper: string): Promise<boolean> {
+  try {
+    const st = await fs.statfs(upper);
+    const used = (st.blocks - st.bfree) * st.bsize;
+    const available = /^MemAvailable:\s+(\d+) kB$/m.exec(await fs.readFile('/proc/meminfo', 'utf8'));
+    return available !== null && Number(available[1]) * 1024 >= 2 * used + 512 * 2 ** 20;
+  } catch {
+    return false;
+  }
 }
 
 /** Work done ahead, and when it started (ms). */
