@@ -7,7 +7,7 @@
 // reads, link targets, tool output) and leave as Buffers for every fs call on content.
 
 import { isUtf8 } from 'node:buffer';
-import { promises as fs, readdirSync, readlinkSync } from 'node:fs';
+import { type Dirent, promises as fs, readdirSync, readlinkSync } from 'node:fs';
 
 /** The path string of a name or path read as bytes. */
 export function nameOf(bytes: Buffer): string {
@@ -62,16 +62,16 @@ export interface NamedEntry {
 
 /** The entries of a directory, names byte-exact, in byte order (deterministic whatever the names). */
 export async function readNames(dir: string): Promise<NamedEntry[]> {
-  const dirents = await fs.readdir(bytesOf(dir), { withFileTypes: true, encoding: 'buffer' });
-  return dirents
-    .map((d) => ({ bytes: d.name, dir: d.isDirectory() }))
-    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-    .map((d) => ({ name: nameOf(d.bytes), dir: d.dir }));
+  return inByteOrder(await fs.readdir(bytesOf(dir), { withFileTypes: true, encoding: 'buffer' }));
 }
 
 /** readNames with one plain system call: for walks over many small directories. */
 export function readNamesSync(dir: string): NamedEntry[] {
-  return readdirSync(bytesOf(dir), { withFileTypes: true, encoding: 'buffer' })
+  return inByteOrder(readdirSync(bytesOf(dir), { withFileTypes: true, encoding: 'buffer' }));
+}
+
+function inByteOrder(dirents: Dirent<Buffer>[]): NamedEntry[] {
+  return dirents
     .map((d) => ({ bytes: d.name, dir: d.isDirectory() }))
     .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
     .map((d) => ({ name: nameOf(d.bytes), dir: d.dir }));
