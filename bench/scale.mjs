@@ -93,11 +93,9 @@ async function makeBigInputs(dir, pick) {
   return { base, image, baseBytes: await size(base), imageBytes: await size(image), deleted: deleted.length, changed: changed.length, entries: listing.length };
 }
 
-/** The hand-made way: untar the base into a tmpfs and pack it; untar the image over it in an overlay, pack the upper. */
-function bigHandScript({ dir, base, image, args }) {
-  const tar = 'tar -x --numeric-owner --same-owner --same-permissions --xattrs --xattrs-include=* --acls';
-  return `#!/bin/sh
-set -eu
+/** The start of a hand-made script: work in `dir`, unmount whatever it mounted there on any exit. */
+function scriptStart(dir) {
+  return `set -eu
 W=${q(dir)}
 cd "$W"
 cleanup() {
@@ -107,7 +105,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-mkdir -p merged
+`;
+}
+
+/** The hand-made way: untar the base into a tmpfs and pack it; untar the image over it in an overlay, pack the upper. */
+function bigHandScript({ dir, base, image, args }) {
+  const tar = 'tar -x --numeric-owner --same-owner --same-permissions --xattrs --xattrs-include=* --acls';
+  return `#!/bin/sh
+${scriptStart(dir)}mkdir -p merged
 mount -t tmpfs none merged
 ${tar} -C merged -f ${q(base)}
 mksquashfs merged base.sqsh ${args} >/dev/null
@@ -172,17 +177,7 @@ export async function bigTreeScenario(ctx) {
 /** A hand-made fleet: each machine layer on a tmpfs upper over the base, copied in, packed. */
 function fleetHandScript({ dir, baseTree, machines, count, args }) {
   return `#!/bin/sh
-set -eu
-W=${q(dir)}
-cd "$W"
-cleanup() {
-  cd "$W"
-  for m in $(awk '{ print $5 }' /proc/self/mountinfo | grep "^$W/" | tac); do umount "$m" 2>/dev/null || umount -l "$m"; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-mkdir -p merged base upper
+${scriptStart(dir)}mkdir -p merged base upper
 mount -t tmpfs none merged
 cp -a ${q(baseTree)}/. merged/
 mksquashfs merged base.sqsh ${args} >/dev/null
