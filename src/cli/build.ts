@@ -7,8 +7,8 @@ import { whileTrapped } from '../process/interrupt.js';
 import { defaultJobs, type CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
-import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
-import { remoteCacheOf, type RemoteCacheFlags } from './remote-cache.js';
+import { sourceDateEpochFromEnv } from './env.js';
+import { type RemoteCacheFlags, sessionOptionsOf } from './remote-cache.js';
 
 export function buildCommand({ program, globals, io, action }: CommandKit): void {
   program
@@ -41,17 +41,7 @@ Outputs: layers/NAME.sqsh for every layer and layers/manifest.json.`,
         const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
         // Reported (main.ts) once the session has undone its mounts.
         const outcomes = await whileTrapped(io, async (signal) => {
-          const options = {
-            project,
-            graph,
-            report,
-            signal,
-            verbose: g.verbose,
-            stateRoot: stateRootFromEnv(io.env),
-            env: io.env,
-            envSourceDateEpoch: sourceDateEpoch,
-            remote: await remoteCacheOf(o, project.config),
-          };
+          const options = await sessionOptionsOf({ project, graph, report, signal, verbose: g.verbose, env: io.env, envSourceDateEpoch: sourceDateEpoch }, o);
           // --dry-run: no lock, no run dir, no mount, no write; the plan is described instead.
           const session = g.dryRun ? await openReadOnlySession(options) : await openBuildSession(options);
           try {

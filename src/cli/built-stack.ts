@@ -3,7 +3,7 @@
 // the layers to the command's own work. The session (project lock, run state dir, cleanup
 // of killed runs, interrupt handling) lasts until that work is done.
 
-import { remoteCacheOf } from './remote-cache.js';
+import { sessionOptionsOf } from './remote-cache.js';
 import { build, type LayerOutcome } from '../engine/build.js';
 import { type BuildSession, openBuildSession } from '../engine/session.js';
 import { type Failure, FailureError } from '../failure.js';
@@ -12,7 +12,7 @@ import type { LayerGraph } from '../plan/graph.js';
 import { whileTrapped } from '../process/interrupt.js';
 import type { Project } from '../recipe/types.js';
 import type { LayerFile } from '../boot/layerdev.js';
-import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
+import { sourceDateEpochFromEnv } from './env.js';
 import { defaultJobs, type CommandKit, type GlobalOptions } from './kit.js';
 import { openProject } from './project.js';
 import { makeReporter } from './render.js';
@@ -40,18 +40,10 @@ export async function withBuiltLayers<T>(
   const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
   // Reported (main.ts) once the session has undone its mounts.
   return whileTrapped(io, async (signal) => {
-    const session = await openBuildSession({
-      project,
-      graph,
-      report,
-      signal,
-      verbose: g.verbose,
-      stateRoot: stateRootFromEnv(io.env),
-      env: io.env,
-      envSourceDateEpoch: envEpoch,
-      // cache-from / cache-to of sqsh-layers.yaml serve these builds too.
-      remote: await remoteCacheOf({}, project.config),
-    });
+    // cache-from / cache-to of sqsh-layers.yaml serve these builds too.
+    const session = await openBuildSession(
+      await sessionOptionsOf({ project, graph, report, signal, verbose: g.verbose, env: io.env, envSourceDateEpoch: envEpoch }, {}),
+    );
     try {
       const outcomes = await build(session, { targets, force: g.force, frozen: false, jobs: g.jobs ?? defaultJobs(project.config.jobs) });
       const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'skipped');

@@ -10,8 +10,8 @@ import { clockWarning } from '../plan/reproducible.js';
 import type { CommandKit } from './kit.js';
 import { openProject } from './project.js';
 import { formatBytes, makeReporter } from './render.js';
-import { sourceDateEpochFromEnv, stateRootFromEnv } from './env.js';
-import { remoteCacheOf, type RemoteCacheFlags } from './remote-cache.js';
+import { sourceDateEpochFromEnv } from './env.js';
+import { type RemoteCacheFlags, sessionOptionsOf } from './remote-cache.js';
 
 export function planCommand({ program, globals, io, action }: CommandKit): void {
   program
@@ -34,17 +34,13 @@ Examples:
         const { project, graph } = await openProject(g.dir, { checkInputs: true, cacheDir: g.cache });
         const order = buildOrder(graph, layers);
         // Read-only: nothing is locked, mounted or written (not even the stat cache).
-        const s = await openReadOnlySession({
-          project,
-          graph,
-          report: makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json }),
-          signal: new AbortController().signal,
-          verbose: g.verbose,
-          stateRoot: stateRootFromEnv(io.env),
-          envSourceDateEpoch: sourceDateEpochFromEnv(io.env),
-          env: io.env,
-          remote: await remoteCacheOf(o, project.config),
-        });
+        const report = makeReporter({ out: io.stderr, verbose: g.verbose, quiet: g.quiet || g.json });
+        const s = await openReadOnlySession(
+          await sessionOptionsOf(
+            { project, graph, report, signal: new AbortController().signal, verbose: g.verbose, env: io.env, envSourceDateEpoch: sourceDateEpochFromEnv(io.env) },
+            o,
+          ),
+        );
         const manifest = await readManifest(s.layersDir);
         const forced = new Set(g.force ? (layers.length > 0 ? layers : order) : []);
         const statuses = await layerStatuses(s.keys, s.store, graph, order, manifest, forced);
