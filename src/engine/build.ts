@@ -67,6 +67,9 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
     return dryRun(s, statuses, lowerDirs);
   }
   if (stale.length > 0) await preflight(s, stale);
+  // The overlay probe mounts and unmounts: done now, beside the first layer's work, rather
+  // than when the first layer with a parent is about to start. Its failure is that layer's.
+  if (stale.some((st) => s.graph.recipes.get(st.layer)!.parent !== undefined)) s.overlayOptions().catch(() => {});
   if (clock) s.report.emit({ type: 'warning', text: clock });
   return run(s, o, { order, forced, statuses, manifest, onDisk: onDisk !== undefined, lowerDirs });
 }

@@ -88,6 +88,7 @@ export async function commitUpper(s: OpSession, p: CommitPlan): Promise<{ writte
     lowerView: undefined,
     exclude: [],
     pruneIdentical: false,
+    stripXattrs: true,
     touchedDirs: new Set(),
     sourceDateEpoch: p.pack.sourceDateEpoch,
     runner: s.runner,

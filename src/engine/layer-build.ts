@@ -199,6 +199,7 @@ async function finalizeLayer(s: LayerBuildSession, plan: LayerPlan, stack: Mount
       lowerView,
       exclude: plan.finalize.exclude,
       pruneIdentical: plan.finalize.pruneIdentical,
+      stripXattrs: plan.finalize.stripXattrs,
       touchedDirs,
       sourceDateEpoch: plan.sourceDateEpoch,
       clockSince: plan.timesFromContent ? stack.mountedAt : undefined,

@@ -40,7 +40,12 @@ export interface LayerPlan {
   steps: readonly Step[];
   /** What finalize compares the upper with when there are several lowers (one lower is its own view). */
   lowerView: MountOp | undefined;
-  finalize: { exclude: string[]; pruneIdentical: boolean };
+  /**
+   * stripXattrs: whether the upper can hold overlay xattrs to strip. A layer with lowers gets
+   * them from overlayfs itself; a bottom layer only from a `host` step: restore, untar, copy,
+   * remove and `run` work without CAP_SYS_ADMIN, so no trusted.* xattr of theirs exists.
+   */
+  finalize: { exclude: string[]; pruneIdentical: boolean; stripXattrs: boolean };
   pack: { squashfs: SquashfsOptions };
   /** Clamps mtimes when pruning and packing (and is part of the key). */
   sourceDateEpoch: number | undefined;
@@ -84,7 +89,11 @@ export function planLayer(c: PlanContext, recipe: Recipe, lowers: readonly Lower
     root: lowers.length > 0 ? overlayMount({ ...overlay, upper, work }, path.join(dir, 'root')) : undefined,
     steps: recipe.steps,
     lowerView: lowers.length > 1 ? overlayMount(overlay, path.join(dir, 'lowerview')) : undefined,
-    finalize: { exclude: recipe.exclude, pruneIdentical: recipe.pruneIdentical },
+    finalize: {
+      exclude: recipe.exclude,
+      pruneIdentical: recipe.pruneIdentical,
+      stripXattrs: lowers.length > 0 || recipe.steps.some((step) => step.kind === 'host'),
+    },
     pack: { squashfs: recipe.squashfs },
     sourceDateEpoch: c.sourceDateEpoch,
     timesFromContent: c.sourceDateEpoch === undefined && reproducibleFromInputs(recipe),
@@ -126,12 +135,14 @@ export function describeLayerPlan(plan: LayerPlan, o: { mounted: Set<string>; ou
   for (const step of plan.steps) lines.push(`  step ${step.index + 1}: ${describeStep(step)}`);
   if (plan.root) lines.push(`+ umount ${plan.root.target}`);
   if (plan.lowerView) lines.push(`+ ${plan.lowerView.describe()}`);
-  const { exclude, pruneIdentical } = plan.finalize;
-  lines.push(
-    `  finalize: strip overlay xattrs${exclude.length ? `, exclude ${exclude.join(' ')}` : ''}${pruneIdentical ? ', prune identical entries' : ''}${
-      plan.timesFromContent ? ", times of the build's clock clamped to the newest input time" : ''
-    }`,
-  );
+  const { exclude, pruneIdentical, stripXattrs } = plan.finalize;
+  const finalize = [
+    ...(stripXattrs ? ['strip overlay xattrs'] : []),
+    ...(exclude.length > 0 ? [`exclude ${exclude.join(' ')}`] : []),
+    ...(pruneIdentical && plan.root ? ['prune identical entries'] : []),
+    ...(plan.timesFromContent ? ["times of the build's clock clamped to the newest input time"] : []),
+  ];
+  lines.push(`  finalize: ${finalize.length > 0 ? finalize.join(', ') : 'nothing to do (no lowers to prune against, no step that can set overlay xattrs)'}`);
   if (plan.lowerView) lines.push(`+ umount ${plan.lowerView.target}`);
   const sde = plan.sourceDateEpoch !== undefined ? `   (SOURCE_DATE_EPOCH=${plan.sourceDateEpoch})` : '';
   lines.push(`+ ${formatArgv(planPackArgv(plan, o.out))}${sde}`);

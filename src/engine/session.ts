@@ -187,6 +187,8 @@ export async function openBuildSession(o: SessionOptions): Promise<BuildSession>
           return file;
         })()),
       async close() {
+        // The overlay probe may have been started early (build.ts) and not awaited by anyone.
+        await overlay?.catch(() => {});
         await stats.save().catch((e: Error) => warn(`could not save the stat cache: ${e.message}`));
         await store.close().catch((e: Error) => warn(`could not remove the run's temp files from the cache: ${e.message}`));
         await state.dispose().catch((e: Error) => warn(e.message));

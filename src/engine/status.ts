@@ -97,9 +97,9 @@ export async function layerStatuses(
     const prev = isLayerKey(recorded) ? recorded : undefined;
     let status: LayerStatus;
     if (parentStatus && parentStatus.state === 'stale') {
-      // Compare own fields only, with the parent taken as unchanged.
-      const { key } = await layerKey(kc, recipe, prev?.parent ?? null);
-      const own = prev ? explainKeyChange(prev, key).filter((r) => r.reason !== 'parent') : [];
+      // Compare own fields only, with the parent taken as unchanged. Without a recorded key
+      // there is nothing to compare: its inputs are fingerprinted while the parent builds.
+      const own = prev ? explainKeyChange(prev, (await layerKey(kc, recipe, prev.parent)).key).filter((r) => r.reason !== 'parent') : [];
       status = { layer: name, state: 'stale', reasons: [{ reason: 'parent', name: recipe.parent!, what: 'stale' }, ...own] };
     } else {
       const parent = parentStatus?.state === 'cached' ? { name: parentStatus.layer, digest: parentStatus.digest } : null;

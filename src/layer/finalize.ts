@@ -3,7 +3,8 @@
 // stripped (opaque kept) and redirect/metacopy refused. Pruning first means the xattrs of a
 // full image restored over its parent are looked at once, not stripped from thousands of
 // entries that then go anyway (pruning ignores overlay-private xattrs, and keeps what holds a
-// redirect or metacopy, so the refusal still sees it).
+// redirect or metacopy, so the refusal still sees it). A bottom layer made without `host`
+// steps is not walked for xattrs: nothing there could set trusted.* (layer-plan.ts).
 
 import { lstatSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,8 @@ export interface FinalizeInput {
   lowerView: string | undefined;
   exclude: string[];
   pruneIdentical: boolean;
+  /** Whether to look for overlay xattrs at all (LayerPlan.finalize.stripXattrs). */
+  stripXattrs: boolean;
   /** In-root directories that sandbox machinery touched (pruned even without prune-identical). */
   touchedDirs: Set<string>;
   /** Packing clamps mtimes to it: pruning compares times as they will be packed. */
@@ -61,9 +64,11 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
     });
   }
 
-  const walk = await stripOverlayXattrs(f.upper, f.runner, f.signal);
-  if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
-  stats.strippedXattrs = walk.stripped;
+  if (f.stripXattrs) {
+    const walk = await stripOverlayXattrs(f.upper, f.runner, f.signal);
+    if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
+    stats.strippedXattrs = walk.stripped;
+  }
   return stats;
 }
 

@@ -82,7 +82,7 @@ function described(run: string, layer: 'base' | 'app' | 'top', o: { baseShown: b
       `  + mount -t tmpfs -o size=50%,mode=0755 sqsh-layers ${run}/layers/base/tmpfs\n` +
       '    (a bottom layer: the steps work on the tmpfs upper dir itself)\n' +
       '    step 1: copy rootfs/ to /\n' +
-      '    finalize: strip overlay xattrs, prune identical entries, times of the build\'s clock clamped to the newest input time\n' +
+      '    finalize: times of the build\'s clock clamped to the newest input time\n' +
       pack('base'),
     app:
       `  + mount -t squashfs -o ro,loop '<base.sqsh>' ${run}/lowers/0   (shared by the run's builds)\n` +
