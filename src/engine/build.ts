@@ -95,6 +95,8 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   const outcomes = new Map<string, Promise<LayerOutcome>>();
   let firstFailure: string | undefined;
   const ahead = new Ahead(s, o, order, statuses);
+  /** The layers' closing (their tmpfs unmounted): settled before the run ends. */
+  const closing: Promise<void>[] = [];
 
   /**
    * Builds `name` ahead of its parent's pack (see Ahead): its steps and finalize run on the
@@ -204,7 +206,6 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
             if (ahead.offers(name)) ahead.offer(name, prepared.offer());
             await prepared.pack(blob.path);
             finalized = prepared.stats;
-            await prepared.close();
             phase = STORING;
             hit = await blob.commit(key, kd);
           } catch (err) {
@@ -229,11 +230,17 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
       });
     } finally {
       // Whatever the outcome: a child waiting to build ahead on this layer stops waiting, and
-      // work done ahead that was not used (cached after all, parent failed) is undone.
+      // work done ahead that was not used (cached after all, parent failed) is undone. The
+      // unmounting (and waiting for a child still working ahead on the upper) does not hold up
+      // the outcome, which the children wait for: the run waits for it at its end.
       ahead.offer(name, undefined);
-      const built = await early;
-      if (built && 'prepared' in built && built.prepared !== taken) await built.prepared.close();
-      if (taken) await taken.close();
+      closing.push(
+        (async () => {
+          const built = await early;
+          if (built && 'prepared' in built && built.prepared !== taken) await built.prepared.close();
+          if (taken) await taken.close();
+        })().catch((e: Error) => s.report.emit({ type: 'warning', text: `${name}: ${e.message}` })),
+      );
     }
   };
 
@@ -251,6 +258,7 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   try {
     results = await Promise.all(order.map((n) => outcomes.get(n)!));
   } finally {
+    while (closing.length > 0) await Promise.all(closing.splice(0));
     for (const e of await shared.close()) s.report.emit({ type: 'warning', text: e.message });
     await flushManifest(writer);
   }

@@ -1,11 +1,10 @@
-// The one way this tool runs external commands (zx underneath). It logs the command in
+// The one way this tool runs external commands (spawned directly, no shell). It logs the command in
 // --verbose, prints it instead of running it in --dry-run, keeps the tail of the output
 // for error messages, and kills the whole process group when the run is interrupted.
 
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { ProcessPromise } from 'zx';
 import { type CommandFailure, FailureError } from '../failure.js';
 import { formatArgv, shortened } from './argv.js';
 import { checkInterrupted, classify } from './interrupt.js';
@@ -144,32 +143,42 @@ export class Runner {
     const tailMax = o.tailLines ?? 30;
     const tail: string[] = [];
     const env = o.clearEnv ? { ...o.env } : { ...this.opts.env, ...o.env };
-    // zx is loaded on first use: a no-op build runs no command and need not pay for it.
-    const { $ } = await import('zx');
     const stdinFd = o.stdinFile !== undefined ? openSync(o.stdinFile, 'r') : undefined;
-    const p: ProcessPromise = $({
-      cwd: o.cwd ?? process.cwd(),
-      env,
-      quiet: true,
-      nothrow: true,
-      detached: !o.interactive,
-      prefix: '',
-      postfix: '',
-      // The file itself is the command's stdin: no copy through this process, and a command
-      // that stops reading early (a corrupt image) cannot break a pipe we write to.
-      stdio: o.interactive ? ['inherit', 'inherit', 'inherit'] : [stdinFd ?? (o.input ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
-      input: o.input,
-    })`exec ${[...argv]}`;
-    // A command that exits before reading all its input breaks the pipe: its exit code tells.
-    p.child?.stdin?.on('error', () => {});
-    const pid = p.pid;
-    // Its own process group, but for an interactive command (which shares the tool's).
+    let child: ChildProcess;
+    try {
+      // The command itself, no shell in between: the environment's PATH finds it.
+      child = spawn(argv[0]!, argv.slice(1), {
+        cwd: o.cwd ?? process.cwd(),
+        env,
+        // Its own process group (and session), but for an interactive command, which shares the tool's.
+        detached: !o.interactive,
+        // The file itself is the command's stdin: no copy through this process, and a command
+        // that stops reading early (a corrupt image) cannot break a pipe we write to.
+        stdio: o.interactive ? 'inherit' : [stdinFd ?? (o.input ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      if (stdinFd !== undefined) closeSync(stdinFd);
+      throw commandFailed(argv, { startError: err instanceof Error ? err.message : String(err) });
+    }
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>((resolve) => {
+      // 'error' without a pid: it never started (not found, E2BIG, EACCES...).
+      child.once('error', (error) => {
+        if (child.pid === undefined) resolve({ code: null, signal: null, error });
+      });
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    if (o.input && child.stdin) {
+      // A command that exits before reading all its input breaks the pipe: its exit code tells.
+      child.stdin.on('error', () => {});
+      child.stdin.end(o.input);
+    }
+    const pid = child.pid;
     const group = pid !== undefined ? (o.interactive ? pid : -pid) : undefined;
     if (pid !== undefined) {
       this.opts.onSpawn?.(pid);
       // When the command exits, what it left running in its group goes too; otherwise a
       // background process holding the output pipe would keep the command from ending.
-      if (!o.interactive) p.child?.once('exit', () => killQuietly(-pid, 'SIGKILL'));
+      if (!o.interactive) child.once('exit', () => killQuietly(-pid, 'SIGKILL'));
     }
     const stdoutChunks: Buffer[] = [];
     let partial = '';
@@ -185,12 +194,11 @@ export class Runner {
       if (tail.length > tailMax) tail.shift();
       o.onLine?.(line);
     };
-    // No child at all when the spawn itself failed (E2BIG, EACCES...): `await p` says why.
-    if (p.child && !o.interactive) {
-      p.stdout.on('data', onData);
-      p.stderr.on('data', onData);
-      if (o.stdoutBytes) p.stdout.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
-    }
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdoutChunks.push(chunk);
+      onData(chunk);
+    });
+    child.stderr?.on('data', onData);
     // SIGTERM first, SIGKILL after the grace time; the timer goes when the command ends, so a
     // command that obeyed SIGTERM does not keep the tool alive for the rest of the grace time.
     let killTimer: NodeJS.Timeout | undefined;
@@ -202,19 +210,25 @@ export class Runner {
     this.opts.signal.addEventListener('abort', onAbort, { once: true });
     if (this.opts.signal.aborted) onAbort(); // interrupted while the command was being started
     try {
-      const out = await p;
+      const out = await ended;
       if (partial !== '') pushLine(partial);
       // However the command ended, after an interrupt it ended because of it.
       const stop = classify(this.opts.signal);
       if (stop) throw new FailureError(stop);
-      const cause = (out as { cause?: Error }).cause;
-      if (out.exitCode === null && out.signal === null && cause) throw commandFailed(argv, { startError: cause.message });
-      const code = out.exitCode ?? -1;
-      if (code === 127 && tail.some((l) => /exec: .*: not found/.test(l))) {
-        throw new FailureError({ reason: 'missing-tool', tool: argv[0] ?? '' });
+      if (out.error) {
+        if (out.error.code === 'ENOENT' && !existsSync(o.cwd ?? process.cwd())) {
+          throw commandFailed(argv, { startError: `its working directory ${o.cwd ?? process.cwd()} does not exist` });
+        }
+        // A path that exists but cannot start (a script whose interpreter is missing) is not a missing tool.
+        if (out.error.code === 'ENOENT' && !(argv[0]?.includes('/') && existsSync(argv[0]))) {
+          throw new FailureError({ reason: 'missing-tool', tool: argv[0] ?? '' });
+        }
+        throw commandFailed(argv, { startError: out.error.message });
       }
-      if (!(o.okCodes ?? [0]).includes(code)) throw commandFailed(argv, { exitCode: out.exitCode, signal: out.signal, tail });
-      return { code, stdout: out.stdout, stdoutBytes: o.stdoutBytes ? Buffer.concat(stdoutChunks) : undefined, tail };
+      const code = out.code ?? -1;
+      if (!(o.okCodes ?? [0]).includes(code)) throw commandFailed(argv, { exitCode: out.code, signal: out.signal, tail });
+      const stdout = Buffer.concat(stdoutChunks);
+      return { code, stdout: stdout.toString('utf8'), stdoutBytes: o.stdoutBytes ? stdout : undefined, tail };
     } finally {
       if (stdinFd !== undefined) closeSync(stdinFd);
       this.opts.signal.removeEventListener('abort', onAbort);
