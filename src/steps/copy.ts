@@ -1,4 +1,5 @@
-// copy: a project file or tree into the layer. Staged first in the layer's scratch space,
+// copy: a project file or tree into the layer. Staged first in the layer's scratch space
+// (in process when it is small and plain: stage-copy.ts; else by cp -a),
 // where owner (default 0:0, like Docker's COPY) and mode are applied; then applied onto the
 // root inside the sandbox, so symlinks already in the tree resolve inside the root.
 
@@ -9,6 +10,7 @@ import { bytesOf, readNames } from '../layer/byte-path.js';
 import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import { type StepContext, stepFailure, type StepKindImpl } from './context.js';
 import { applyTree, copyDirAttributes, freshStage } from './sandboxed.js';
+import { copyPlainTree } from './stage-copy.js';
 
 /** Where a copied file lands: into `to` when it names a directory, else at `to` itself. */
 async function fileTarget(ctx: StepContext, s: CopyStep): Promise<{ dir: string; name: string }> {
@@ -48,7 +50,7 @@ export const copyStep: StepKindImpl<CopyStep> = {
     const destHost = await mkdirInRoot(ctx.root, destDir);
     const destInRoot = await resolveInRoot(ctx.root, destDir, true);
     const [from, into] = target ? [s.input.abs, path.join(stage, target.name)] : [`${s.input.abs}/.`, `${stage}/`];
-    await ctx.runner.run(['cp', '-a', '--', from, into]);
+    if (!copyPlainTree(isDir ? s.input.abs : from, into, isDir)) await ctx.runner.run(['cp', '-a', '--', from, into]);
     await applyOwnerAndMode(stage, s, false);
     await copyDirAttributes(destHost, stage);
     await applyTree(ctx, stage, destInRoot, s.replace);
