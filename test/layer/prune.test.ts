@@ -158,7 +158,16 @@ describe('pruneIdentical content comparison', () => {
     const big = Buffer.alloc(2 * 1024 * 1024 + 17, 'a');
     const bigChanged = Buffer.from(big);
     bigChanged[bigChanged.length - 1] = 0x62;
+    // Up to 64 KiB compared on the calling thread, past it on the file threads: both sides of the line.
+    const edge = (size: number, changed: boolean) => {
+      const b = Buffer.alloc(size, 'e');
+      if (changed) b[size - 1] = 0x66;
+      return b;
+    };
     const files = (root: string): Record<string, string | Buffer> => ({
+      'd/edge-same': edge(64 * 1024, false),
+      'd/edge-diff': edge(64 * 1024, root === upper),
+      'd/past-edge-diff': edge(64 * 1024 + 1, root === upper),
       'd/small-same': 'twelve bytes',
       'd/small-diff': root === upper ? 'twelve byteZ' : 'twelve bytes',
       'd/chunk-same': Buffer.alloc(128 * 1024, 'c'),
@@ -172,8 +181,8 @@ describe('pruneIdentical content comparison', () => {
       for (const rel of [...Object.keys(files(root)), 'd', '.']) await fs.utimes(path.join(root, rel), T0, T0);
     }
     const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, runner, signal: new AbortController().signal });
-    expect(await listing(upper)).toEqual([`d ${T0}`, `d/big-diff ${T0}`, `d/small-diff ${T0}`]);
-    expect(stats).toEqual({ files: 4, dirs: 0, bytes: 12 + 128 * 1024 + big.length });
+    expect(await listing(upper)).toEqual([`d ${T0}`, `d/big-diff ${T0}`, `d/edge-diff ${T0}`, `d/past-edge-diff ${T0}`, `d/small-diff ${T0}`]);
+    expect(stats).toEqual({ files: 5, dirs: 0, bytes: 12 + 128 * 1024 + big.length + 64 * 1024 });
   });
 });
 
