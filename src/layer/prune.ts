@@ -7,10 +7,10 @@
 
 import { lstatSync, readdirSync, rmdirSync, type Stats, unlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { EQUAL_ON_THREAD, equalHere, equalOnWorker } from '../process/file-workers.js';
+import { EQUAL_ON_THREAD, equalHere, equalOnWorker, leafOnWorker } from '../process/file-workers.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
-import { bytesOf, readLinkNameSync, readNamesSync } from './byte-path.js';
+import { bytesOf, isTextPath, readLinkNameSync, readNamesSync } from './byte-path.js';
 import { xattrNamesOf, xattrsOf } from './native-xattrs.js';
 
 export interface PruneStats {
@@ -193,6 +193,31 @@ async function scanDir(w: Walk, rel: string): Promise<Fate> {
 async function leaf(w: Walk, rel: string): Promise<Fate> {
   const { input } = w;
   checkInterrupted(input.signal);
+  // With a scope only directories are pruned.
+  if (w.scope) return 'kept';
+  const [upper, lower] = [path.join(input.upper, rel), path.join(input.lowerView, rel)];
+  // A file thread does it all (the xattr library there takes names of text only).
+  if (!isTextPath(upper) || !isTextPath(lower)) return leafHere(w, rel);
+  const r = await leafOnWorker(upper, lower, input.sourceDateEpoch, input.signal);
+  if (r.whiteout) return 'kept';
+  if (r.nlink > 1) return linkedName(w, r.id, r.nlink, { rel, size: r.size, candidate: r.lowerId !== undefined, lowerId: r.lowerId });
+  if (!r.removed) return 'kept';
+  w.stats.files++;
+  w.stats.bytes += r.size;
+  return 'gone';
+}
+
+/** A hardlinked name: it waits for its inode's group to be decided at the end. */
+function linkedName(w: Walk, id: string, nlink: number, name: LinkedName): Fate {
+  let group = w.links.get(id);
+  if (!group) w.links.set(id, (group = { nlink, names: [] }));
+  group.names.push(name);
+  return 'pending';
+}
+
+/** leaf, on this thread: for names that are not UTF-8 text. */
+async function leafHere(w: Walk, rel: string): Promise<Fate> {
+  const { input } = w;
   // Metadata with plain system calls: a round trip through the thread pool per stat costs
   // more than the stat itself, thousands of times over.
   const hostPath = bytesOf(path.join(input.upper, rel));
@@ -200,13 +225,7 @@ async function leaf(w: Walk, rel: string): Promise<Fate> {
   // Whiteouts are what the layer deletes; with a scope only directories are pruned.
   if (isWhiteout(st) || w.scope) return 'kept';
   const lowerId = await isIdentical(input, rel, st, (lower) => sameContent(input, rel, st, lower));
-  if (st.nlink > 1) {
-    const id = `${st.dev}:${st.ino}`;
-    let group = w.links.get(id);
-    if (!group) w.links.set(id, (group = { nlink: st.nlink, names: [] }));
-    group.names.push({ rel, size: st.size, candidate: lowerId !== undefined, lowerId });
-    return 'pending';
-  }
+  if (st.nlink > 1) return linkedName(w, `${st.dev}:${st.ino}`, st.nlink, { rel, size: st.size, candidate: lowerId !== undefined, lowerId });
   if (lowerId === undefined) return 'kept';
   unlinkSync(hostPath);
   w.stats.files++;

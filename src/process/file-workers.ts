@@ -8,13 +8,14 @@
 // a worker give up at its next chunk.
 
 import { closeSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** The worker, as source (eval): the same code runs from dist/ and from the TypeScript sources. */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+const { openSync, readSync, closeSync, lstatSync, readlinkSync, unlinkSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const CHUNK = 1 << 20;
 const bufA = Buffer.allocUnsafe(CHUNK);
@@ -68,10 +69,79 @@ function equal(a, b, size, stop) {
     closeSync(fa);
   }
 }
+// A non-directory entry of the upper against its lower counterpart, the way layer/prune.ts
+// decides it (it gives only names of UTF-8 text here: the xattr library takes strings).
+let xattr;
+const isPrivate = (n) => n.startsWith('trusted.overlay.');
+const osError = (err, n) => String(err.message).trimEnd().endsWith('(os error ' + n + ')');
+const OVERLAY_MEANING = new Set(['trusted.overlay.redirect', 'trusted.overlay.metacopy']);
+const isWhiteout = (st) => st.isCharacterDevice() && st.rdev === 0;
+const names = (p) => {
+  try {
+    return xattr.listAttributesSync(p);
+  } catch (err) {
+    if (osError(err, 95)) return [];
+    throw new Error('listing the xattrs of ' + p + ': ' + err.message);
+  }
+};
+// name=hex of each portable xattr, by name; one removed since it was listed (from another
+// name of a hardlink) or without a value counts as absent, as in layer/native-xattrs.ts.
+const values = (p, list) => {
+  const out = [];
+  for (const n of list.filter((x) => !isPrivate(x)).sort()) {
+    let v;
+    try {
+      v = xattr.getAttributeSync(p, n);
+    } catch (err) {
+      if (osError(err, 61)) continue;
+      throw new Error('reading xattr ' + n + ' of ' + p + ': ' + err.message);
+    }
+    if (v !== null) out.push(n + '=' + v.toString('hex'));
+  }
+  return out.join(String.fromCharCode(0));
+};
+function sameXattrs(upper, lower) {
+  const u = names(upper);
+  if (u.some((n) => OVERLAY_MEANING.has(n))) return false;
+  const l = names(lower);
+  const portable = (list) => list.filter((n) => !isPrivate(n));
+  if (portable(u).length === 0 && portable(l).length === 0) return true;
+  return values(upper, u) === values(lower, l);
+}
+function leaf(j, stop) {
+  check(stop);
+  xattr ??= require(workerData.xattr);
+  const st = lstatSync(j.upper);
+  const out = { whiteout: isWhiteout(st), nlink: st.nlink, id: st.dev + ':' + st.ino, size: st.size, lowerId: undefined, removed: false };
+  if (out.whiteout) return out;
+  let lower;
+  try {
+    lower = lstatSync(j.lower);
+  } catch {
+    return out;
+  }
+  const mtime = Math.floor(st.mtimeMs / 1000);
+  const packed = j.epoch !== null && mtime > j.epoch ? j.epoch : mtime;
+  const sameMeta =
+    st.mode === lower.mode && st.uid === lower.uid && st.gid === lower.gid && packed === Math.floor(lower.mtimeMs / 1000) &&
+    (st.isDirectory() || st.size === lower.size) && ((!st.isCharacterDevice() && !st.isBlockDevice()) || st.rdev === lower.rdev) && !isWhiteout(lower);
+  if (!sameMeta) return out;
+  const sameContent = st.isSymbolicLink()
+    ? readlinkSync(j.upper, { encoding: 'buffer' }).equals(readlinkSync(j.lower, { encoding: 'buffer' }))
+    : !st.isFile() || st.size === 0 || equal(j.upper, j.lower, st.size, stop);
+  if (!sameContent || !sameXattrs(j.upper, j.lower)) return out;
+  out.lowerId = lower.dev + ':' + lower.ino;
+  if (st.nlink === 1) {
+    unlinkSync(j.upper);
+    out.removed = true;
+  }
+  return out;
+}
 const failure = (err) => ({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall });
 parentPort.on('message', ({ jobs, stop }) => {
   const out = jobs.map((j) => {
     try {
+      if (j.op === 'leaf') return { value: leaf(j, stop) };
       return j.op === 'hash' ? { value: hash(j.file, stop) } : { value: equal(j.a, j.b, j.size, stop) };
     } catch (err) {
       return { error: failure(err) };
@@ -81,18 +151,21 @@ parentPort.on('message', ({ jobs, stop }) => {
 });
 `;
 
-type Op = { op: 'hash'; file: Uint8Array } | { op: 'equal'; a: Uint8Array; b: Uint8Array; size: number };
+type Op =
+  | { op: 'hash'; file: Uint8Array }
+  | { op: 'equal'; a: Uint8Array; b: Uint8Array; size: number }
+  | { op: 'leaf'; upper: string; lower: string; epoch: number | null };
 interface WireError {
   message: string;
   code?: string;
   errno?: number;
   syscall?: string;
 }
-type Result = { value: string | boolean } | { error: WireError };
+type Result = { value: string | boolean | LeafResult } | { error: WireError };
 
 interface Job {
   op: Op;
-  resolve: (value: string | boolean) => void;
+  resolve: (value: string | boolean | LeafResult) => void;
   reject: (err: Error) => void;
   signal?: AbortSignal;
   done: boolean;
@@ -114,9 +187,9 @@ class FilePool {
   /** Jobs not finished, by the signal that may abort them: one listener per signal, not per job. */
   private readonly bySignal = new Map<AbortSignal, { jobs: Set<Job>; onAbort: () => void }>();
 
-  run(op: Op, signal?: AbortSignal): Promise<string | boolean> {
+  run(op: Op, signal?: AbortSignal): Promise<string | boolean | LeafResult> {
     signal?.throwIfAborted();
-    return new Promise<string | boolean>((resolve, reject) => {
+    return new Promise<string | boolean | LeafResult>((resolve, reject) => {
       const job: Job = { op, resolve, reject, signal, done: false };
       if (signal) this.watch(signal).add(job);
       this.queue.push(job);
@@ -152,7 +225,7 @@ class FilePool {
       // A hash is a big file's work: alone. Comparisons go in batches.
       const take = this.queue[0]!.op.op === 'hash' ? 1 : Math.min(BATCH, Math.ceil(this.queue.length / SIZE));
       const batch: Job[] = [];
-      while (batch.length < take && this.queue.length > 0 && (batch.length === 0 || this.queue[0]!.op.op === 'equal')) batch.push(this.queue.shift()!);
+      while (batch.length < take && this.queue.length > 0 && (batch.length === 0 || this.queue[0]!.op.op !== 'hash')) batch.push(this.queue.shift()!);
       slot.batch = batch;
       Atomics.store(slot.stop, 0, 0);
       slot.worker.ref();
@@ -161,7 +234,8 @@ class FilePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    // The xattr library by its own path: eval'd code would look for it from the working directory.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { xattr: createRequire(import.meta.url).resolve('@napi-rs/xattr') } });
     const slot: Slot = { worker, batch: undefined, stop: new Int32Array(new SharedArrayBuffer(4)) };
     worker.on('message', (results: Result[]) => {
       const batch = slot.batch ?? [];
@@ -205,6 +279,32 @@ const thePool = () => (pool ??= new FilePool());
 /** The hex sha256 of the file named by these bytes. */
 export async function hashOnWorker(file: Buffer, signal?: AbortSignal): Promise<string> {
   return (await thePool().run({ op: 'hash', file: new Uint8Array(file) }, signal)) as string;
+}
+
+/** What a file thread found out about a non-directory entry of an upper dir (leafOnWorker). */
+export interface LeafResult {
+  /** A whiteout (never pruned). */
+  whiteout: boolean;
+  nlink: number;
+  /** dev:ino of the upper entry. */
+  id: string;
+  size: number;
+  /** dev:ino of the lower counterpart when the entry is identical to it. */
+  lowerId: string | undefined;
+  /** Whether it was identical with one link, and so removed. */
+  removed: boolean;
+}
+
+/**
+ * Decides a non-directory entry of an upper dir (`upper`, names of UTF-8 text) against its
+ * counterpart `lower` on a file thread, the way layer/prune.ts would here: the same type,
+ * mode, owner, packed mtime (whole seconds, clamped to `epoch`), size, device number,
+ * content or link target, and xattrs (overlay-private ones aside; a redirect or metacopy
+ * never). An identical entry with one link is removed there and then. All of it is system
+ * calls: on two threads, a walk of thousands of small files takes half the time.
+ */
+export async function leafOnWorker(upper: string, lower: string, epoch: number | undefined, signal?: AbortSignal): Promise<LeafResult> {
+  return (await thePool().run({ op: 'leaf', upper, lower, epoch: epoch ?? null }, signal)) as LeafResult;
 }
 
 /** Files up to this size are compared on the calling thread: a round trip to a file thread costs more. */

@@ -186,6 +186,39 @@ describe('pruneIdentical content comparison', () => {
   });
 });
 
+describe('pruneIdentical and xattrs', () => {
+  const isRoot = process.getuid?.() === 0;
+  it('keeps a file whose xattrs differ in name or value on either side; overlay-private ones aside, redirect and metacopy never go', async () => {
+    const dir = tempDir('prune-xattrs');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    const names = ['same', 'value', 'only-lower', 'only-upper', 'private', 'metacopy', 'symlink'];
+    for (const root of [lower, upper]) {
+      await writeFiles(root, Object.fromEntries(names.filter((n) => n !== 'symlink').map((n) => [`d/${n}`, 'data\n'])));
+      await fs.symlink('same', path.join(root, 'd/symlink'));
+    }
+    const set = (root: string, rel: string, name: string, value: string) => runner.run(['setfattr', '-h', '-n', name, '-v', value, path.join(root, rel)]);
+    for (const root of [lower, upper]) {
+      await set(root, 'd/same', 'user.k', 'v');
+      await set(root, 'd/value', 'user.k', root === upper ? 'changed' : 'v');
+    }
+    await set(lower, 'd/only-lower', 'user.k', 'v');
+    await set(upper, 'd/only-upper', 'user.k', 'v');
+    // trusted.* needs root (CI runs the tests as root).
+    if (isRoot) {
+      await set(upper, 'd/private', 'trusted.overlay.origin', '0x00');
+      await set(upper, 'd/symlink', 'trusted.overlay.impure', 'y');
+      await set(upper, 'd/metacopy', 'trusted.overlay.metacopy', '');
+    }
+    for (const root of [lower, upper]) await setTimes(root, [...names.map((n) => `d/${n}`).filter((n) => n !== 'd/symlink'), 'd', '.'], T0);
+    for (const root of [lower, upper]) await fs.lutimes(path.join(root, 'd/symlink'), T0, T0);
+    await prune({ upper, lower });
+    const kept = ['d', 'd/only-lower', 'd/only-upper', 'd/value', ...(isRoot ? ['d/metacopy'] : [])].sort();
+    expect((await listing(upper)).map((l) => l.split(' ')[0])).toEqual(kept);
+  });
+});
+
 describe('pruneIdentical on names that are not UTF-8', () => {
   /** A byte-path string from bytes written as latin1 text ('\xe9' is the byte 0xe9). */
   const bytes = (latin1: string) => nameOf(Buffer.from(latin1, 'latin1'));
