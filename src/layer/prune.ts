@@ -7,7 +7,7 @@
 
 import { lstatSync, readdirSync, rmdirSync, type Stats, unlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { EQUAL_ON_THREAD, equalHere, equalOnWorker, leafOnWorker } from '../process/file-workers.js';
+import { equalOnWorker, leafOnWorker } from '../process/file-workers.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
 import { bytesOf, isTextPath, readLinkNameSync, readNamesSync } from './byte-path.js';
@@ -277,10 +277,8 @@ async function sameContent(input: PruneInput, rel: string, a: Stats, b: Stats): 
   if (!a.isFile()) return true;
   if (a.size !== b.size) return false;
   if (a.size === 0) return true;
-  const [upper, lower] = [bytesOf(path.join(input.upper, rel)), bytesOf(path.join(input.lowerView, rel))];
-  // A small file here (a round trip to a file thread costs more than reading it); a bigger one
-  // on the file threads: the lower's side is squashfs decompression, on every core.
-  return a.size <= EQUAL_ON_THREAD ? equalHere(upper, lower, a.size) : equalOnWorker(upper, lower, a.size, input.signal);
+  // Read on the file threads: the lower's side is squashfs decompression, on every core.
+  return equalOnWorker(bytesOf(path.join(input.upper, rel)), bytesOf(path.join(input.lowerView, rel)), a.size, input.signal);
 }
 
 /** The entry's lstat; undefined when there is none (or its parent is no directory). */

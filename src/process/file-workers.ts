@@ -2,12 +2,11 @@
 // loop: sha256 of big files (inputs, fresh blobs) and byte-for-byte comparison of file pairs
 // (prune-identical, where reading a lower file means decompressing squashfs). Each worker
 // reads with plain system calls into buffers it reuses, so memory stays flat. Comparisons are
-// handed over in batches: one message per file pair would cost more than a small file's read,
-// and a pair of small files (equalHere) is not handed over at all.
+// handed over in batches: one message per file pair would cost more than a small file's read.
+// Pruning hands over whole entries (leafOnWorker): their metadata, content and xattrs.
 // The workers start on first use and never keep the process alive while idle; an abort makes
 // a worker give up at its next chunk.
 
-import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -305,33 +304,6 @@ export interface LeafResult {
  */
 export async function leafOnWorker(upper: string, lower: string, epoch: number | undefined, signal?: AbortSignal): Promise<LeafResult> {
   return (await thePool().run({ op: 'leaf', upper, lower, epoch: epoch ?? null }, signal)) as LeafResult;
-}
-
-/** Files up to this size are compared on the calling thread: a round trip to a file thread costs more. */
-export const EQUAL_ON_THREAD = 64 * 1024;
-const hereA = Buffer.allocUnsafe(EQUAL_ON_THREAD);
-const hereB = Buffer.allocUnsafe(EQUAL_ON_THREAD);
-
-/** Reads up to `want` bytes from the start of the file named by `name` into `buf`; how many came. */
-function readStart(name: Buffer, buf: Buffer, want: number): number {
-  const fd = openSync(name, 'r');
-  try {
-    let n = 0;
-    while (n < want) {
-      const r = readSync(fd, buf, n, want - n, null);
-      if (r === 0) break;
-      n += r;
-    }
-    return n;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** equalOnWorker for small files (at most EQUAL_ON_THREAD bytes), with plain system calls here. */
-export function equalHere(a: Buffer, b: Buffer, size: number): boolean {
-  if (size > EQUAL_ON_THREAD) throw new Error(`bug: equalHere of ${size} bytes`);
-  return readStart(a, hereA, size) === size && readStart(b, hereB, size) === size && hereA.compare(hereB, 0, size, 0, size) === 0;
 }
 
 /** Whether two files (named by these bytes), both `size` bytes long when looked at, hold the same bytes. */

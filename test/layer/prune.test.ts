@@ -158,7 +158,7 @@ describe('pruneIdentical content comparison', () => {
     const big = Buffer.alloc(2 * 1024 * 1024 + 17, 'a');
     const bigChanged = Buffer.from(big);
     bigChanged[bigChanged.length - 1] = 0x62;
-    // Up to 64 KiB compared on the calling thread, past it on the file threads: both sides of the line.
+    // A differing last byte at 64 KiB and just past it.
     const edge = (size: number, changed: boolean) => {
       const b = Buffer.alloc(size, 'e');
       if (changed) b[size - 1] = 0x66;
