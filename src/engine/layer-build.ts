@@ -6,7 +6,7 @@
 import { lstatSync, lutimesSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bytesOf, readNamesSync } from '../layer/byte-path.js';
-import { checkInterrupted } from '../process/interrupt.js';
+import { breather, checkInterrupted } from '../process/interrupt.js';
 import { finalizeUpper, type FinalizeStats } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
 import { Scope } from '../mount/ops.js';
@@ -120,7 +120,9 @@ class Holds {
  */
 async function settleTimes(upper: string, epoch: number | undefined, signal: AbortSignal): Promise<void> {
   const NS = 1_000_000_000n;
+  const pause = breather(signal);
   const visit = async (p: string, isDir: boolean) => {
+    await pause();
     const st = lstatSync(bytesOf(p), { bigint: true });
     let sec = st.mtimeNs / NS;
     if (sec * NS > st.mtimeNs) sec -= 1n; // floor, for times before 1970

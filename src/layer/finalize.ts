@@ -9,7 +9,7 @@
 import { lstatSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
-import { checkInterrupted } from '../process/interrupt.js';
+import { breather, checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
 import { bytesOf, readNames, readNamesSync, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
@@ -78,7 +78,9 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
  */
 async function newestTimeBefore(upper: string, clockSince: number, signal: AbortSignal): Promise<number> {
   let newest = 0;
+  const pause = breather(signal);
   const visit = async (p: string, isDir: boolean) => {
+    await pause();
     const mtimeMs = lstatSync(bytesOf(p)).mtimeMs;
     if (mtimeMs < clockSince) newest = Math.max(newest, Math.floor(mtimeMs / 1000));
     if (!isDir) return;
@@ -102,7 +104,9 @@ interface XattrWalk {
  */
 async function stripOverlayXattrs(upper: string, runner: Runner, signal: AbortSignal): Promise<XattrWalk> {
   const out: XattrWalk = { stripped: 0, forbidden: [] };
+  const pause = breather(signal);
   const visit = async (p: string, isDir: boolean) => {
+    await pause();
     for (const name of await xattrNamesOf(runner, p)) {
       if (!name.startsWith('trusted.overlay.')) continue;
       if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {

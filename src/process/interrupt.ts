@@ -69,3 +69,17 @@ export function checkInterrupted(signal: AbortSignal): void {
   const stop = classify(signal);
   if (stop) throw new FailureError(stop);
 }
+
+/**
+ * For long walks made of plain system calls, which never give the event loop a turn (so a
+ * SIGINT handler could not run until they end): every `every` calls of the function it
+ * returns, lets the loop run, then stops the work if the run was asked to stop.
+ */
+export function breather(signal: AbortSignal, every = 1024): () => Promise<void> {
+  let n = 0;
+  return async () => {
+    if (++n % every !== 0) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    checkInterrupted(signal);
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FailureError } from '../../src/failure.js';
-import { checkInterrupted, classify } from '../../src/process/interrupt.js';
+import { breather, checkInterrupted, classify } from '../../src/process/interrupt.js';
 
 function interrupted(signal: NodeJS.Signals): AbortSignal {
   const ac = new AbortController();
@@ -41,5 +41,25 @@ describe('classify: a failure after an interrupt counts as the interrupt', () =>
     })();
     expect(err).toBeInstanceOf(FailureError);
     expect((err as FailureError).failure).toEqual({ reason: 'interrupted', signal: 'SIGINT' });
+  });
+});
+
+describe('breather', () => {
+  it('gives the event loop a turn every N calls (a signal handler runs) and stops the walk once interrupted', async () => {
+    const ac = new AbortController();
+    const pause = breather(ac.signal, 10);
+    // What a SIGINT handler does, waiting for the loop to get a turn.
+    setImmediate(() => ac.abort('SIGINT'));
+    let calls = 0;
+    const walk = async () => {
+      for (;;) {
+        calls++;
+        await pause();
+      }
+    };
+    const err = await walk().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FailureError);
+    expect((err as FailureError).failure).toEqual({ reason: 'interrupted', signal: 'SIGINT' });
+    expect(calls).toBe(10);
   });
 });
