@@ -3,11 +3,11 @@
 // with the portable options, the steps in order, then the upper finalized and packed. Every
 // mount of its own is undone on success, failure and interrupt (Scope).
 
-import { lstatSync, lutimesSync, promises as fs } from 'node:fs';
+import { type BigIntStats, lstatSync, lutimesSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { bytesOf, readNamesSync } from '../layer/byte-path.js';
 import { breather, checkInterrupted } from '../process/interrupt.js';
-import { finalizeUpper, type FinalizeStats } from '../layer/finalize.js';
+import { finalizeUpper, type FinalizeStats, packedSeconds } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
 import { Scope } from '../mount/ops.js';
 import { explainFailure, FailureError, failureOf } from '../failure.js';
@@ -76,7 +76,7 @@ export async function prepareLayer(s: LayerBuildSession, plan: LayerPlan, shared
     stats,
     pack: (out) => packLayer(s, plan, out, stats.contentEpoch),
     offer: async () => {
-      settled ??= settleTimes(plan.upper, plan.sourceDateEpoch ?? stats.contentEpoch, s.signal);
+      settled ??= settleTimes(plan.upper, plan.sourceDateEpoch ?? stats.contentEpoch, stats.unsettled, s.signal);
       await settled;
       return { upper: plan.upper, hold: () => holds.acquire() };
     },
@@ -112,23 +112,32 @@ class Holds {
   }
 }
 
+const NS = 1_000_000_000n;
+
 /**
- * Gives every entry of `upper` the mtime its pack will record: whole seconds (floor), clamped
- * to `epoch` (SOURCE_DATE_EPOCH or the content's), as squashfs's unsigned 32 bits hold it;
- * atimes stay. mksquashfs does the same to what it reads, so packing the settled tree gives
- * the same bytes.
+ * Gives every entry of `upper` (or only those of `only`, when finalize listed the ones that
+ * need it) the mtime its pack will record: whole seconds (floor), clamped to `epoch`
+ * (SOURCE_DATE_EPOCH or the content's), as squashfs's unsigned 32 bits hold it; atimes stay.
+ * mksquashfs does the same to what it reads, so packing the settled tree gives the same bytes.
  */
-async function settleTimes(upper: string, epoch: number | undefined, signal: AbortSignal): Promise<void> {
-  const NS = 1_000_000_000n;
+async function settleTimes(upper: string, epoch: number | undefined, only: string[] | undefined, signal: AbortSignal): Promise<void> {
   const pause = breather(signal);
+  const settle = (p: string, st: BigIntStats) => {
+    const sec = packedSeconds(st.mtimeNs, epoch);
+    if (sec * NS !== st.mtimeNs) lutimesSync(bytesOf(p), new Date(Number(st.atimeNs / 1_000_000n)), Number(sec));
+  };
+  if (only) {
+    // The few entries finalize found unsettled (those pruned since are gone).
+    for (const p of only) {
+      await pause();
+      const st = lstatSync(bytesOf(p), { bigint: true, throwIfNoEntry: false });
+      if (st) settle(p, st);
+    }
+    return;
+  }
   const visit = async (p: string, isDir: boolean) => {
     await pause();
-    const st = lstatSync(bytesOf(p), { bigint: true });
-    let sec = st.mtimeNs / NS;
-    if (sec * NS > st.mtimeNs) sec -= 1n; // floor, for times before 1970
-    if (epoch !== undefined && sec > BigInt(epoch)) sec = BigInt(epoch);
-    sec = ((sec % 2n ** 32n) + 2n ** 32n) % 2n ** 32n;
-    if (sec * NS !== st.mtimeNs) lutimesSync(bytesOf(p), new Date(Number(st.atimeNs / 1_000_000n)), Number(sec));
+    settle(p, lstatSync(bytesOf(p), { bigint: true }));
     if (!isDir) return;
     checkInterrupted(signal);
     for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);

@@ -45,12 +45,23 @@ export interface FinalizeStats {
   pruned: PruneStats;
   /** The epoch derived from the content (with clockSince): pack with it as SOURCE_DATE_EPOCH. */
   contentEpoch?: number;
+  /**
+   * (With clockSince) the only entries whose mtime is not yet what the pack records (some may
+   * have been pruned since): building ahead settles just these (engine/layer-build.ts).
+   * Undefined: too many to list, or not looked at.
+   */
+  unsettled?: string[];
 }
 
 export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   const stats: FinalizeStats = { strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } };
   stats.excluded = await applyExclude(f.upper, f.exclude, f.signal);
-  if (f.clockSince !== undefined) stats.contentEpoch = await newestTimeBefore(f.upper, f.clockSince, f.signal);
+  if (f.clockSince !== undefined) {
+    const times = await newestTimeBefore(f.upper, f.clockSince, f.signal);
+    stats.contentEpoch = times.newest;
+    // Pruning after it removes entries and puts back a kept directory's times as they were.
+    stats.unsettled = times.unsettled;
+  }
   const sourceDateEpoch = f.sourceDateEpoch ?? stats.contentEpoch;
 
   if (f.lowerView && (f.pruneIdentical || f.touchedDirs.size > 0)) {
@@ -72,23 +83,49 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   return stats;
 }
 
+/** At most this many unsettled entries are listed (FinalizeStats.unsettled). */
+const UNSETTLED_LISTED = 4096;
+
 /**
  * Whole seconds: the newest mtime in the upper older than `clockSince` (0 when none), i.e.
- * the newest time the inputs brought. One sorted walk, metadata only.
+ * the newest time the inputs brought; and the entries whose mtime is not yet what the pack
+ * will record (whole seconds, older than `clockSince` so at most that newest one, within
+ * squashfs's unsigned 32 bits), while they are few. One sorted walk, metadata only.
  */
-async function newestTimeBefore(upper: string, clockSince: number, signal: AbortSignal): Promise<number> {
+async function newestTimeBefore(upper: string, clockSince: number, signal: AbortSignal): Promise<{ newest: number; unsettled: string[] | undefined }> {
   let newest = 0;
+  let unsettled: string[] | undefined = [];
   const pause = breather(signal);
   const visit = async (p: string, isDir: boolean) => {
     await pause();
-    const mtimeMs = lstatSync(bytesOf(p)).mtimeMs;
-    if (mtimeMs < clockSince) newest = Math.max(newest, Math.floor(mtimeMs / 1000));
+    const ns = lstatSync(bytesOf(p), { bigint: true }).mtimeNs;
+    const before = Number(ns / 1_000_000n) < clockSince;
+    if (before) newest = Math.max(newest, Number(floorSeconds(ns)));
+    if (unsettled && !(before && packedSeconds(ns, undefined) * NS === ns)) {
+      unsettled.push(p);
+      if (unsettled.length > UNSETTLED_LISTED) unsettled = undefined;
+    }
     if (!isDir) return;
     checkInterrupted(signal);
     for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
   };
   await visit(upper, true);
-  return newest;
+  return { newest, unsettled };
+}
+
+const NS = 1_000_000_000n;
+
+/** Whole seconds of a time in ns, rounded down (also before 1970). */
+function floorSeconds(ns: bigint): bigint {
+  const sec = ns / NS;
+  return sec * NS > ns ? sec - 1n : sec;
+}
+
+/** The mtime a pack records for one of `ns`: whole seconds, clamped to `epoch`, in squashfs's unsigned 32 bits. */
+export function packedSeconds(ns: bigint, epoch: number | undefined): bigint {
+  let sec = floorSeconds(ns);
+  if (epoch !== undefined && sec > BigInt(epoch)) sec = BigInt(epoch);
+  return ((sec % 2n ** 32n) + 2n ** 32n) % 2n ** 32n;
 }
 
 interface XattrWalk {

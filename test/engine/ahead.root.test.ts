@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execCli, exitOf, spawnCli, writeFiles, type CliResult } from '../support/project.js';
 import { busyboxTree, mountsBelow, stateEnv } from '../support/rootfs.js';
+import { sh } from '../support/layer-tree.js';
 import { leftoverCheckedDirs, tempFilesIn, waitFor } from '../support/leftovers.js';
 import { ustar } from '../support/tar.js';
 
@@ -30,14 +31,16 @@ function outcomes(r: CliResult): Record<string, string> {
  * the pack clamps them); app: a tarball unpacked into /usr/share/app (copy-ups of /usr and
  * /usr/share, whose times come from base) and a base file removed (a whiteout).
  */
-async function project(dir: string, env: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+async function project(dir: string, env: NodeJS.ProcessEnv = {}, baseFromTar = false): Promise<NodeJS.ProcessEnv> {
   await busyboxTree(path.join(dir, 'rootfs'));
   await fs.mkdir(path.join(dir, 'rootfs/usr/share'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'inputs'));
+  // A tarball keeps whole seconds: base's upper then needs no settling before app builds on it.
+  if (baseFromTar) sh('tar -C rootfs -cf inputs/base.tar .', { cwd: dir });
   await writeFiles(dir, {
-    'recipes/base.yaml': 'steps:\n  - copy: rootfs/\n',
+    'recipes/base.yaml': baseFromTar ? 'steps:\n  - untar: inputs/base.tar\n' : 'steps:\n  - copy: rootfs/\n',
     'recipes/app.yaml': 'parent: base\nsteps:\n  - untar: inputs/app.tar\n    to: /usr/share\n  - remove: [/bin/ls]\n',
   });
-  await fs.mkdir(path.join(dir, 'inputs'));
   writeFileSync(
     path.join(dir, 'inputs/app.tar'),
     ustar([
@@ -49,10 +52,11 @@ async function project(dir: string, env: NodeJS.ProcessEnv = {}): Promise<NodeJS
 }
 
 describe('building ahead of the parent', () => {
-  for (const sde of [SDE, undefined]) {
-    it(`gives the bytes of the child built on the packed parent (${sde === undefined ? 'no source-date-epoch' : 'SOURCE_DATE_EPOCH older than the tree'})`, async () => {
+  for (const [sde, baseFromTar] of [[SDE, false], [undefined, false], [undefined, true]] as const) {
+    const how = sde === undefined ? `no source-date-epoch, base from ${baseFromTar ? 'a tarball (whole seconds)' : 'a copy (fractions)'}` : 'SOURCE_DATE_EPOCH older than the tree';
+    it(`gives the bytes of the child built on the packed parent (${how})`, async () => {
       const dir = newDir('ahead-same');
-      const env = await project(dir, { SOURCE_DATE_EPOCH: sde === undefined ? undefined : String(sde) });
+      const env = await project(dir, { SOURCE_DATE_EPOCH: sde === undefined ? undefined : String(sde) }, baseFromTar);
       const first = await execCli(['--verbose', 'build'], { cwd: dir, env });
       expect(first.code, first.stderr).toBe(0);
       // app did build ahead: its plan says so, and its steps ran before base was stored.
