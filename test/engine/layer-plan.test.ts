@@ -65,8 +65,10 @@ describe('a layer plan', () => {
     expect(warnings).toEqual([]);
     // A remove-only layer without source-date-epoch takes its times from its content.
     expect(plan.timesFromContent).toBe(true);
-    const { contentEpoch, ...rest } = stats;
+    const { contentEpoch, unsettled, ...rest } = stats;
     expect(rest).toEqual({ strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } });
+    // The only entry with a time of the build's clock: the upper dir itself (settled if built on).
+    expect(unsettled).toEqual([plan.upper]);
     expect(typeof contentEpoch).toBe('number');
     expect(events.filter((e) => e.type === 'step-start').map((e) => e.type === 'step-start' && e.text)).toEqual(['remove /a /b']);
 
