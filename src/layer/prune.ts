@@ -222,8 +222,8 @@ async function leafHere(w: Walk, rel: string): Promise<Fate> {
   // more than the stat itself, thousands of times over.
   const hostPath = bytesOf(path.join(input.upper, rel));
   const st = lstatSync(hostPath);
-  // Whiteouts are what the layer deletes; with a scope only directories are pruned.
-  if (isWhiteout(st) || w.scope) return 'kept';
+  // Whiteouts are what the layer deletes (leaf has already kept everything under a scope).
+  if (isWhiteout(st)) return 'kept';
   const lowerId = await isIdentical(input, rel, st, (lower) => sameContent(input, rel, st, lower));
   if (st.nlink > 1) return linkedName(w, `${st.dev}:${st.ino}`, st.nlink, { rel, size: st.size, candidate: lowerId !== undefined, lowerId });
   if (lowerId === undefined) return 'kept';

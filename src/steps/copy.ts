@@ -50,7 +50,7 @@ export const copyStep: StepKindImpl<CopyStep> = {
     const destHost = await mkdirInRoot(ctx.root, destDir);
     const destInRoot = await resolveInRoot(ctx.root, destDir, true);
     const [from, into] = target ? [s.input.abs, path.join(stage, target.name)] : [`${s.input.abs}/.`, `${stage}/`];
-    if (!copyPlainTree(isDir ? s.input.abs : from, into, isDir)) await ctx.runner.run(['cp', '-a', '--', from, into]);
+    if (!copyPlainTree(s.input.abs, into, isDir)) await ctx.runner.run(['cp', '-a', '--', from, into]);
     await applyOwnerAndMode(stage, s, false);
     await copyDirAttributes(destHost, stage);
     await applyTree(ctx, stage, destInRoot, s.replace);
