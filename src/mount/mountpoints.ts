@@ -82,11 +82,16 @@ export class Mountpoints {
 
   /** Removes what `prepare` created (if still as we left it) and restores its parents' times. */
   async cleanup(): Promise<void> {
-    // A parent whose mtime moved since our last creation in it was changed by a step: keep its time.
+    // A parent whose mtime moved since our last creation in it was changed by a step: it keeps
+    // the times the step gave it (removing our entries would move them again); the others get
+    // back the ones they had before us.
     const untouched = new Set<string>();
+    const stepTimes = new Map<string, { atime: Date; mtime: Date }>();
     for (const [dir, t] of this.parents) {
       const st = await fs.stat(dir).catch(() => undefined);
-      if (st && Math.abs(st.mtimeMs - t.after) < 1e-3) untouched.add(dir);
+      if (!st) continue;
+      if (Math.abs(st.mtimeMs - t.after) < 1e-3) untouched.add(dir);
+      else stepTimes.set(dir, { atime: st.atime, mtime: st.mtime });
     }
     // Judged before anything is removed: removing an entry changes its parent's mtime.
     const states: (Stats | undefined)[] = [];
@@ -96,17 +101,22 @@ export class Mountpoints {
       const st = states[i];
       if (!st) continue;
       if (!this.stillOurs(c, st) || (c.type === 'dir' && (await fs.readdir(c.host)).length > 0)) {
-        untouched.delete(c.parent); // a step put content there or claimed the entry: it is the step's now
+        // A step put content there or claimed the entry: it is the step's now, and so is the
+        // parent's time (nothing of ours is removed from it).
+        untouched.delete(c.parent);
+        stepTimes.delete(c.parent);
         continue;
       }
       if (c.type === 'dir') await fs.rmdir(c.host);
       else await fs.unlink(c.host);
     }
     this.created.length = 0;
-    const deepestFirst = [...untouched].sort((a, b) => b.length - a.length);
+    const times = new Map([...untouched].map((dir) => [dir, this.parents.get(dir)!.before]));
+    for (const [dir, t] of stepTimes) times.set(dir, t);
+    const deepestFirst = [...times.keys()].sort((a, b) => b.length - a.length);
     for (const dir of deepestFirst) {
-      const t = this.parents.get(dir)!;
-      await fs.utimes(dir, t.before.atime, t.before.mtime).catch(() => {});
+      const t = times.get(dir)!;
+      await fs.utimes(dir, t.atime, t.mtime).catch(() => {});
     }
     this.parents.clear();
   }

@@ -1,7 +1,7 @@
 // Running host tools with a layer root (or a staging tree) as their `/`, and applying a
 // staged tree onto the layer with rsync. Shared by restore, untar and copy.
 
-import { promises as fs, type Stats } from 'node:fs';
+import { type BigIntStats, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { bytesOf, readNames } from '../layer/byte-path.js';
 import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
@@ -160,8 +160,21 @@ export async function unpackAt(
   }
   const stage = await freshStage(ctx);
   await copyDirAttributes(destHost, stage);
+  const setUp = await fs.stat(stage, { bigint: true });
   await unpack(stage, '/', false);
+  await keepTimesUnlessGiven(stage, setUp);
   await applyTree(ctx, stage, dest, true);
+}
+
+/**
+ * The stage's own times are the destination's unless the image gave it others (an entry for
+ * `.`). Unpacking into it moves its mtime to the clock; applied, that time would make the
+ * destination's differ from build to build (or not, as the clock and our mount points fall).
+ * A time not older than the stage's set-up is the clock's: the destination's go back.
+ */
+async function keepTimesUnlessGiven(stage: string, setUp: BigIntStats): Promise<void> {
+  const now = await fs.stat(stage, { bigint: true });
+  if (now.mtimeNs >= setUp.ctimeNs) await fs.utimes(stage, setUp.atime, setUp.mtime);
 }
 
 /** A fresh, empty staging directory in the layer's scratch space. */

@@ -4,7 +4,7 @@
 // named, once, as not reproducible without a source-date-epoch.
 
 import { execFileSync } from 'node:child_process';
-import { promises as fs, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { promises as fs, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execCli, writeFiles, type CliResult } from '../support/project.js';
@@ -108,6 +108,40 @@ describe('deterministic by default (no source-date-epoch)', () => {
     // older than the busybox tree's, which was written just before the first build.
     expect(mkfsTime(path.join(dir, 'layers/base.sqsh'))).toBe(newestTime(path.join(dir, 'rootfs')));
     expect(mkfsTime(path.join(dir, 'layers/mid.sqsh'))).toBe(newestTime(path.join(dir, 'files/motd')));
+  }, 180_000);
+
+  it('replace: the destination keeps its own times unless the image gives it some', async () => {
+    const dir = newDir('repro-replace');
+    await busyboxTree(path.join(dir, 'rootfs'));
+    const app = { name: 'app/', type: 'dir', mode: 0o755, mtime: 1_650_000_000 } as const;
+    const run = { name: 'app/run.sh', data: '#!/bin/sh\n', mode: 0o755, mtime: 1_650_000_100 };
+    await writeFiles(dir, {
+      'recipes/base.yaml': 'steps:\n  - copy: rootfs/\n  - untar: inputs/full.tar\n    to: /opt\n',
+      // No entry for the destination itself: unpacking moved the stage's time to the clock.
+      'recipes/sub.yaml': 'parent: base\nsteps:\n  - untar: inputs/bare.tar\n    to: /opt/app\n    replace: true\n',
+      'recipes/whole.yaml': 'parent: base\nsteps:\n  - untar: inputs/tree.tar\n    replace: true\n',
+      // An entry for `.`: its time is the destination's.
+      'recipes/given.yaml': 'parent: base\nsteps:\n  - untar: inputs/dotted.tar\n    to: /opt/app\n    replace: true\n',
+    });
+    await fs.mkdir(path.join(dir, 'inputs'));
+    writeFileSync(path.join(dir, 'inputs/full.tar'), ustar([app, run, { name: 'app/old.txt', data: 'old\n', mtime: 1_650_000_200 }]));
+    writeFileSync(path.join(dir, 'inputs/bare.tar'), ustar([{ ...run, name: 'run.sh' }]));
+    writeFileSync(path.join(dir, 'inputs/tree.tar'), ustar([{ name: 'opt/', type: 'dir', mode: 0o755, mtime: 1_640_000_000 }, app, { ...run, name: 'opt/app/run.sh' }]));
+    writeFileSync(path.join(dir, 'inputs/dotted.tar'), ustar([{ name: './', type: 'dir', mode: 0o755, mtime: 1_660_000_000 }, { ...run, name: './run.sh' }]));
+    await build(dir);
+    /** mtimes (seconds) of these in-layer paths, as the layer's squashfs holds them. */
+    const times = (layer: string, paths: string[]) => {
+      const out = path.join(dir, 'extracted', layer);
+      mkdirSync(path.dirname(out), { recursive: true });
+      execFileSync('unsquashfs', ['-q', '-n', '-no-xattrs', '-d', out, path.join(dir, 'layers', `${layer}.sqsh`)], { stdio: 'ignore' });
+      return paths.map((p) => Math.floor(lstatSync(path.join(out, p)).mtimeMs / 1000));
+    };
+    const [baseRoot, baseApp] = times('base', ['.', 'opt/app']);
+    expect(baseApp).toBe(1_650_000_000);
+    // The destination, a directory in the tree or the root itself, keeps the time the lowers show.
+    expect(times('sub', ['opt/app'])).toEqual([baseApp]);
+    expect(times('whole', ['.'])).toEqual([baseRoot]);
+    expect(times('given', ['opt/app'])).toEqual([1_660_000_000]);
   }, 180_000);
 
   it('plan names the layers that need a source-date-epoch, once; with one set it says nothing', async () => {
