@@ -27,9 +27,9 @@ export async function fingerprintInputs(r: Recipe, stats: StatCache, signal: Abo
 
 export async function fingerprint(shown: string, abs: string, stats: StatCache, signal: AbortSignal): Promise<InputFingerprint> {
   // Plain system calls throughout: a fleet's thousands of small inputs are mostly metadata.
-  const st = statSync(abs);
-  const base = { path: shown, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-  if (!st.isDirectory()) return { ...base, kind: 'file', digest: await stats.digest(abs, signal) };
+  const st = statSync(abs, { bigint: true });
+  const base = { path: shown, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) };
+  if (!st.isDirectory()) return { ...base, kind: 'file', digest: await stats.digest(abs, signal, st.isFile() ? st : undefined) };
   // A tree: one line per entry, sorted, with everything a copy carries into the layer. Names
   // are bytes (layer/byte-path.ts): one that is not UTF-8 is read and keyed as it is.
   const lines: string[] = [];
@@ -39,17 +39,18 @@ export async function fingerprint(shown: string, abs: string, stats: StatCache, 
     for (const name of readNamesSync(dir).map((e) => e.name).sort()) {
       const r = rel === '' ? name : `${rel}/${name}`;
       const p = path.join(abs, r);
-      const e = lstatSync(bytesOf(p));
-      const head = `${JSON.stringify(r)} ${(e.mode & 0o7777).toString(8)} ${e.uid}:${e.gid}`;
+      // The stat cache takes a regular file's lstat as its stat: one system call per entry.
+      const e = lstatSync(bytesOf(p), { bigint: true });
+      const head = `${JSON.stringify(r)} ${(e.mode & 0o7777n).toString(8)} ${e.uid}:${e.gid}`;
       if (e.isDirectory()) {
         lines.push(`${head} dir`);
         await visit(r);
       } else if (e.isSymbolicLink()) {
         lines.push(`${head} symlink ${JSON.stringify(readLinkNameSync(p))}`);
       } else if (e.isFile()) {
-        lines.push(`${head} file ${await stats.digest(p, signal)}`);
+        lines.push(`${head} file ${await stats.digest(p, signal, e)}`);
       } else {
-        lines.push(`${head} special ${e.mode >> 12} ${e.rdev}`);
+        lines.push(`${head} special ${e.mode >> 12n} ${e.rdev}`);
       }
     }
   };

@@ -58,16 +58,12 @@ export class LocalStore implements LayerStore {
    */
   private async check(record: KeyRecord): Promise<Lookup | undefined> {
     const blob = this.blobPath(record.digest);
-    let st;
-    try {
-      st = statSync(blob);
-    } catch {
-      return undefined;
-    }
-    if (st.size !== record.size) return { found: 'corrupt', record, detail: `${st.size} bytes, stored as ${record.size}` };
+    const st = statSync(blob, { bigint: true, throwIfNoEntry: false });
+    if (!st) return undefined;
+    if (Number(st.size) !== record.size) return { found: 'corrupt', record, detail: `${st.size} bytes, stored as ${record.size}` };
     let actual: Sha256;
     try {
-      actual = await this.stats.digest(blob);
+      actual = await this.stats.digest(blob, undefined, st);
     } catch {
       return undefined; // removed meanwhile
     }

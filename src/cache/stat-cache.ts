@@ -45,11 +45,14 @@ export class StatCache {
     return new StatCache(file, entries);
   }
 
-  /** The sha256 of a regular file's content, from the cache when its stat is unchanged. */
-  async digest(file: string, signal?: AbortSignal): Promise<Sha256> {
+  /**
+   * The sha256 of a regular file's content, from the cache when its stat is unchanged. `stat`:
+   * the file's stat, when the caller has just taken it (a regular file's lstat will do).
+   */
+  async digest(file: string, signal?: AbortSignal, stat?: BigIntStats): Promise<Sha256> {
     // Sync: most calls are answered from the cache, and a stat through the thread pool costs
     // many times the system call (1,000-layer projects stat thousands of inputs per run).
-    const st = statSync(bytesOf(file), { bigint: true });
+    const st = stat ?? statSync(bytesOf(file), { bigint: true });
     const known = this.entries.get(file);
     const same =
       known &&
