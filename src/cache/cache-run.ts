@@ -4,7 +4,7 @@
 // gc and starting runs tell a live writer's files from a dead one's without seeing the state
 // directory of that run: another project may keep its runs under another one.
 
-import { appendFileSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Sha256 } from './digest.js';
 
@@ -51,16 +51,26 @@ export class CacheRun {
     return path.join(this.dir, `${name}.tmp`);
   }
 
+  /** The uses file, open for appending; the blobs recorded there. */
+  private uses: number | undefined;
+  private readonly used = new Set<Sha256>();
+
   /** Records that the run uses a blob; done before the blob is stored or taken, so gc never sees it unclaimed. */
   async use(digest: Sha256): Promise<void> {
+    if (this.used.has(digest)) return;
     await this.mkdir();
-    // Sync: one short append per layer taken from the cache; through the thread pool it costs
-    // several round trips (a no-op build of 1,000 layers makes 1,000 of them).
-    appendFileSync(path.join(this.dir, USES_FILE), `${digest}\n`);
+    // Sync, one write to a file kept open: one short append per layer taken from the cache
+    // (through the thread pool, or opening the file each time, a no-op build of 1,000 layers
+    // would make several thousand round trips).
+    this.uses ??= openSync(path.join(this.dir, USES_FILE), 'a');
+    writeSync(this.uses, `${digest}\n`);
+    this.used.add(digest);
   }
 
   /** Removes the run's directory (its temp files were renamed into the store or are partial). */
   async dispose(): Promise<void> {
+    if (this.uses !== undefined) closeSync(this.uses);
+    this.uses = undefined;
     if (this.made) await fs.rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -53,6 +53,17 @@ export class StatCache {
     // Sync: most calls are answered from the cache, and a stat through the thread pool costs
     // many times the system call (1,000-layer projects stat thousands of inputs per run).
     const st = stat ?? statSync(bytesOf(file), { bigint: true });
+    const known = this.known(file, st);
+    if (known) return known;
+    const hashedNs = BigInt(Date.now()) * 1_000_000n;
+    const digest = await sha256OfFile(bytesOf(file), signal);
+    this.hashed++;
+    this.remember(file, st, digest, hashedNs, false);
+    return digest;
+  }
+
+  /** The digest of `file` as it is (`st`) when the cache has it, without reading it. */
+  private known(file: string, st: BigIntStats): Sha256 | undefined {
     const known = this.entries.get(file);
     const same =
       known &&
@@ -61,12 +72,17 @@ export class StatCache {
       known.ino === String(st.ino) &&
       known.ctimeNs === String(st.ctimeNs) &&
       (known.sealed === true || (st.mtimeNs + RACY_NS < BigInt(known.hashedNs) && st.ctimeNs + RACY_NS < BigInt(known.hashedNs)));
-    if (same) return known.digest;
-    const hashedNs = BigInt(Date.now()) * 1_000_000n;
-    const digest = await sha256OfFile(bytesOf(file), signal);
-    this.hashed++;
-    this.remember(file, st, digest, hashedNs, false);
-    return digest;
+    return same ? known.digest : undefined;
+  }
+
+  /**
+   * Whether digest() would read `file`, a regular file of at least `minSize` bytes, because
+   * the cache does not have it as it is (new, or changed since). False for anything else,
+   * including a file that cannot be looked at (digest() reports that).
+   */
+  wouldRead(file: string, minSize: number): boolean {
+    const st = statSync(bytesOf(file), { bigint: true, throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && st.size >= BigInt(minSize) && this.known(file, st) === undefined;
   }
 
   /**

@@ -19,6 +19,7 @@ import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
 import type { AheadBase, PreparedLayer } from './layer-build.js';
 import type { LayerPlan } from './layer-plan.js';
+import type { Recipe } from '../recipe/types.js';
 import { type BuildSession, LAYERS_DIR, type ReadOnlySession, type Session } from './session.js';
 import { LowerDirs, SharedLowers, type Lower } from './shared-lowers.js';
 import { layerStatuses, layerKey, type LayerStatus } from './status.js';
@@ -54,7 +55,9 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   const forced = new Set(o.force ? (o.targets.length > 0 ? o.targets : order) : []);
   const onDisk = await readManifestFile(s.layersDir);
   const manifest = onDisk ?? { version: 1 as const, layers: {} };
-  const statuses = await layerStatuses(s.keys, s.store, s.graph, order, manifest, forced);
+  // A dry run describes, a frozen one checks: only a real build starts layers before their keys are known.
+  const speculate = s.mode === 'read-only' || o.frozen ? undefined : (r: Recipe) => hashingHoldsUp(s, r);
+  const statuses = await layerStatuses(s.keys, s.store, s.graph, order, manifest, forced, speculate);
   const stale = statuses.filter((st) => st.state === 'stale');
   if (o.frozen && stale.length > 0) {
     throw new FailureError({ reason: 'frozen', stale: stale.map((st) => ({ layer: st.layer, reasons: st.reasons })) });
@@ -139,9 +142,39 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
     }
   };
 
+  /** Mounts `name` on its lowers' blobs (all built or cached by now), runs its steps and finalizes. */
+  const prepareOnBlobs = async (name: string, out: string): Promise<PreparedLayer> => {
+    const lowers: Lower[] = [];
+    for (const l of lowersOf(s.graph, name)) {
+      const lo = await outcomes.get(l)!;
+      if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
+      lowers.push({ name: l, blob: lo.blob });
+    }
+    const { describeLayerPlan, planOf } = await layerPlans();
+    const { prepareLayer } = await layerBuilding();
+    const plan: LayerPlan = await planOf(s, lowerDirs, s.graph.recipes.get(name)!, lowers);
+    if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out }));
+    return prepareLayer(s, plan, shared);
+  };
+
+  /** The layers to start before their keys are known (layerStatuses' `speculate`). */
+  const unconfirmed = new Set(statuses.filter((st) => st.state === 'stale' && st.unconfirmed).map((st) => st.layer));
+
+  /** Prepares `name` while its key is still being computed; the work is dropped if the key is cached after all. */
+  const speculative = async (name: string): Promise<AheadResult> => {
+    const started = Date.now();
+    try {
+      const prev = statuses.find((st) => st.layer === name);
+      s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
+      return { prepared: await prepareOnBlobs(name, `<new ${name}.sqsh>`), started };
+    } catch (err) {
+      return { failure: err, started };
+    }
+  };
+
   const one = async (name: string): Promise<LayerOutcome> => {
     const recipe = s.graph.recipes.get(name)!;
-    const early = ahead.wanted(name) ? ahead.run(() => buildAhead(name)) : undefined;
+    let early = ahead.wanted(name) ? ahead.run(() => buildAhead(name)) : undefined;
     let taken: PreparedLayer | undefined;
     try {
       const parent = recipe.parent !== undefined ? await outcomes.get(recipe.parent) : undefined;
@@ -158,7 +191,13 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
       let phase = 'computing its cache key';
       try {
         const parentRef = parent && 'digest' in parent ? { name: parent.layer, digest: parent.digest } : null;
-        const { key, digest: kd } = await layerKey(s.keys, recipe, parentRef);
+        const keyed = layerKey(s.keys, recipe, parentRef);
+        if (early === undefined && unconfirmed.has(name)) {
+          // Its inputs are hashed meanwhile (a big new input takes a while): both cores work.
+          keyed.catch(() => {});
+          early = speculative(name);
+        }
+        const { key, digest: kd } = await keyed;
         phase = 'looking it up in the cache';
         const found = forced.has(name) ? undefined : await s.store.get(kd);
         if (found?.found === 'corrupt') {
@@ -188,19 +227,7 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
           }
           const blob = await s.store.newBlob(name);
           try {
-            if (!prepared) {
-              const lowers: Lower[] = [];
-              for (const l of lowersOf(s.graph, name)) {
-                const lo = await outcomes.get(l)!;
-                if (!('blob' in lo)) throw new Error(`bug: lower ${l} has no blob`);
-                lowers.push({ name: l, blob: lo.blob });
-              }
-              const { describeLayerPlan, planOf } = await layerPlans();
-              const { prepareLayer } = await layerBuilding();
-              const plan: LayerPlan = await planOf(s, lowerDirs, recipe, lowers);
-              if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out: blob.path }));
-              prepared = await prepareLayer(s, plan, shared);
-            }
+            prepared ??= await prepareOnBlobs(name, blob.path);
             taken = prepared;
             // A child may build ahead on this upper while it is packed.
             if (ahead.offers(name)) ahead.offer(name, prepared.offer());
@@ -265,6 +292,19 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   const interrupted = results.find((r) => r.status === 'failed' && r.failure.reason === 'interrupted');
   if (interrupted && interrupted.status === 'failed') throw new FailureError(interrupted.failure);
   return results;
+}
+
+/** Inputs from this size on take a while to hash (hundreds of MB: a good part of a second). */
+const BIG_INPUT = 16 * 2 ** 20;
+
+/**
+ * Whether finding `recipe`'s key means hashing a big input never hashed as it is (new, or
+ * changed since): for a layer never built in this project, a cache hit is then unlikely (only
+ * another project's build into a shared cache gives one). The build starts such a layer at
+ * once, its inputs hashed meanwhile, and looks its key up when known: a hit drops the work.
+ */
+function hashingHoldsUp(s: Session, recipe: Recipe): boolean {
+  return recipe.steps.some((st) => 'input' in st && s.keys.stats.wouldRead(st.input.abs, BIG_INPUT));
 }
 
 /**

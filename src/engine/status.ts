@@ -70,12 +70,18 @@ function prefetchInputs(kc: KeyContext, recipe: Recipe): void {
 export type LayerStatus =
   /** `remote`: the entry is not in the local cache but in this registry repository (the build downloads it). */
   | { layer: string; state: 'cached'; keyDigest: KeyDigest; digest: Sha256; size: number; remote?: string }
-  | { layer: string; state: 'stale'; reasons: StaleReason[]; keyDigest?: KeyDigest };
+  /**
+   * `unconfirmed`: not looked up yet (see layerStatuses' `speculate`): the build starts it and
+   * looks its key up once known, so it may still turn out cached.
+   */
+  | { layer: string; state: 'stale'; reasons: StaleReason[]; keyDigest?: KeyDigest; unconfirmed?: boolean };
 
 /**
  * Walks `order` (parents first). A layer whose parent is stale cannot know its key yet: it
  * is stale with "parent will be rebuilt", plus whatever changed in its own recipe and inputs
- * (it may still turn out cached if the parent rebuilds to identical bytes).
+ * (it may still turn out cached if the parent rebuilds to identical bytes). With `speculate`
+ * (a build), a layer never built in this project for which it says yes is stale, unconfirmed,
+ * without waiting for its key (see build.ts).
  */
 export async function layerStatuses(
   kc: KeyContext,
@@ -84,6 +90,7 @@ export async function layerStatuses(
   order: string[],
   manifest: Manifest,
   forced: ReadonlySet<string>,
+  speculate?: (recipe: Recipe) => boolean,
 ): Promise<LayerStatus[]> {
   // Every layer's inputs at once: their stat-cache checks (and any hashing) overlap instead of
   // waiting for one another, layer after layer.
@@ -101,6 +108,8 @@ export async function layerStatuses(
       // there is nothing to compare: its inputs are fingerprinted while the parent builds.
       const own = prev ? explainKeyChange(prev, (await layerKey(kc, recipe, prev.parent)).key).filter((r) => r.reason !== 'parent') : [];
       status = { layer: name, state: 'stale', reasons: [{ reason: 'parent', name: recipe.parent!, what: 'stale' }, ...own] };
+    } else if (!prev && !forced.has(name) && speculate?.(recipe)) {
+      status = { layer: name, state: 'stale', reasons: [{ reason: 'not-built' }], unconfirmed: true };
     } else {
       const parent = parentStatus?.state === 'cached' ? { name: parentStatus.layer, digest: parentStatus.digest } : null;
       const { key, digest } = await layerKey(kc, recipe, parent);

@@ -77,7 +77,9 @@ export class ManifestWriter {
   /** Records a layer; an entry that is already there as it is leaves the file untouched. */
   update(name: string, entry: ManifestEntry): Promise<void> {
     const known = this.manifest.layers[name];
-    if (!this.onDisk || !known || canonicalJson(known) !== canonicalJson(entry)) {
+    // Plain JSON text: the same entry read back has the same key order (a false "changed" only
+    // costs a write).
+    if (!this.onDisk || !known || JSON.stringify(known) !== JSON.stringify(entry)) {
       this.manifest.layers[name] = entry;
       this.dirty = true;
     }

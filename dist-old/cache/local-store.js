@@ -1,0 +1,190 @@
+// The local content-addressed store (.sqsh-cache/ by default):
+//   blobs/sha256/HEX   layer blobs, read-only, named by their digest
+//   keys/HEX.json      key records (key digest → blob digest), mtime = last use
+//   tmp/RUN-ID/        a run's layers being written (renamed into place when complete) and
+//                      the blobs it uses (see cache-run.ts)
+//   stat-cache.json    digests of unchanged files (inputs and blobs)
+import { promises as fs, readFileSync, statSync, utimesSync } from 'node:fs';
+import path from 'node:path';
+import { replaceAtomically, writeAtomic } from './atomic-write.js';
+import { sha256OfFile } from './digest.js';
+export class LocalStore {
+    dir;
+    stats;
+    warn;
+    run;
+    constructor(dir, stats, warn, 
+    /** The run using the store; absent for planning and --dry-run, which only peek. */
+    run) {
+        this.dir = dir;
+        this.stats = stats;
+        this.warn = warn;
+        this.run = run;
+    }
+    blobPath(digest) {
+        return path.join(this.dir, 'blobs', 'sha256', digest);
+    }
+    keyPath(key) {
+        return path.join(this.dir, 'keys', `${key}.json`);
+    }
+    /**
+     * Key records read in this run: planning peeks at every layer's and the build then gets it;
+     * one read serves both. A record is immutable once written (put replaces it whole and
+     * updates this map; eviction forgets it).
+     */
+    records = new Map();
+    record(key) {
+        if (this.records.has(key))
+            return this.records.get(key);
+        let record;
+        try {
+            // Sync: a key record is a small file, read once per layer per run (see `records`).
+            record = JSON.parse(readFileSync(this.keyPath(key), 'utf8'));
+        }
+        catch {
+            record = undefined;
+        }
+        if (record)
+            this.records.set(key, record);
+        return record;
+    }
+    /**
+     * Whether the blob still has the recorded bytes: its size first, then its digest through the
+     * stat cache, so a blob whose stat changed in any way (even with its mtime put back) is hashed
+     * again. Undefined when it is gone.
+     */
+    async check(record) {
+        const blob = this.blobPath(record.digest);
+        let st;
+        try {
+            st = statSync(blob);
+        }
+        catch {
+            return undefined;
+        }
+        if (st.size !== record.size)
+            return { found: 'corrupt', record, detail: `${st.size} bytes, stored as ${record.size}` };
+        let actual;
+        try {
+            actual = await this.stats.digest(blob);
+        }
+        catch {
+            return undefined; // removed meanwhile
+        }
+        if (actual !== record.digest)
+            return { found: 'corrupt', record, detail: `sha256 ${actual.slice(0, 12)}, stored as ${record.digest.slice(0, 12)}` };
+        return { found: 'hit', hit: { record, blobPath: blob } };
+    }
+    async peek(key) {
+        const record = this.record(key);
+        return (record && (await this.check(record))) ?? { found: 'miss' };
+    }
+    async get(key) {
+        const record = this.record(key);
+        if (!record)
+            return { found: 'miss' };
+        // Claimed before it is checked: gc of another project sharing the cache leaves it alone from now on.
+        await this.ownRun().use(record.digest);
+        const found = (await this.check(record)) ?? { found: 'miss' };
+        if (found.found === 'corrupt') {
+            const blob = this.blobPath(record.digest);
+            this.stats.forget(blob);
+            this.records.delete(key);
+            await fs.rm(blob, { force: true });
+            await fs.rm(this.keyPath(key), { force: true });
+        }
+        else if (found.found === 'hit') {
+            const now = new Date();
+            try {
+                utimesSync(this.keyPath(key), now, now);
+            }
+            catch {
+                // Only gc's notion of last use: a record removed meanwhile is no reason to fail.
+            }
+        }
+        return found;
+    }
+    /** Moves `file` (on the cache's filesystem: see newBlob) into the store under `key`. */
+    async put(key, keyDigest, file, layer) {
+        const run = this.ownRun();
+        const digest = await sha256OfFile(file);
+        const size = (await fs.stat(file)).size;
+        const blob = this.blobPath(digest);
+        await run.use(digest);
+        await fs.mkdir(path.dirname(blob), { recursive: true });
+        await fs.chmod(file, 0o444);
+        // A blob already stored under this digest is kept only if it still has these bytes;
+        // a corrupt one is replaced (rename is atomic: readers see the old or the new file).
+        const existing = await fs.stat(blob).catch(() => undefined);
+        if (existing && (await this.stats.digest(blob).catch(() => undefined)) === digest) {
+            await fs.rm(file, { force: true });
+        }
+        else {
+            if (existing)
+                this.warn(`cache blob ${digest.slice(0, 12)} (layer ${layer}) was corrupt; replaced by the rebuilt one`);
+            this.stats.forget(blob);
+            await fs.rename(file, blob);
+        }
+        const record = { keyDigest, key, digest, size, layer, createdAt: new Date().toISOString() };
+        await writeAtomic(this.keyPath(keyDigest), JSON.stringify(record, null, 2) + '\n');
+        this.records.set(keyDigest, record);
+        // Hashed above, from the very bytes now in the store: no second read, and trusted next time.
+        await this.stats.seal(blob, digest);
+        return { record, blobPath: blob };
+    }
+    async newBlob(layer) {
+        const file = await this.ownRun().tmpPath(layer);
+        return {
+            path: file,
+            commit: (key, keyDigest) => this.put(key, keyDigest, file, layer),
+            discard: () => fs.rm(file, { force: true }),
+        };
+    }
+    async materialize(hit, dest) {
+        await linkBlob(hit.blobPath, dest, this.ownRun().runId, { digest: hit.record.digest, stats: this.stats });
+    }
+    async close() {
+        await this.run?.dispose();
+    }
+    ownRun() {
+        if (!this.run)
+            throw new Error('bug: a store opened read-only (planning, --dry-run) cannot claim or store layers');
+        return this.run;
+    }
+}
+/**
+ * Puts a blob at `dest` (layers/NAME.sqsh): a hardlink when on the same filesystem, else a
+ * reflink or copy; always through a temp name so `dest` is never half-written. A copy on
+ * another filesystem that already has the blob's bytes (checked through the stat cache) stays.
+ * A hardlink moves the blob's ctime: its stat is recorded again (its bytes were just verified),
+ * so that the next run re-hashes it only when something else changed it.
+ */
+async function linkBlob(blob, dest, runId, known) {
+    // Sync: two stats per layer taken from the cache, nearly always answering 'unchanged'.
+    const b = statSync(blob);
+    const d = statSync(dest, { throwIfNoEntry: false });
+    if (d && d.ino === b.ino && d.dev === b.dev)
+        return 'unchanged';
+    // On another filesystem than the cache (no hardlink possible), a copy with the right bytes stays.
+    const copied = d !== undefined && d.dev !== b.dev && d.isFile() && d.size === b.size;
+    if (copied && known && (await known.stats.digest(dest).catch(() => undefined)) === known.digest)
+        return 'unchanged';
+    let how = 'linked';
+    const fill = async (tmp) => {
+        try {
+            await fs.link(blob, tmp);
+        }
+        catch (err) {
+            if (!['EXDEV', 'EPERM', 'EMLINK'].includes(err.code ?? ''))
+                throw err;
+            await fs.copyFile(blob, tmp, fs.constants.COPYFILE_FICLONE);
+            how = 'copied';
+        }
+    };
+    // The run's id in the temp name: a later run removes what a killed one left in layers/.
+    await replaceAtomically(dest, fill, path.join(path.dirname(dest), `.${path.basename(dest)}.${runId}.tmp`));
+    if (how === 'linked' && known)
+        await known.stats.seal(blob, known.digest);
+    return how;
+}
+//# sourceMappingURL=local-store.js.map
