@@ -7,10 +7,10 @@
 
 import { lstatSync, readdirSync, rmdirSync, type Stats, unlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { equalOnWorker, leafOnWorker } from '../process/file-workers.js';
+import { equalOnWorker, leavesOnWorker } from '../process/file-workers.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import type { Runner } from '../process/run.js';
-import { bytesOf, isTextPath, readLinkNameSync, readNamesSync } from './byte-path.js';
+import { bytesOf, isTextPath, type NamedEntry, readLinkNameSync, readNamesSync } from './byte-path.js';
 import { xattrNamesOf, xattrsOf } from './native-xattrs.js';
 
 export interface PruneStats {
@@ -63,14 +63,21 @@ const OVERLAY_PRIVATE = /^trusted\.overlay\./;
 /** Overlay xattrs that make an entry mean something else than it shows: never pruned. */
 const OVERLAY_MEANING = new Set(['trusted.overlay.redirect', 'trusted.overlay.metacopy']);
 /**
- * Entries being compared at once: enough for the file threads to get full batches while this
- * thread goes on with metadata (each entry in flight is small; the threads hold the buffers).
+ * Groups of files (of a directory, FANOUT at most) being compared at once: enough for the file
+ * threads to get full batches while this thread goes on with metadata (each entry in flight is
+ * small; the threads hold the buffers).
  */
-const PARALLEL = 256;
-/** Files of a directory compared at once. */
+const PARALLEL = 16;
+/** Files of a directory compared at once, as one group. */
 const FANOUT = 64;
-/** Subdirectories of a directory walked at once. */
-const SUBDIRS = 4;
+/**
+ * Subdirectories of a directory walked at once: many small directories (a docs tree) need
+ * many walked at once to keep the file threads busy; while the directories being walked hold
+ * more than HELD_NAMES names, a few.
+ */
+const SUBDIRS = 16;
+const FEW_SUBDIRS = 2;
+const HELD_NAMES = 100_000;
 
 /**
  * One walk of the upper that removes as it goes: an identical entry goes as soon as it is
@@ -87,6 +94,7 @@ export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
     stats: { files: 0, dirs: 0, bytes: 0 },
     links: new Map(),
     pending: [],
+    held: 0,
   };
   const p = (rel: string) => bytesOf(path.join(input.upper, rel));
   if (!lstatSync(bytesOf(input.lowerView)).isDirectory()) return w.stats;
@@ -126,6 +134,8 @@ interface Walk {
   /** Names of hardlinked upper inodes, by dev:ino, with the inode's link count. */
   links: Map<string, { nlink: number; names: LinkedName[] }>;
   pending: PendingDir[];
+  /** Names listed by the directories being walked. */
+  held: number;
 }
 
 /**
@@ -142,6 +152,18 @@ async function scanDir(w: Walk, rel: string): Promise<Fate> {
   // An opaque directory is what the layer changes, with everything in it.
   if ((await xattrNamesOf(input.runner, path.join(input.upper, rel))).includes('trusted.overlay.opaque')) return 'kept';
   const dirents = readNamesSync(path.join(input.upper, rel));
+  w.held += dirents.length;
+  try {
+    return await walkEntries(w, rel, st, dirents);
+  } finally {
+    w.held -= dirents.length;
+  }
+}
+
+/** The rest of scanDir, on the directory's entries. */
+async function walkEntries(w: Walk, rel: string, st: Stats, dirents: NamedEntry[]): Promise<Fate> {
+  const { input } = w;
+  const hostPath = bytesOf(path.join(input.upper, rel));
   let keepsOthers = false;
   let removedSome = false;
   let waits = false;
@@ -149,31 +171,33 @@ async function scanDir(w: Walk, rel: string): Promise<Fate> {
     const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
     // Outside the scope: a child that keeps its directory, never pruned itself.
     if (w.scope && !w.scope.has('/' + childRel)) return Promise.resolve('kept');
-    if (d.dir) {
-      // Below a directory whose lower counterpart is no real directory (a symlink, say, to
-      // anywhere on the host), nothing is compared: the lower path would resolve through it.
-      const lower = lstatOrNone(path.join(input.lowerView, childRel));
-      return lower?.isDirectory() ? scanDir(w, childRel) : Promise.resolve<Fate>('kept');
-    }
-    return w.slots.run(() => leaf(w, childRel));
+    // Below a directory whose lower counterpart is no real directory (a symlink, say, to
+    // anywhere on the host), nothing is compared: the lower path would resolve through it.
+    const lower = lstatOrNone(path.join(input.lowerView, childRel));
+    return lower?.isDirectory() ? scanDir(w, childRel) : Promise.resolve<Fate>('kept');
   };
-  // The files first, a bounded number at a time (a directory of 100k files holds no 100k
-  // promises); then the subdirectories, a few at a time: what is in flight stays bounded
-  // however wide and deep the tree, and the file threads still get full batches.
-  const files = dirents.filter((d) => !d.dir);
-  const subdirs = dirents.filter((d) => d.dir);
-  for (const [group, width] of [
-    [files, FANOUT],
-    [subdirs, SUBDIRS],
-  ] as const) {
-    for (let i = 0; i < group.length; i += width) {
-      for (const f of await Promise.all(group.slice(i, i + width).map(childFate))) {
-        if (f === 'gone') removedSome = true;
-        else if (f === 'pending') waits = true;
-        else keepsOthers = true;
-      }
+  const count = (fates: Fate[]) => {
+    for (const f of fates) {
+      if (f === 'gone') removedSome = true;
+      else if (f === 'pending') waits = true;
+      else keepsOthers = true;
     }
+  };
+  // The files first, a group at a time (a directory of 100k files holds no 100k promises);
+  // then the subdirectories, a few at a time: what is in flight stays bounded however wide
+  // and deep the tree, and the file threads still get full batches.
+  const files = dirents.filter((d) => !d.dir).map((d) => d.name);
+  const subdirs = dirents.filter((d) => d.dir);
+  for (let i = 0; i < files.length; i += FANOUT) {
+    const group = files.slice(i, i + FANOUT);
+    count(await w.slots.run(() => leaves(w, rel, group)));
   }
+  // A window sliding over the subdirectories, not batches: one deep subtree holds up no others.
+  let next = 0;
+  const walker = async () => {
+    while (next < subdirs.length) count([await childFate(subdirs[next++]!)]);
+  };
+  await Promise.all(Array.from({ length: Math.min(subdirs.length, w.held > HELD_NAMES ? FEW_SUBDIRS : SUBDIRS) }, walker));
   const candidate = rel !== '' && (await isIdentical(input, rel, st, () => Promise.resolve(true))) !== undefined;
   if (waits) {
     w.pending.push({ rel, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, candidate, keepsOthers });
@@ -189,22 +213,34 @@ async function scanDir(w: Walk, rel: string): Promise<Fate> {
   return 'kept';
 }
 
-/** A non-directory entry of the upper: removed now when identical, unless it is hardlinked. */
-async function leaf(w: Walk, rel: string): Promise<Fate> {
+/**
+ * Non-directory entries `names` of the upper directory `rel`: each removed now when identical,
+ * unless it is hardlinked (or in the scope's walk, where only directories are pruned).
+ */
+async function leaves(w: Walk, rel: string, names: string[]): Promise<Fate[]> {
   const { input } = w;
   checkInterrupted(input.signal);
-  // With a scope only directories are pruned.
-  if (w.scope) return 'kept';
+  if (w.scope) return names.map(() => 'kept');
   const [upper, lower] = [path.join(input.upper, rel), path.join(input.lowerView, rel)];
-  // A file thread does it all (the xattr library there takes names of text only).
-  if (!isTextPath(upper) || !isTextPath(lower)) return leafHere(w, rel);
-  const r = await leafOnWorker(upper, lower, input.sourceDateEpoch, input.signal);
-  if (r.whiteout) return 'kept';
-  if (r.nlink > 1) return linkedName(w, r.id, r.nlink, { rel, size: r.size, candidate: r.lowerId !== undefined, lowerId: r.lowerId });
-  if (!r.removed) return 'kept';
-  w.stats.files++;
-  w.stats.bytes += r.size;
-  return 'gone';
+  // A file thread does it all, for names of text (its xattr library takes nothing else).
+  const onThread = isTextPath(upper) && isTextPath(lower) ? names.filter(isTextPath) : [];
+  const decided = onThread.length > 0 ? await leavesOnWorker(upper, lower, onThread, input.sourceDateEpoch, input.signal) : [];
+  const fates: Fate[] = [];
+  let next = 0;
+  for (const name of names) {
+    const childRel = rel === '' ? name : `${rel}/${name}`;
+    const r = onThread[next] === name ? decided[next++]! : undefined;
+    if (!r) fates.push(await leafHere(w, childRel));
+    else if (r.whiteout) fates.push('kept');
+    else if (r.nlink > 1) fates.push(linkedName(w, r.id, r.nlink, { rel: childRel, size: r.size, candidate: r.lowerId !== undefined, lowerId: r.lowerId }));
+    else if (!r.removed) fates.push('kept');
+    else {
+      w.stats.files++;
+      w.stats.bytes += r.size;
+      fates.push('gone');
+    }
+  }
+  return fates;
 }
 
 /** A hardlinked name: it waits for its inode's group to be decided at the end. */
@@ -215,7 +251,7 @@ function linkedName(w: Walk, id: string, nlink: number, name: LinkedName): Fate 
   return 'pending';
 }
 
-/** leaf, on this thread: for names that are not UTF-8 text. */
+/** An entry as `leaves` decides it, on this thread: for names that are not UTF-8 text. */
 async function leafHere(w: Walk, rel: string): Promise<Fate> {
   const { input } = w;
   // Metadata with plain system calls: a round trip through the thread pool per stat costs
