@@ -69,7 +69,12 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
     if (clock) s.report.emit({ type: 'warning', text: clock });
     return dryRun(s, statuses, lowerDirs);
   }
-  if (stale.length > 0) await preflight(s, stale);
+  if (stale.length > 0) {
+    // Loaded while the tools are looked for, not when the first layer is about to start.
+    void layerPlans();
+    void layerBuilding();
+    await preflight(s, stale);
+  }
   // The overlay probe mounts and unmounts: done now, beside the first layer's work, rather
   // than when the first layer with a parent is about to start. Its failure is that layer's.
   if (stale.some((st) => s.graph.recipes.get(st.layer)!.parent !== undefined)) s.overlayOptions().catch(() => {});
