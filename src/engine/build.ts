@@ -17,7 +17,7 @@ import { clockWarning, reproducibleFromInputs } from '../plan/reproducible.js';
 import { explainFailure, type Failure, FailureError } from '../failure.js';
 import { classify } from '../process/interrupt.js';
 import { findOnPath } from '../process/which.js';
-import type { AheadBase, PreparedLayer } from './layer-build.js';
+import type { AheadBase, LayerBuildSession, PreparedLayer } from './layer-build.js';
 import type { LayerPlan } from './layer-plan.js';
 import type { Recipe } from '../recipe/types.js';
 import { type BuildSession, LAYERS_DIR, type ReadOnlySession, type Session } from './session.js';
@@ -148,7 +148,7 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   };
 
   /** Mounts `name` on its lowers' blobs (all built or cached by now), runs its steps and finalizes. */
-  const prepareOnBlobs = async (name: string, out: string): Promise<PreparedLayer> => {
+  const prepareOnBlobs = async (name: string, out: string, ls: LayerBuildSession = s): Promise<PreparedLayer> => {
     const lowers: Lower[] = [];
     for (const l of lowersOf(s.graph, name)) {
       const lo = await outcomes.get(l)!;
@@ -158,20 +158,30 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
     const { describeLayerPlan, planOf } = await layerPlans();
     const { prepareLayer } = await layerBuilding();
     const plan: LayerPlan = await planOf(s, lowerDirs, s.graph.recipes.get(name)!, lowers);
-    if (s.verbose) emitPlan(s, name, describeLayerPlan(plan, { mounted: described, out }));
-    return prepareLayer(s, plan, shared);
+    if (s.verbose) emitPlan(ls, name, describeLayerPlan(plan, { mounted: described, out }));
+    return prepareLayer(ls, plan, shared);
   };
 
   /** The layers to start before their keys are known (layerStatuses' `speculate`). */
   const unconfirmed = new Set(statuses.filter((st) => st.state === 'stale' && st.unconfirmed).map((st) => st.layer));
 
-  /** Prepares `name` while its key is still being computed; the work is dropped if the key is cached after all. */
-  const speculative = async (name: string): Promise<AheadResult> => {
+  /**
+   * Prepares `name` while its key is still being computed. If the key is cached after all,
+   * `drop` stops the work (its commands are interrupted, its mounts undone) and silences it.
+   */
+  const speculative = async (name: string, drop: AbortSignal): Promise<AheadResult> => {
     const started = Date.now();
+    const signal = AbortSignal.any([s.signal, drop]);
+    const ls: LayerBuildSession = {
+      ...s,
+      signal,
+      runner: s.runner.withSignal(signal),
+      report: { emit: (e) => drop.aborted || s.report.emit(e) },
+    };
     try {
       const prev = statuses.find((st) => st.layer === name);
-      s.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
-      return { prepared: await prepareOnBlobs(name, `<new ${name}.sqsh>`), started };
+      ls.report.emit({ type: 'layer-start', layer: name, reasons: prev?.state === 'stale' ? prev.reasons : [] });
+      return { prepared: await prepareOnBlobs(name, `<new ${name}.sqsh>`, ls), started };
     } catch (err) {
       return { failure: err, started };
     }
@@ -180,6 +190,8 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
   const one = async (name: string): Promise<LayerOutcome> => {
     const recipe = s.graph.recipes.get(name)!;
     let early = ahead.wanted(name) ? ahead.run(() => buildAhead(name)) : undefined;
+    /** Stops work started before the key was known, when it is not to be used. */
+    let drop: AbortController | undefined;
     let taken: PreparedLayer | undefined;
     try {
       const parent = recipe.parent !== undefined ? await outcomes.get(recipe.parent) : undefined;
@@ -200,7 +212,8 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
         if (early === undefined && unconfirmed.has(name)) {
           // Its inputs are hashed meanwhile (a big new input takes a while): both cores work.
           keyed.catch(() => {});
-          early = speculative(name);
+          drop = new AbortController();
+          early = speculative(name, drop.signal);
         }
         const { key, digest: kd } = await keyed;
         phase = 'looking it up in the cache';
@@ -266,6 +279,7 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
       // unmounting (and waiting for a child still working ahead on the upper) does not hold up
       // the outcome, which the children wait for: the run waits for it at its end.
       ahead.offer(name, undefined);
+      if (taken === undefined) drop?.abort();
       closing.push(
         (async () => {
           const built = await early;
@@ -458,7 +472,7 @@ async function dryRun(s: ReadOnlySession, statuses: LayerStatus[], lowerDirs: Lo
 }
 
 /** --verbose: the plan of a layer about to be built. */
-function emitPlan(s: BuildSession, layer: string, lines: string[]): void {
+function emitPlan(s: Pick<BuildSession, 'report'>, layer: string, lines: string[]): void {
   s.report.emit({ type: 'info', text: `${layer}: plan` });
   for (const line of lines) s.report.emit({ type: 'info', text: `  ${line}` });
 }

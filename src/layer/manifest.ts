@@ -5,7 +5,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { KeyRecord } from '../cache/store.js';
 import { writeAtomic } from '../cache/atomic-write.js';
-import { canonicalJson } from '../cache/digest.js';
 import type { LayerKey } from '../cache/key.js';
 
 export const MANIFEST = 'manifest.json';

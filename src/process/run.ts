@@ -76,6 +76,11 @@ export class Runner {
     return this.opts.signal;
   }
 
+  /** The same runner, its commands interrupted by `signal` instead. */
+  withSignal(signal: AbortSignal): Runner {
+    return new Runner({ ...this.opts, signal });
+  }
+
   get env(): NodeJS.ProcessEnv {
     return this.opts.env;
   }
