@@ -71,8 +71,9 @@ export async function build(s: Session, o: BuildOptions): Promise<LayerOutcome[]
   }
   if (stale.length > 0) {
     // Loaded while the tools are looked for, not when the first layer is about to start.
-    void layerPlans();
-    void layerBuilding();
+    // (A module that fails to load fails the first layer that needs it.)
+    layerPlans().catch(() => {});
+    layerBuilding().catch(() => {});
     await preflight(s, stale);
   }
   // The overlay probe mounts and unmounts: done now, beside the first layer's work, rather
@@ -175,7 +176,7 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
     const ls: LayerBuildSession = {
       ...s,
       signal,
-      runner: s.runner.withSignal(signal),
+      runner: s.runner.withSignal(signal, drop),
       report: { emit: (e) => drop.aborted || s.report.emit(e) },
     };
     try {
@@ -225,6 +226,8 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
           });
         }
         let hit: Hit | undefined = found?.found === 'hit' ? found.hit : undefined;
+        // Work started before the key was known is not needed: stopped now, not once the layer is linked.
+        if (hit) drop?.abort();
         let status: 'built' | 'cached' = 'cached';
         let finalized: FinalizeStats | undefined;
         if (!hit && o.frozen) {
@@ -280,13 +283,15 @@ async function run(s: BuildSession, o: BuildOptions, { order, forced, statuses, 
       // the outcome, which the children wait for: the run waits for it at its end.
       ahead.offer(name, undefined);
       if (taken === undefined) drop?.abort();
-      closing.push(
-        (async () => {
-          const built = await early;
-          if (built && 'prepared' in built && built.prepared !== taken) await built.prepared.close();
-          if (taken) await taken.close();
-        })().catch((e: Error) => s.report.emit({ type: 'warning', text: `${name}: ${e.message}` })),
-      );
+      const close = (async () => {
+        const built = await early;
+        if (built && 'prepared' in built && built.prepared !== taken) await built.prepared.close();
+        if (taken) await taken.close();
+      })().catch((e: Error) => s.report.emit({ type: 'warning', text: `${name}: ${e.message}` }));
+      // Dropped work is undone before the layer is done: its overlay may still use the shared
+      // lower mounts, which are let go once it is (it stops at once: its commands are killed).
+      if (drop?.signal.aborted) await close;
+      else closing.push(close);
     }
   };
 

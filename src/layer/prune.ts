@@ -73,10 +73,10 @@ const FANOUT = 64;
 /**
  * Subdirectories of a directory walked at once: many small directories (a docs tree) need
  * many walked at once to keep the file threads busy; while the directories being walked hold
- * more than HELD_NAMES names, a few.
+ * more than HELD_NAMES names, one at a time.
  */
 const SUBDIRS = 16;
-const FEW_SUBDIRS = 2;
+const FEW_SUBDIRS = 1;
 const HELD_NAMES = 100_000;
 
 /**
@@ -198,6 +198,8 @@ async function walkEntries(w: Walk, rel: string, st: Stats, dirents: NamedEntry[
     while (next < subdirs.length) count([await childFate(subdirs[next++]!)]);
   };
   await Promise.all(Array.from({ length: Math.min(subdirs.length, w.held > HELD_NAMES ? FEW_SUBDIRS : SUBDIRS) }, walker));
+  // (Windows opened before the threshold keep their width: past it, each new directory walks
+  // one subdirectory at a time, so what is held grows with the depth, not exponentially.)
   const candidate = rel !== '' && (await isIdentical(input, rel, st, () => Promise.resolve(true))) !== undefined;
   if (waits) {
     w.pending.push({ rel, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, candidate, keepsOthers });

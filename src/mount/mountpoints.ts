@@ -88,8 +88,9 @@ export class Mountpoints {
     const untouched = new Set<string>();
     const stepTimes = new Map<string, { atime: Date; mtime: Date }>();
     for (const [dir, t] of this.parents) {
-      const st = await fs.stat(dir).catch(() => undefined);
-      if (!st) continue;
+      // Never through a symlink: a step may have put one in the place of a directory.
+      const st = await fs.lstat(dir).catch(() => undefined);
+      if (!st?.isDirectory()) continue;
       if (Math.abs(st.mtimeMs - t.after) < 1e-3) untouched.add(dir);
       else stepTimes.set(dir, { atime: st.atime, mtime: st.mtime });
     }
@@ -116,7 +117,7 @@ export class Mountpoints {
     const deepestFirst = [...times.keys()].sort((a, b) => b.length - a.length);
     for (const dir of deepestFirst) {
       const t = times.get(dir)!;
-      await fs.utimes(dir, t.atime, t.mtime).catch(() => {});
+      await fs.lutimes(dir, t.atime, t.mtime).catch(() => {});
     }
     this.parents.clear();
   }

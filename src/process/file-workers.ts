@@ -139,8 +139,10 @@ function leaf(j, stop) {
 const failure = (err) => ({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall });
 // Files of one directory, each decided as leaf does.
 const leaves = (j, stop) => j.names.map((n) => leaf({ upper: j.upper + '/' + n, lower: j.lower + '/' + n, epoch: j.epoch }, stop));
-parentPort.on('message', ({ jobs, stop }) => {
+parentPort.on('message', ({ jobs, stops }) => {
   const out = jobs.map((j) => {
+    // The job's own flag: set when what it was asked for is aborted.
+    const stop = new Int32Array(stops.buffer, j.cell * 4, 1);
     try {
       if (j.op === 'leaves') return { value: leaves(j, stop) };
       return j.op === 'hash' ? { value: hash(j.file, stop) } : { value: equal(j.a, j.b, j.size, stop) };
@@ -166,6 +168,8 @@ type Result = { value: string | boolean | LeafResult[] } | { error: WireError };
 
 interface Job {
   op: Op;
+  /** Its signal's cell in FilePool.stops (0: never stopped). */
+  cell: number;
   resolve: (value: string | boolean | LeafResult[]) => void;
   reject: (err: Error) => void;
   signal?: AbortSignal;
@@ -176,7 +180,6 @@ interface Slot {
   worker: Worker;
   /** Batches sent and not answered yet, oldest first (answers come in order). */
   batches: Job[][];
-  stop: Int32Array;
 }
 
 const SIZE = Math.max(1, Math.min(2, cpus().length));
@@ -188,41 +191,56 @@ const BATCH = 64;
  * of a prune of small files sat idle 40% of the time).
  */
 const IN_FLIGHT = 2;
+/**
+ * Stop flags shared with the workers, one per signal with jobs in flight (taken in turn; 0 is
+ * never set): an aborted signal stops its own jobs, not others batched with them (a layer's
+ * work dropped mid-build while another layer prunes).
+ */
+const STOP_CELLS = 64;
 
 class FilePool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   /** Jobs not finished, by the signal that may abort them: one listener per signal, not per job. */
-  private readonly bySignal = new Map<AbortSignal, { jobs: Set<Job>; onAbort: () => void }>();
+  private readonly bySignal = new Map<AbortSignal, { jobs: Set<Job>; onAbort: () => void; cell: number }>();
+  private readonly stops = new Int32Array(new SharedArrayBuffer(4 * STOP_CELLS));
+  private nextCell = 1;
 
   run(op: Op, signal?: AbortSignal): Promise<string | boolean | LeafResult[]> {
     signal?.throwIfAborted();
     return new Promise<string | boolean | LeafResult[]>((resolve, reject) => {
-      const job: Job = { op, resolve, reject, signal, done: false };
-      if (signal) this.watch(signal).add(job);
+      const job: Job = { op, cell: 0, resolve, reject, signal, done: false };
+      if (signal) {
+        const w = this.watch(signal);
+        w.jobs.add(job);
+        job.cell = w.cell;
+      }
       this.queue.push(job);
       this.dispatch();
     });
   }
 
-  private watch(signal: AbortSignal): Set<Job> {
+  private watch(signal: AbortSignal): { jobs: Set<Job>; cell: number } {
     let w = this.bySignal.get(signal);
     if (!w) {
       const jobs = new Set<Job>();
+      const cell = this.nextCell;
+      this.nextCell = (this.nextCell % (STOP_CELLS - 1)) + 1;
+      Atomics.store(this.stops, cell, 0);
       const onAbort = () => {
+        // A worker busy with one of its jobs gives up at its next chunk or file.
+        Atomics.store(this.stops, cell, 1);
         for (const job of [...jobs]) {
           const queued = this.queue.indexOf(job);
           if (queued >= 0) this.queue.splice(queued, 1);
-          // A worker busy with it gives up at its next chunk.
-          for (const s of this.slots) if (s.batches.some((b) => b.includes(job))) Atomics.store(s.stop, 0, 1);
           this.finish(job, { error: { message: 'aborted' } }, signal.reason);
         }
       };
-      w = { jobs, onAbort };
+      w = { jobs, onAbort, cell };
       this.bySignal.set(signal, w);
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    return w.jobs;
+    return w;
   }
 
   private dispatch(): void {
@@ -244,18 +262,16 @@ class FilePool {
         taken += weight(this.queue[0]!);
         batch.push(this.queue.shift()!);
       }
-      // The stop flag is the worker's: cleared only when nothing it holds may be stopped.
-      if (slot.batches.length === 0) Atomics.store(slot.stop, 0, 0);
       slot.batches.push(batch);
       slot.worker.ref();
-      slot.worker.postMessage({ jobs: batch.map((j) => j.op), stop: slot.stop });
+      slot.worker.postMessage({ jobs: batch.map((j) => ({ ...j.op, cell: j.cell })), stops: this.stops });
     }
   }
 
   private spawn(): Slot {
     // The xattr library by its own path: eval'd code would look for it from the working directory.
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { xattr: createRequire(import.meta.url).resolve('@napi-rs/xattr') } });
-    const slot: Slot = { worker, batches: [], stop: new Int32Array(new SharedArrayBuffer(4)) };
+    const slot: Slot = { worker, batches: [] };
     worker.on('message', (results: Result[]) => {
       const batch = slot.batches.shift() ?? [];
       if (slot.batches.length === 0) worker.unref();

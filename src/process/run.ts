@@ -76,9 +76,14 @@ export class Runner {
     return this.opts.signal;
   }
 
-  /** The same runner, its commands interrupted by `signal` instead. */
-  withSignal(signal: AbortSignal): Runner {
-    return new Runner({ ...this.opts, signal });
+  /** The same runner, its commands interrupted by `signal` instead; it logs nothing once `quietWhen` is aborted. */
+  withSignal(signal: AbortSignal, quietWhen?: AbortSignal): Runner {
+    const log = this.opts.log;
+    const quiet: Log | undefined = quietWhen && {
+      verbose: (line) => quietWhen.aborted || log.verbose(line),
+      info: (line) => quietWhen.aborted || log.info(line),
+    };
+    return new Runner({ ...this.opts, signal, log: quiet ?? log });
   }
 
   get env(): NodeJS.ProcessEnv {

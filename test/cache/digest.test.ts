@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, isSha256, sha256OfFile, sha256OfString } from '../../src/cache/digest.js';
+import { equalFiles } from '../../src/layer/prune.js';
 import { tempDir } from '../support/project.js';
 
 const dir = tempDir('digest');
@@ -39,6 +40,23 @@ describe('digests', () => {
     await expect(hashing).rejects.toMatchObject({ name: 'AbortError' });
     // The threads are usable afterwards.
     expect(await sha256OfFile(files[0]!)).toBe(digests[0]);
+  });
+
+  it('an abort stops only its own work on the file threads, not the work batched with it', async () => {
+    const pairs = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => {
+      const [a, b] = [path.join(dir, `pair-${i}-a`), path.join(dir, `pair-${i}-b`)];
+      writeFileSync(a, Buffer.alloc(64 * 1024, i));
+      writeFileSync(b, Buffer.alloc(64 * 1024, i));
+      return [a, b] as const;
+    });
+    const dropped = new AbortController();
+    const kept = new AbortController();
+    // Handed out together, in the same batches; one signal aborted before the threads start.
+    const work = pairs.map(([a, b], i) => equalFiles(a, b, 64 * 1024, i % 2 === 0 ? dropped.signal : kept.signal));
+    dropped.abort();
+    const settled = await Promise.allSettled(work);
+    expect(settled.filter((_, i) => i % 2 === 0).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(settled.filter((_, i) => i % 2 === 1)).toEqual(Array(4).fill({ status: 'fulfilled', value: true }));
   });
 
   it('recognizes sha256 hex digests only', () => {

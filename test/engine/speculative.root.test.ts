@@ -32,14 +32,17 @@ describe('a layer whose big input was never hashed', () => {
     // of the time its unpacking takes, so the untar is still running when the key is known.
     sh(
       `mkdir -p tree/opt/data inputs && head -c 40000000 /dev/urandom | base64 > tree/opt/data/blob
-       echo hello > tree/opt/data/small && tar -C tree -czf inputs/big.tar.gz . && rm -rf tree`,
+       echo hello > tree/opt/data/small && tar -C tree -czf inputs/big.tar.gz . && rm -rf tree
+       mkdir -p tree/srv && head -c 30000000 /dev/urandom | base64 > tree/srv/blob
+       tar -C tree -czf inputs/mid.tar.gz . && rm -rf tree`,
       { cwd: dir },
     );
     // The stat cache trusts a digest taken at least 2 s after the file last changed.
     await new Promise((r) => setTimeout(r, 2100));
     await writeFiles(dir, {
       'recipes/base.yaml': 'steps:\n  - untar: inputs/big.tar.gz\n',
-      'recipes/top.yaml': 'parent: base\nsteps:\n  - remove: [/opt/data/small]\n',
+      'recipes/mid.yaml': 'parent: base\nsteps:\n  - untar: inputs/mid.tar.gz\n',
+      'recipes/top.yaml': 'parent: mid\nsteps:\n  - remove: [/opt/data/small]\n',
     });
     const env = { ...stateEnv(dir), SOURCE_DATE_EPOCH: '1600000000' };
     const build = async (args: string[] = []) => {
@@ -49,7 +52,7 @@ describe('a layer whose big input was never hashed', () => {
     };
 
     const first = await build();
-    expect(outcomes(first)).toEqual({ base: 'built', top: 'built' });
+    expect(outcomes(first)).toEqual({ base: 'built', mid: 'built', top: 'built' });
     const before = digests(dir);
 
     // As a project sharing the cache would be: no layers/ of its own, and the input never
@@ -57,7 +60,7 @@ describe('a layer whose big input was never hashed', () => {
     rmSync(path.join(dir, 'layers'), { recursive: true, force: true });
     rmSync(path.join(dir, '.sqsh-cache/stat-cache.json'));
     const again = await build();
-    expect(outcomes(again)).toEqual({ base: 'cached', top: 'cached' });
+    expect(outcomes(again)).toEqual({ base: 'cached', mid: 'cached', top: 'cached' });
     const started = again.stderr.indexOf('[base] building: never built');
     expect(started, again.stderr).toBeGreaterThanOrEqual(0);
     const cached = again.stderr.indexOf('[base] cached');
@@ -76,7 +79,20 @@ describe('a layer whose big input was never hashed', () => {
     // Hashed now: the next run looks the key up first, and starts nothing.
     rmSync(path.join(dir, 'layers'), { recursive: true, force: true });
     const third = await build();
-    expect(outcomes(third)).toEqual({ base: 'cached', top: 'cached' });
+    expect(outcomes(third)).toEqual({ base: 'cached', mid: 'cached', top: 'cached' });
     expect(third.stderr).not.toContain('building');
-  }, 180_000);
+
+    // A layer on a cached parent, its own big input touched (new to the stat cache, the same
+    // bytes): it starts on its parent's blob, mounted for the run, and is dropped: no warning
+    // (a busy unmount would give one), nothing left mounted.
+    rmSync(path.join(dir, 'layers'), { recursive: true, force: true });
+    sh('touch inputs/mid.tar.gz', { cwd: dir });
+    const fourth = await build();
+    expect(outcomes(fourth)).toEqual({ base: 'cached', mid: 'cached', top: 'cached' });
+    expect(fourth.stderr).toContain('[mid] building: never built');
+    expect(fourth.stderr).not.toContain('[base] building');
+    expect(fourth.stderr).not.toMatch(/warning|busy/i);
+    expect(digests(dir)).toEqual(before);
+    expect(mountsBelow(dir)).toEqual([]);
+  }, 240_000);
 });

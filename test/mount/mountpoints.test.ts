@@ -2,7 +2,7 @@
 // was created in end with the times they would have had without it: their own, or the ones a
 // step gave them.
 
-import { lstatSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Mountpoints } from '../../src/mount/mountpoints.js';
@@ -53,6 +53,24 @@ describe('mount points in a layer root', () => {
     await m.cleanup();
     expect(readdirSync(dir)).toEqual(['etc']);
     expect(mtime(dir)).toBe(STEP.toISOString());
+  });
+
+  it('never touch what a step put a symlink to in the place of their parent', async () => {
+    const dir = root();
+    const outside = tempDir('mountpoints-outside');
+    dirs.push(outside);
+    utimesSync(outside, OLD, OLD);
+    const ctime = lstatSync(outside).ctimeMs;
+    const m = new Mountpoints(dir);
+    await m.prepare([{ path: '/etc/resolv.conf', type: 'file' }]);
+    renameSync(path.join(dir, 'etc'), path.join(dir, 'etc.moved'));
+    symlinkSync(outside, path.join(dir, 'etc'));
+    await new Promise((r) => setTimeout(r, 20));
+    await m.cleanup();
+    // Not even set to the times it has (its ctime would move: the clock has moved on).
+    expect(lstatSync(outside).ctimeMs).toBe(ctime);
+    expect(mtime(outside)).toBe(OLD.toISOString());
+    expect(readdirSync(outside)).toEqual([]);
   });
 
   it('that a step filled stay, and so does the time it left their parent', async () => {
