@@ -87,12 +87,15 @@ export class Mountpoints {
     // back the ones they had before us.
     const untouched = new Set<string>();
     const stepTimes = new Map<string, { atime: Date; mtime: Date }>();
+    /** Each parent's times now, before anything of ours is removed. */
+    const current = new Map<string, { atime: Date; mtime: Date }>();
     for (const [dir, t] of this.parents) {
       // Never through a symlink: a step may have put one in the place of a directory.
       const st = await fs.lstat(dir).catch(() => undefined);
       if (!st?.isDirectory()) continue;
+      current.set(dir, { atime: st.atime, mtime: st.mtime });
       if (Math.abs(st.mtimeMs - t.after) < 1e-3) untouched.add(dir);
-      else stepTimes.set(dir, { atime: st.atime, mtime: st.mtime });
+      else stepTimes.set(dir, current.get(dir)!);
     }
     // Judged before anything is removed: removing an entry changes its parent's mtime.
     const states: (Stats | undefined)[] = [];
@@ -103,9 +106,10 @@ export class Mountpoints {
       if (!st) continue;
       if (!this.stillOurs(c, st) || (c.type === 'dir' && (await fs.readdir(c.host)).length > 0)) {
         // A step put content there or claimed the entry: it is the step's now, and so is the
-        // parent's time (nothing of ours is removed from it).
+        // parent's time as it is (removing another of ours from it must not move it).
         untouched.delete(c.parent);
-        stepTimes.delete(c.parent);
+        const now = current.get(c.parent);
+        if (now) stepTimes.set(c.parent, now);
         continue;
       }
       if (c.type === 'dir') await fs.rmdir(c.host);

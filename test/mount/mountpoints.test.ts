@@ -73,6 +73,21 @@ describe('mount points in a layer root', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it('one a step filled keeps its parent at the time it had, though another is removed from it', async () => {
+    const dir = root();
+    const m = new Mountpoints(dir);
+    await m.prepare([
+      { path: '/.host', type: 'dir' },
+      { path: '/.other', type: 'dir' },
+    ]);
+    writeFileSync(path.join(dir, '.host/kept'), 'x');
+    utimesSync(dir, STEP, STEP);
+    await new Promise((r) => setTimeout(r, 20));
+    await m.cleanup();
+    expect(readdirSync(dir).sort()).toEqual(['.host', 'etc']);
+    expect(mtime(dir)).toBe(STEP.toISOString());
+  });
+
   it('that a step filled stay, and so does the time it left their parent', async () => {
     const dir = root();
     const m = new Mountpoints(dir);
