@@ -74,6 +74,8 @@ const checkAborted = () => {
 
 const TOOL = path.join(RUN, 'tool');
 const CLI = path.join(TOOL, 'dist', 'cli.js');
+/** The node options of the command's `#!/usr/bin/env -S node ...` line (read once snapshotted). */
+let cliNodeOptions;
 
 /** A copy of dist/ for this run: other work recompiling dist/ cannot change the tool mid-run. */
 async function snapshotTool() {
@@ -106,7 +108,9 @@ async function tool(project, args, o = {}) {
   checkAborted();
   const probeOut = path.join(RUN, `probe-${++probeSeq}.json`);
   const nodeArgs = o.nodeArgs ?? [];
-  const res = await run(['node', ...nodeArgs, '--import', PROBE, CLI, '-C', project, ...args], {
+  // With node's options from the command's #! line, as running the installed command does.
+  cliNodeOptions ??= (await fs.readFile(CLI, 'utf8')).split('\n', 1)[0].split(/\s+/).slice(3);
+  const res = await run(['node', ...cliNodeOptions, ...nodeArgs, '--import', PROBE, CLI, '-C', project, ...args], {
     env: {
       // null: none (the scale scenarios build deterministic-by-default layers).
       SOURCE_DATE_EPOCH: o.sourceDateEpoch === null ? undefined : String(o.sourceDateEpoch ?? corpus.sourceDateEpoch),

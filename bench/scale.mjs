@@ -53,7 +53,7 @@ async function duMap(argv, src) {
 }
 
 /** base.tar and image.tar (200 dirs gone, 500 files changed) from the picked tree. */
-async function makeBigInputs(dir, pick) {
+export async function makeBigInputs(dir, pick) {
   await fs.mkdir(dir, { recursive: true });
   const excludes = pick.excluded.map((e) => `--exclude=./${e}`);
   const base = path.join(dir, 'base.tar');

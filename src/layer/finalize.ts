@@ -10,6 +10,8 @@ import { lstatSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { breather, checkInterrupted } from '../process/interrupt.js';
+import { removeTreeOnWorker } from '../process/file-workers.js';
+import { COLLECT_AFTER_ENTRIES, collectGarbage } from '../process/memory.js';
 import type { Runner } from '../process/run.js';
 import { bytesOf, readNames, readNamesSync, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
@@ -56,8 +58,11 @@ export interface FinalizeStats {
 export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   const stats: FinalizeStats = { strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } };
   stats.excluded = await applyExclude(f.upper, f.exclude, f.signal);
+  /** Entries of the upper the longest walk visited. */
+  let walked = 0;
   if (f.clockSince !== undefined) {
     const times = await newestTimeBefore(f.upper, f.clockSince, f.signal);
+    walked = times.entries;
     stats.contentEpoch = times.newest;
     // Pruning after it removes entries and puts back a kept directory's times as they were.
     stats.unsettled = times.unsettled;
@@ -79,7 +84,9 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
     const walk = await stripOverlayXattrs(f.upper, f.runner, f.signal);
     if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
     stats.strippedXattrs = walk.stripped;
+    walked = Math.max(walked, walk.entries);
   }
+  if (walked >= COLLECT_AFTER_ENTRIES) collectGarbage();
   return stats;
 }
 
@@ -92,12 +99,14 @@ const UNSETTLED_LISTED = 4096;
  * will record (whole seconds, older than `clockSince` so at most that newest one, within
  * squashfs's unsigned 32 bits), while they are few. One sorted walk, metadata only.
  */
-async function newestTimeBefore(upper: string, clockSince: number, signal: AbortSignal): Promise<{ newest: number; unsettled: string[] | undefined }> {
+async function newestTimeBefore(upper: string, clockSince: number, signal: AbortSignal): Promise<{ newest: number; unsettled: string[] | undefined; entries: number }> {
   let newest = 0;
+  let entries = 0;
   let unsettled: string[] | undefined = [];
   const pause = breather(signal);
   const visit = async (p: string, isDir: boolean) => {
     await pause();
+    entries++;
     const ns = lstatSync(bytesOf(p), { bigint: true }).mtimeNs;
     const before = Number(ns / 1_000_000n) < clockSince;
     if (before) newest = Math.max(newest, Number(floorSeconds(ns)));
@@ -110,7 +119,7 @@ async function newestTimeBefore(upper: string, clockSince: number, signal: Abort
     for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
   };
   await visit(upper, true);
-  return { newest, unsettled };
+  return { newest, unsettled, entries };
 }
 
 const NS = 1_000_000_000n;
@@ -130,6 +139,8 @@ export function packedSeconds(ns: bigint, epoch: number | undefined): bigint {
 
 interface XattrWalk {
   stripped: number;
+  /** Entries visited. */
+  entries: number;
   /** Entries holding redirect or metacopy (shown paths, in-root). */
   forbidden: string[];
 }
@@ -140,10 +151,11 @@ interface XattrWalk {
  * Memory holds one directory's names per level, whatever the number of entries.
  */
 async function stripOverlayXattrs(upper: string, runner: Runner, signal: AbortSignal): Promise<XattrWalk> {
-  const out: XattrWalk = { stripped: 0, forbidden: [] };
+  const out: XattrWalk = { stripped: 0, entries: 0, forbidden: [] };
   const pause = breather(signal);
   const visit = async (p: string, isDir: boolean) => {
     await pause();
+    out.entries++;
     for (const name of await xattrNamesOf(runner, p)) {
       if (!name.startsWith('trusted.overlay.')) continue;
       if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
@@ -183,7 +195,7 @@ async function applyExclude(upper: string, globs: string[], signal: AbortSignal)
     for (const e of entries) {
       const childRel = `${rel}/${e.name}`;
       if (res.some((re) => re.test(childRel))) {
-        await fs.rm(bytesOf(path.join(upper, childRel)), { recursive: true, force: true });
+        await removeTreeOnWorker(bytesOf(path.join(upper, childRel)), signal);
         count++;
         removed = true;
       } else if (e.dir) {

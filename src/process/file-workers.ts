@@ -1,6 +1,7 @@
 // Reading files on worker threads, so the work uses every core and never holds up the event
-// loop: sha256 of big files (inputs, fresh blobs) and byte-for-byte comparison of file pairs
-// (prune-identical, where reading a lower file means decompressing squashfs). Each worker
+// loop: sha256 of big files (inputs, fresh blobs), byte-for-byte comparison of file pairs
+// (prune-identical, where reading a lower file means decompressing squashfs) and removing
+// trees (a staged image of 100k entries: node's own recursive rm holds every path at once). Each worker
 // reads with plain system calls into buffers it reuses, so memory stays flat. Comparisons are
 // handed over in batches: one message per file pair would cost more than a small file's read.
 // Pruning hands over whole entries (leafOnWorker): their metadata, content and xattrs.
@@ -14,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 /** The worker, as source (eval): the same code runs from dist/ and from the TypeScript sources. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, readSync, closeSync, lstatSync, readlinkSync, unlinkSync } = require('node:fs');
+const { openSync, readSync, closeSync, lstatSync, readlinkSync, unlinkSync, readdirSync, rmdirSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const CHUNK = 1 << 20;
 const bufA = Buffer.allocUnsafe(CHUNK);
@@ -136,6 +137,53 @@ function leaf(j, stop) {
   }
   return out;
 }
+// Removes the tree at \`p\` (bytes) the way rm -rf --one-file-system does: a symlink is removed,
+// never followed; a directory on another filesystem (a mount point) is refused. Holds one
+// directory's names per level, one system call per file. Paths are latin1 text (a char per
+// byte, any bytes) written into one buffer for each call: a Buffer per name would be memory
+// outside the heap that grows until a full collection, 20 MB for 50k entries.
+const PATH_BUF = Buffer.allocUnsafe(4096);
+const bytes = (p) => {
+  if (p.length >= PATH_BUF.length) throw Object.assign(new Error('path too long: ' + p), { code: 'ENAMETOOLONG' });
+  return PATH_BUF.subarray(0, PATH_BUF.write(p, 0, 'latin1'));
+};
+function rmtree(p, stop) {
+  const top = Buffer.from(p).toString('latin1');
+  let st;
+  try {
+    st = lstatSync(bytes(top));
+  } catch (err) {
+    if (err.code === 'ENOENT') return true;
+    throw err;
+  }
+  if (!st.isDirectory()) {
+    unlinkSync(bytes(top));
+    return true;
+  }
+  const walk = (dir) => {
+    check(stop);
+    const entries = readdirSync(bytes(dir), { withFileTypes: true, encoding: 'latin1' });
+    for (let i = 0; i < entries.length; i++) {
+      if ((i & 1023) === 1023) check(stop);
+      const child = dir + '/' + entries[i].name;
+      if (!entries[i].isDirectory()) {
+        try {
+          unlinkSync(bytes(child));
+          continue;
+        } catch (err) {
+          if (err.code !== 'EISDIR') throw err; // a directory whose type readdir did not give
+        }
+      }
+      if (lstatSync(bytes(child)).dev !== st.dev) {
+        throw Object.assign(new Error('cannot remove ' + Buffer.from(child, 'latin1').toString() + ': another filesystem is mounted there'), { code: 'EXDEV' });
+      }
+      walk(child);
+    }
+    rmdirSync(bytes(dir));
+  };
+  walk(top);
+  return true;
+}
 const failure = (err) => ({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall });
 // Files of one directory, each decided as leaf does.
 const leaves = (j, stop) => j.names.map((n) => leaf({ upper: j.upper + '/' + n, lower: j.lower + '/' + n, epoch: j.epoch }, stop));
@@ -145,6 +193,7 @@ parentPort.on('message', ({ jobs, stops }) => {
     const stop = new Int32Array(stops.buffer, j.cell * 4, 1);
     try {
       if (j.op === 'leaves') return { value: leaves(j, stop) };
+      if (j.op === 'rmtree') return { value: rmtree(j.path, stop) };
       return j.op === 'hash' ? { value: hash(j.file, stop) } : { value: equal(j.a, j.b, j.size, stop) };
     } catch (err) {
       return { error: failure(err) };
@@ -156,6 +205,7 @@ parentPort.on('message', ({ jobs, stops }) => {
 
 type Op =
   | { op: 'hash'; file: Uint8Array }
+  | { op: 'rmtree'; path: Uint8Array }
   | { op: 'equal'; a: Uint8Array; b: Uint8Array; size: number }
   | { op: 'leaves'; upper: string; lower: string; names: string[]; epoch: number | null };
 interface WireError {
@@ -197,6 +247,9 @@ const IN_FLIGHT = 2;
  * work dropped mid-build while another layer prunes).
  */
 const STOP_CELLS = 64;
+
+/** Work that takes a worker for long (a big file, a whole tree): never batched with others. */
+const isLong = (j: Job) => j.op.op === 'hash' || j.op.op === 'rmtree';
 
 class FilePool {
   private readonly slots: Slot[] = [];
@@ -245,12 +298,12 @@ class FilePool {
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      // An idle worker first, then a new one, then one with room for another batch; a hash
-      // (a big file's work, alone) only goes to an idle one.
-      const hash = this.queue[0]!.op.op === 'hash';
+      // An idle worker first, then a new one, then one with room for another batch; a hash or
+      // a tree's removal (long work, alone) only goes to an idle one.
+      const hash = isLong(this.queue[0]!);
       let slot = this.slots.find((s) => s.batches.length === 0);
       if (!slot && this.slots.length < SIZE) slot = this.spawn();
-      if (!slot && !hash) slot = this.slots.find((s) => s.batches.length < IN_FLIGHT && !s.batches.some((b) => b[0]!.op.op === 'hash'));
+      if (!slot && !hash) slot = this.slots.find((s) => s.batches.length < IN_FLIGHT && !s.batches.some((b) => isLong(b[0]!)));
       if (!slot) return;
       // Files to look at in a batch (a directory's files count one each).
       const weight = (j: Job) => (j.op.op === 'leaves' ? j.op.names.length : 1);
@@ -258,7 +311,7 @@ class FilePool {
       const take = hash ? 1 : Math.min(BATCH, Math.ceil(queued / SIZE));
       const batch: Job[] = [];
       let taken = 0;
-      while (taken < take && this.queue.length > 0 && (batch.length === 0 || this.queue[0]!.op.op !== 'hash')) {
+      while (taken < take && this.queue.length > 0 && (batch.length === 0 || !isLong(this.queue[0]!))) {
         taken += weight(this.queue[0]!);
         batch.push(this.queue.shift()!);
       }
@@ -270,7 +323,13 @@ class FilePool {
 
   private spawn(): Slot {
     // The xattr library by its own path: eval'd code would look for it from the working directory.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { xattr: createRequire(import.meta.url).resolve('@napi-rs/xattr') } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { xattr: createRequire(import.meta.url).resolve('@napi-rs/xattr') },
+      // Its garbage is short-lived (a directory's entries): a small young generation keeps a
+      // long walk's memory flat instead of growing it to V8's 48 MB.
+      resourceLimits: { maxYoungGenerationSizeMb: 3 },
+    });
     const slot: Slot = { worker, batches: [] };
     worker.on('message', (results: Result[]) => {
       const batch = slot.batches.shift() ?? [];
@@ -313,6 +372,16 @@ const thePool = () => (pool ??= new FilePool());
 /** The hex sha256 of the file named by these bytes. */
 export async function hashOnWorker(file: Buffer, signal?: AbortSignal): Promise<string> {
   return (await thePool().run({ op: 'hash', file: new Uint8Array(file) }, signal)) as string;
+}
+
+/**
+ * Removes the file or tree named by these bytes on a file thread, as `rm -rf
+ * --one-file-system` would (nothing if it is absent; a symlink itself, never where it leads).
+ * Memory stays flat however many entries it holds: node's own recursive rm (fs.rm) starts
+ * the removal of every entry of a tree at once (100 MB more for 130k entries).
+ */
+export async function removeTreeOnWorker(file: string | Buffer, signal?: AbortSignal): Promise<void> {
+  await thePool().run({ op: 'rmtree', path: new Uint8Array(Buffer.from(file)) }, signal);
 }
 
 /** What a file thread found out about a non-directory entry of an upper dir (leafOnWorker). */

@@ -1,10 +1,10 @@
 // remove: paths or globs deleted inside the layer root. Deleting a lower entry leaves a
 // whiteout; paths are resolved in-root, so nothing outside the root can be reached.
 
-import { promises as fs } from 'node:fs';
 import type { RemoveStep } from '../recipe/types.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import { bytesOf } from '../layer/byte-path.js';
+import { removeTreeOnWorker } from '../process/file-workers.js';
 import { expandInRoot, hasGlobMagic, hostPath, normalizeInRoot } from '../layer/root-path.js';
 import { stepFailure, type StepKindImpl } from './context.js';
 
@@ -21,7 +21,7 @@ export const removeStep: StepKindImpl<RemoveStep> = {
       for (const m of matches) {
         checkInterrupted(ctx.runner.signal);
         // A match is a name from the tree: any bytes (layer/byte-path.ts).
-        await fs.rm(bytesOf(hostPath(ctx.root, m)), { recursive: true, force: true });
+        await removeTreeOnWorker(bytesOf(hostPath(ctx.root, m)), ctx.runner.signal);
       }
     }
   },

@@ -9,6 +9,7 @@ import { Mountpoints } from '../mount/mountpoints.js';
 import { HOST_DIR } from '../mount/host-tools.js';
 import { filterSandboxArgv, pipeWithSeccomp, TOOL_ENV, toolSandboxArgv, toolSandboxMountpoints, withSeccomp } from '../mount/sandbox.js';
 import { FailureError } from '../failure.js';
+import { removeTreeOnWorker } from '../process/file-workers.js';
 import { asStepFailure, type StepContext, stepFailure } from './context.js';
 
 export interface ToolRun {
@@ -180,7 +181,7 @@ async function keepTimesUnlessGiven(stage: string, setUp: BigIntStats): Promise<
 /** A fresh, empty staging directory in the layer's scratch space. */
 export async function freshStage(ctx: StepContext): Promise<string> {
   const stage = `${ctx.scratch}/stage`;
-  await fs.rm(stage, { recursive: true, force: true });
+  await removeTreeOnWorker(stage, ctx.runner.signal);
   await fs.mkdir(stage, { mode: 0o755 });
   return stage;
 }
