@@ -12,7 +12,10 @@ import type { CacheRun } from './cache-run.js';
 import { type KeyDigest, type Sha256, sha256OfFile } from './digest.js';
 import type { LayerKey } from './key.js';
 import type { StatCache } from './stat-cache.js';
-import type { Hit, KeyRecord, LayerStore, Lookup, NewBlob } from './store.js';
+import type { Hit, KeyRecord, LayerStore, Lookup, NewBlob, Peek } from './store.js';
+
+/** How closely a key record's mtime follows its last use. */
+const LAST_USE_PRECISION_MS = 60_000;
 
 export class LocalStore implements LayerStore {
   constructor(
@@ -57,23 +60,47 @@ export class LocalStore implements LayerStore {
    * again. Undefined when it is gone.
    */
   private async check(record: KeyRecord): Promise<Lookup | undefined> {
-    const blob = this.blobPath(record.digest);
+    const found = await this.checkBlob(record);
+    if (found === undefined) return undefined;
+    return found === 'ok' ? { found: 'hit', hit: { record, blobPath: this.blobPath(record.digest) } } : { found: 'corrupt', record, detail: found.detail };
+  }
+
+  private async checkBlob(named: { digest: Sha256; size: number }): Promise<'ok' | { detail: string } | undefined> {
+    const blob = this.blobPath(named.digest);
     const st = statSync(blob, { bigint: true, throwIfNoEntry: false });
     if (!st) return undefined;
-    if (Number(st.size) !== record.size) return { found: 'corrupt', record, detail: `${st.size} bytes, stored as ${record.size}` };
+    if (Number(st.size) !== named.size) return { detail: `${st.size} bytes, stored as ${named.size}` };
     let actual: Sha256;
     try {
       actual = await this.stats.digest(blob, undefined, st);
     } catch {
       return undefined; // removed meanwhile
     }
-    if (actual !== record.digest) return { found: 'corrupt', record, detail: `sha256 ${actual.slice(0, 12)}, stored as ${record.digest.slice(0, 12)}` };
-    return { found: 'hit', hit: { record, blobPath: blob } };
+    return actual === named.digest ? 'ok' : { detail: `sha256 ${actual.slice(0, 12)}, stored as ${named.digest.slice(0, 12)}` };
   }
 
-  async peek(key: KeyDigest): Promise<Lookup> {
+  /**
+   * The blob a key's record names: noted in the stat cache while the record file is as it was
+   * (a 1,000-layer plan would read 1,000 records), else read from the record.
+   */
+  private named(key: KeyDigest): { digest: Sha256; size: number } | undefined {
+    const known = this.records.get(key);
+    if (known) return known;
+    const file = this.keyPath(key);
+    const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (!st) return undefined;
+    const noted = this.stats.noted(file, st);
+    if (noted) return noted;
     const record = this.record(key);
-    return (record && (await this.check(record))) ?? { found: 'miss' };
+    if (record) this.stats.note(file, st, record);
+    return record;
+  }
+
+  async peek(key: KeyDigest): Promise<Peek> {
+    const named = this.named(key);
+    const found = named && (await this.checkBlob(named));
+    if (found === undefined) return { found: 'miss' };
+    return found === 'ok' ? { found: 'hit', digest: named!.digest, size: named!.size } : { found: 'corrupt', detail: found.detail };
   }
 
   async get(key: KeyDigest): Promise<Lookup> {
@@ -89,9 +116,17 @@ export class LocalStore implements LayerStore {
       await fs.rm(blob, { force: true });
       await fs.rm(this.keyPath(key), { force: true });
     } else if (found.found === 'hit') {
-      const now = new Date();
+      // gc's notion of last use (--max-size drops the least recently used), to the minute: a
+      // record used in the last minute keeps its stat, by which the next look-up knows it.
+      const file = this.keyPath(key);
       try {
-        utimesSync(this.keyPath(key), now, now);
+        let st = statSync(file, { bigint: true });
+        if (Date.now() - Number(st.mtimeNs / 1_000_000n) > LAST_USE_PRECISION_MS) {
+          const now = new Date();
+          utimesSync(file, now, now);
+          st = statSync(file, { bigint: true });
+        }
+        if (!this.stats.noted(file, st)) this.stats.note(file, st, record);
       } catch {
         // Only gc's notion of last use: a record removed meanwhile is no reason to fail.
       }

@@ -11,7 +11,7 @@ import { cacheEntry, cacheTag, checkCacheRecord, MEDIA, parseManifest } from '..
 import type { Repository } from '../registry/repository.js';
 import type { KeyDigest } from './digest.js';
 import type { LocalStore } from './local-store.js';
-import type { Hit, KeyRecord, LayerStore, Lookup, NewBlob, StoreReader } from './store.js';
+import type { Hit, KeyRecord, LayerStore, Lookup, NewBlob, Peek, StoreReader } from './store.js';
 
 /** One registry repository used as a cache, switched off for the run at its first failure. */
 export class RemoteCache {
@@ -98,7 +98,7 @@ export class RemoteReader implements StoreReader {
     private readonly from: RemoteCache,
   ) {}
 
-  async peek(key: KeyDigest): Promise<Lookup> {
+  async peek(key: KeyDigest): Promise<Peek> {
     const found = await this.local.peek(key);
     if (found.found !== 'miss') return found;
     const record = await this.from.lookup(key);
@@ -117,7 +117,7 @@ export class RemoteStore implements LayerStore {
     private readonly signal: AbortSignal,
   ) {}
 
-  peek(key: KeyDigest): Promise<Lookup> {
+  peek(key: KeyDigest): Promise<Peek> {
     return this.from ? new RemoteReader(this.local, this.from).peek(key) : this.local.peek(key);
   }
 

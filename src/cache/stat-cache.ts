@@ -22,7 +22,24 @@ interface Entry {
   sealed?: boolean;
 }
 
+/**
+ * A key record's blob (cache/local-store.ts), noted with the record file's stat: a look-up
+ * that only peeks need not read the record again while the file is as it was. Records are
+ * written whole (renamed into place) and never changed in place, so a stat alone tells.
+ */
+interface Note {
+  size: string;
+  mtimeNs: string;
+  ino: string;
+  ctimeNs: string;
+  blob: { digest: Sha256; size: number };
+}
+
 const RACY_NS = 2_000_000_000n;
+
+/** Whether a recorded stat is the file's stat `st`, field for field. */
+const sameStat = (known: { size: string; mtimeNs: string; ino: string; ctimeNs: string }, st: BigIntStats) =>
+  known.size === String(st.size) && known.mtimeNs === String(st.mtimeNs) && known.ino === String(st.ino) && known.ctimeNs === String(st.ctimeNs);
 
 export class StatCache {
   private dirty = false;
@@ -32,17 +49,34 @@ export class StatCache {
   private constructor(
     private readonly file: string,
     private readonly entries: Map<string, Entry>,
+    private readonly notes: Map<string, Note>,
   ) {}
 
   static async open(file: string): Promise<StatCache> {
     let entries = new Map<string, Entry>();
+    let notes = new Map<string, Note>();
     try {
-      const data = JSON.parse(await fs.readFile(file, 'utf8')) as { version: number; entries: Record<string, Entry> };
-      if (data.version === 1) entries = new Map(Object.entries(data.entries));
+      const data = JSON.parse(await fs.readFile(file, 'utf8')) as { version: number; entries: Record<string, Entry>; notes?: Record<string, Note> };
+      if (data.version === 1) {
+        entries = new Map(Object.entries(data.entries));
+        notes = new Map(Object.entries(data.notes ?? {}));
+      }
     } catch {
       // Missing or unreadable: start empty; it is only a cache.
     }
-    return new StatCache(file, entries);
+    return new StatCache(file, entries, notes);
+  }
+
+  /** The blob key record `file` names, as noted (note()) while the file had the stat `st`. */
+  noted(file: string, st: BigIntStats): { digest: Sha256; size: number } | undefined {
+    const known = this.notes.get(file);
+    return known && sameStat(known, st) ? known.blob : undefined;
+  }
+
+  /** Notes the blob key record `file`, as it is (`st`), names. */
+  note(file: string, st: BigIntStats, blob: { digest: Sha256; size: number }): void {
+    this.notes.set(file, { size: String(st.size), mtimeNs: String(st.mtimeNs), ino: String(st.ino), ctimeNs: String(st.ctimeNs), blob: { digest: blob.digest, size: blob.size } });
+    this.dirty = true;
   }
 
   /**
@@ -67,10 +101,7 @@ export class StatCache {
     const known = this.entries.get(file);
     const same =
       known &&
-      known.size === String(st.size) &&
-      known.mtimeNs === String(st.mtimeNs) &&
-      known.ino === String(st.ino) &&
-      known.ctimeNs === String(st.ctimeNs) &&
+      sameStat(known, st) &&
       (known.sealed === true || (st.mtimeNs + RACY_NS < BigInt(known.hashedNs) && st.ctimeNs + RACY_NS < BigInt(known.hashedNs)));
     return same ? known.digest : undefined;
   }
@@ -110,6 +141,7 @@ export class StatCache {
   /** Forgets a file (e.g. a blob found corrupt). */
   forget(file: string): void {
     if (this.entries.delete(file)) this.dirty = true;
+    if (this.notes.delete(file)) this.dirty = true;
   }
 
   async save(): Promise<void> {
@@ -118,7 +150,10 @@ export class StatCache {
     for (const f of [...this.entries.keys()]) {
       if (!(await fs.stat(bytesOf(f)).catch(() => undefined))) this.entries.delete(f);
     }
-    await writeAtomic(this.file, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) }));
+    for (const f of [...this.notes.keys()]) {
+      if (!statSync(f, { throwIfNoEntry: false })) this.notes.delete(f);
+    }
+    await writeAtomic(this.file, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries), notes: Object.fromEntries(this.notes) }));
     this.dirty = false;
   }
 }

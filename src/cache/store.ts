@@ -28,14 +28,20 @@ export type Lookup =
   | { found: 'hit'; hit: Hit }
   | { found: 'miss' }
   /** The entry exists but its blob no longer has the recorded bytes; `detail` says how it differs. */
-  | { found: 'corrupt'; record: KeyRecord; detail: string }
-  /** Only from `peek` of a store with a remote cache: the entry is in the registry (`from`), and `get` would download it. */
+  | { found: 'corrupt'; record: KeyRecord; detail: string };
+
+/** What a look-up that changes nothing found: the blob's digest and size, not the whole record. */
+export type Peek =
+  | { found: 'hit'; digest: Sha256; size: number }
+  | { found: 'miss' }
+  | { found: 'corrupt'; detail: string }
+  /** Only from a store with a remote cache: the entry is in the registry (`from`), and `get` would download it. */
   | { found: 'remote'; record: KeyRecord; from: string };
 
 /** What planning and --dry-run need: look-ups that change nothing, anywhere. */
 export interface StoreReader {
   /** The entry for a key, its blob verified; nothing evicted, claimed or touched. */
-  peek(key: KeyDigest): Promise<Lookup>;
+  peek(key: KeyDigest): Promise<Peek>;
 }
 
 /** A layer being written: a local file to write, then stored under its key or dropped. */

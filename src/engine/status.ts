@@ -115,8 +115,7 @@ export async function layerStatuses(
       const { key, digest } = await layerKey(kc, recipe, parent);
       const found = forced.has(name) ? undefined : await store.peek(digest);
       if (found?.found === 'hit') {
-        const { record } = found.hit;
-        status = { layer: name, state: 'cached', keyDigest: digest, digest: record.digest, size: record.size };
+        status = { layer: name, state: 'cached', keyDigest: digest, digest: found.digest, size: found.size };
       } else if (found?.found === 'remote') {
         const { record } = found;
         status = { layer: name, state: 'cached', keyDigest: digest, digest: record.digest, size: record.size, remote: found.from };
