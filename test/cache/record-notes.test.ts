@@ -26,7 +26,7 @@ async function storeWithOne(): Promise<{ cacheDir: string; statFile: string; key
   await fs.mkdir(cacheDir, { recursive: true });
   const stats = await StatCache.open(statFile);
   const store = new LocalStore(cacheDir, stats, () => {}, new CacheRun(cacheDir, `20261201T000000-${process.pid}-a${n}`));
-  const keyDigest = sha256OfString(`key ${n}`) as KeyDigest;
+  const keyDigest = sha256OfString(`key ${n}`) as unknown as KeyDigest;
   const blob = await store.newBlob('base');
   await fs.writeFile(blob.path, `layer ${n}`);
   const hit = await blob.commit(key, keyDigest);
