@@ -40,6 +40,7 @@ fi
 if [ ! -f dist/cli.js ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer dist/cli.js 2>/dev/null | head -n 1)" ]; then
   echo "setup: compiling" >&2
   npx tsc -p tsconfig.build.json >&2
+  node scripts/bundle.mjs >&2
   chmod +x dist/cli.js
 fi
 if [ ! -f dist/enter-root.so ] || [ native/enter-root.c -nt dist/enter-root.so ]; then

@@ -6,6 +6,14 @@
 
 import { main } from './cli/main.js';
 
+// A reader that stops early (`sqsh-layers plan | head`) closes the pipe: what follows goes
+// nowhere, and the command still finishes its work (a build still undoes its mounts).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
