@@ -21,8 +21,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY schema ./schema
 COPY native ./native
-COPY scripts/build-native.sh ./scripts/
-RUN npx tsc -p tsconfig.build.json && chmod +x dist/cli.js && sh scripts/build-native.sh && npm prune --omit=dev
+COPY scripts/build-native.sh scripts/bundle.mjs ./scripts/
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \

@@ -36,4 +36,5 @@ await build({
   banner: { js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+rmSync(`${entry}.map`, { force: true }); // tsc's, of the module the stub replaces
 writeFileSync(entry, `${shebang}\n// The sqsh-layers command: its code is bundled in ./bundle/ (scripts/bundle.mjs).\nimport './bundle/cli.js';\n`, { mode: 0o755 });

@@ -37,7 +37,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # Compile when dist/ is missing or older than any source file.
-if [ ! -f dist/cli.js ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json -newer dist/cli.js 2>/dev/null | head -n 1)" ]; then
+if [ ! -f dist/cli.js ] || [ -n "$(find src package.json tsconfig.json tsconfig.build.json scripts/bundle.mjs -newer dist/cli.js 2>/dev/null | head -n 1)" ]; then
   echo "setup: compiling" >&2
   npx tsc -p tsconfig.build.json >&2
   node scripts/bundle.mjs >&2

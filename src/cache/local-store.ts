@@ -5,7 +5,7 @@
 //                      the blobs it uses (see cache-run.ts)
 //   stat-cache.json    digests of unchanged files (inputs and blobs)
 
-import { promises as fs, readFileSync, statSync, utimesSync } from 'node:fs';
+import { type BigIntStats, promises as fs, readFileSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { replaceAtomically, writeAtomic } from './atomic-write.js';
 import type { CacheRun } from './cache-run.js';
@@ -41,12 +41,17 @@ export class LocalStore implements LayerStore {
    */
   private readonly records = new Map<KeyDigest, KeyRecord | undefined>();
 
+  /** The stat of each record file read (`records`), taken just before it was read. */
+  private readonly readAs = new Map<KeyDigest, BigIntStats>();
+
   private record(key: KeyDigest): KeyRecord | undefined {
     if (this.records.has(key)) return this.records.get(key);
     let record: KeyRecord | undefined;
     try {
       // Sync: a key record is a small file, read once per layer per run (see `records`).
+      const st = statSync(this.keyPath(key), { bigint: true });
       record = JSON.parse(readFileSync(this.keyPath(key), 'utf8')) as KeyRecord;
+      this.readAs.set(key, st);
     } catch {
       record = undefined;
     }
@@ -113,20 +118,26 @@ export class LocalStore implements LayerStore {
       const blob = this.blobPath(record.digest);
       this.stats.forget(blob);
       this.records.delete(key);
+      this.readAs.delete(key);
       await fs.rm(blob, { force: true });
       await fs.rm(this.keyPath(key), { force: true });
     } else if (found.found === 'hit') {
       // gc's notion of last use (--max-size drops the least recently used), to the minute: a
       // record used in the last minute keeps its stat, by which the next look-up knows it.
+      // Noted only while the file is the one read (another project sharing the cache may have
+      // replaced it since, with another blob): the same inode, size and change time.
       const file = this.keyPath(key);
       try {
         let st = statSync(file, { bigint: true });
+        const read = this.readAs.get(key);
+        const same = read !== undefined && read.ino === st.ino && read.size === st.size && read.ctimeNs === st.ctimeNs;
         if (Date.now() - Number(st.mtimeNs / 1_000_000n) > LAST_USE_PRECISION_MS) {
           const now = new Date();
           utimesSync(file, now, now);
           st = statSync(file, { bigint: true });
         }
-        if (!this.stats.noted(file, st)) this.stats.note(file, st, record);
+        const noted = this.stats.noted(file, st);
+        if (same && (noted?.digest !== record.digest || noted.size !== record.size)) this.stats.note(file, st, record);
       } catch {
         // Only gc's notion of last use: a record removed meanwhile is no reason to fail.
       }
@@ -156,6 +167,7 @@ export class LocalStore implements LayerStore {
     const record: KeyRecord = { keyDigest, key, digest, size, layer, createdAt: new Date().toISOString() };
     await writeAtomic(this.keyPath(keyDigest), JSON.stringify(record, null, 2) + '\n');
     this.records.set(keyDigest, record);
+    this.readAs.set(keyDigest, statSync(this.keyPath(keyDigest), { bigint: true }));
     // Hashed above, from the very bytes now in the store: no second read, and trusted next time.
     await this.stats.seal(blob, digest);
     return { record, blobPath: blob };

@@ -138,15 +138,18 @@ function leaf(j, stop) {
   return out;
 }
 // Removes the tree at \`p\` (bytes) the way rm -rf --one-file-system does: a symlink is removed,
-// never followed; a directory on another filesystem (a mount point) is refused. Holds one
-// directory's names per level, one system call per file. Paths are latin1 text (a char per
-// byte, any bytes) written into one buffer for each call: a Buffer per name would be memory
-// outside the heap that grows until a full collection, 20 MB for 50k entries.
+// never followed; a directory on another filesystem (a mount point) is refused. The type
+// readdir gives is not trusted (a crafted squashfs can call a symlink a directory): every
+// name is unlinked, and only one that the kernel says is a directory (EISDIR), lstat agreeing,
+// is walked. Holds one directory's names per level, one system call per file. Paths are
+// latin1 text (a char per byte, any bytes) written into one buffer for each call: a Buffer
+// per name would be memory outside the heap that grows until a full collection.
 const PATH_BUF = Buffer.allocUnsafe(4096);
 const bytes = (p) => {
-  if (p.length >= PATH_BUF.length) throw Object.assign(new Error('path too long: ' + p), { code: 'ENAMETOOLONG' });
+  if (p.length >= PATH_BUF.length) throw Object.assign(new Error('path too long (' + p.length + ' bytes)'), { code: 'ENAMETOOLONG' });
   return PATH_BUF.subarray(0, PATH_BUF.write(p, 0, 'latin1'));
 };
+const shown = (p) => Buffer.from(p, 'latin1').toString();
 function rmtree(p, stop) {
   const top = Buffer.from(p).toString('latin1');
   let st;
@@ -162,21 +165,19 @@ function rmtree(p, stop) {
   }
   const walk = (dir) => {
     check(stop);
-    const entries = readdirSync(bytes(dir), { withFileTypes: true, encoding: 'latin1' });
-    for (let i = 0; i < entries.length; i++) {
+    const names = readdirSync(bytes(dir), { encoding: 'latin1' });
+    for (let i = 0; i < names.length; i++) {
       if ((i & 1023) === 1023) check(stop);
-      const child = dir + '/' + entries[i].name;
-      if (!entries[i].isDirectory()) {
-        try {
-          unlinkSync(bytes(child));
-          continue;
-        } catch (err) {
-          if (err.code !== 'EISDIR') throw err; // a directory whose type readdir did not give
-        }
+      const child = dir + '/' + names[i];
+      try {
+        unlinkSync(bytes(child));
+        continue;
+      } catch (err) {
+        if (err.code !== 'EISDIR') throw err;
       }
-      if (lstatSync(bytes(child)).dev !== st.dev) {
-        throw Object.assign(new Error('cannot remove ' + Buffer.from(child, 'latin1').toString() + ': another filesystem is mounted there'), { code: 'EXDEV' });
-      }
+      const cst = lstatSync(bytes(child));
+      if (!cst.isDirectory()) throw new Error('cannot remove ' + shown(child) + ': it changed while being removed');
+      if (cst.dev !== st.dev) throw Object.assign(new Error('cannot remove ' + shown(child) + ': another filesystem is mounted there'), { code: 'EXDEV' });
       walk(child);
     }
     rmdirSync(bytes(dir));

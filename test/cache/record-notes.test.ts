@@ -68,6 +68,25 @@ describe('key records noted in the stat cache', () => {
     expect(again.stats.noted(c.recordFile, statSync(c.recordFile, { bigint: true }))).toEqual({ digest: c.digest, size: 7 });
   });
 
+  it('a record replaced after this run read it (another project sharing the cache) is not noted with what was read', async () => {
+    const c = await storeWithOne();
+    const other = await storeWithOne();
+    await fs.copyFile(path.join(other.cacheDir, 'blobs', 'sha256', other.digest), path.join(c.cacheDir, 'blobs', 'sha256', other.digest));
+    const stats = await StatCache.open(path.join(c.cacheDir, 'fresh-stats.json'));
+    const store = new LocalStore(c.cacheDir, stats, () => {}, new CacheRun(c.cacheDir, `20261201T000003-${process.pid}-d${n}`));
+    expect(await store.peek(c.keyDigest)).toEqual({ found: 'hit', digest: c.digest, size: 7 });
+    // Replaced (renamed into place, as a put does) by a record naming the other blob.
+    const replaced = JSON.parse(await fs.readFile(c.recordFile, 'utf8')) as { digest: string };
+    replaced.digest = other.digest;
+    await fs.writeFile(`${c.recordFile}.new`, JSON.stringify(replaced));
+    await fs.rename(`${c.recordFile}.new`, c.recordFile);
+    // This run goes on with what it read; what it notes must not pair that with the new file.
+    expect((await store.get(c.keyDigest)).found).toBe('hit');
+    await store.close();
+    expect(stats.noted(c.recordFile, statSync(c.recordFile, { bigint: true }))?.digest).not.toBe(c.digest);
+    expect((await new LocalStore(c.cacheDir, stats, () => {}).peek(c.keyDigest))).toEqual({ found: 'hit', digest: other.digest, size: 7 });
+  });
+
   it('a get touches a record (last use) only when it is a minute old; a record gone is a miss', async () => {
     const c = await storeWithOne();
     const getOnce = async () => {

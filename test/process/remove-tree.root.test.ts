@@ -79,6 +79,29 @@ describe('removeTreeOnWorker', () => {
     expect(await fs.readFile(path.join(mp, 'inside'), 'utf8')).toBe('x');
   });
 
+  it('an abort stops a removal under way between directories; another removal finishes it', async () => {
+    const w = work();
+    const top = path.join(w, 't');
+    for (let d = 0; d < 150; d++) {
+      const dir = path.join(top, `d${d}`);
+      await fs.mkdir(dir, { recursive: true });
+      await Promise.all(Array.from({ length: 100 }, (_, i) => fs.writeFile(path.join(dir, `f${i}`), '')));
+    }
+    const ac = new AbortController();
+    const removal = removeTreeOnWorker(top, ac.signal);
+    // Once the walk has begun (d0 goes first, in readdir's order or not, some directory does).
+    const started = Date.now();
+    while ((await fs.readdir(top)).length === 150 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 1));
+    ac.abort(new Error('stop'));
+    await expect(removal).rejects.toThrow('stop');
+    await new Promise((r) => setTimeout(r, 200)); // the worker gives up at its next directory
+    const left = (await fs.readdir(top)).length;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(150);
+    await removeTreeOnWorker(top);
+    await expect(fs.lstat(top)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('an aborted removal is rejected with the signal', async () => {
     const w = work();
     await fs.mkdir(path.join(w, 't'));
