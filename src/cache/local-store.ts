@@ -97,7 +97,9 @@ export class LocalStore implements LayerStore {
     const noted = this.stats.noted(file, st);
     if (noted) return noted;
     const record = this.record(key);
-    if (record) this.stats.note(file, st, record);
+    // With the stat its read followed (the file may have been replaced since `st`).
+    const readAs = this.readAs.get(key);
+    if (record && readAs) this.stats.note(file, readAs, record);
     return record;
   }
 

@@ -195,7 +195,8 @@ async function runSteps(s: LayerBuildSession, plan: LayerPlan, stack: MountedSta
     s.report.emit({ type: 'step-start', layer: plan.layer, index: step.index, count: plan.steps.length, text: describeStep(step) });
     await runStep(step, ctx, plan.tmpfs.target, recipe);
     // The step's scratch space (a staged image: maybe 100k entries) is freed before the next.
-    for (const name of await fs.readdir(plan.scratch)) await removeTreeOnWorker(path.join(plan.scratch, name), s.signal);
+    await removeTreeOnWorker(plan.scratch, s.signal);
+    await fs.mkdir(plan.scratch, { mode: 0o755 });
   }
   return ctx.touchedDirs;
 }

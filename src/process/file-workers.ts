@@ -301,15 +301,15 @@ class FilePool {
     while (this.queue.length > 0) {
       // An idle worker first, then a new one, then one with room for another batch; a hash or
       // a tree's removal (long work, alone) only goes to an idle one.
-      const hash = isLong(this.queue[0]!);
+      const long = isLong(this.queue[0]!);
       let slot = this.slots.find((s) => s.batches.length === 0);
       if (!slot && this.slots.length < SIZE) slot = this.spawn();
-      if (!slot && !hash) slot = this.slots.find((s) => s.batches.length < IN_FLIGHT && !s.batches.some((b) => isLong(b[0]!)));
+      if (!slot && !long) slot = this.slots.find((s) => s.batches.length < IN_FLIGHT && !s.batches.some((b) => isLong(b[0]!)));
       if (!slot) return;
       // Files to look at in a batch (a directory's files count one each).
       const weight = (j: Job) => (j.op.op === 'leaves' ? j.op.names.length : 1);
       const queued = this.queue.reduce((n, j) => n + weight(j), 0);
-      const take = hash ? 1 : Math.min(BATCH, Math.ceil(queued / SIZE));
+      const take = long ? 1 : Math.min(BATCH, Math.ceil(queued / SIZE));
       const batch: Job[] = [];
       let taken = 0;
       while (taken < take && this.queue.length > 0 && (batch.length === 0 || !isLong(this.queue[0]!))) {

@@ -7,22 +7,17 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeTreeOnWorker } from '../../src/process/file-workers.js';
-import { tempDir } from '../support/project.js';
+import { leftoverCheckedDirs } from '../support/leftovers.js';
 
 const b = (latin1: string) => Buffer.from(latin1, 'latin1');
-const dirs: string[] = [];
+const tempDir = leftoverCheckedDirs();
+const work = () => tempDir('rmtree');
 const mounted: string[] = [];
 
-afterEach(async () => {
+// Registered after leftoverCheckedDirs' check, so it runs before it.
+afterEach(() => {
   for (const m of mounted.splice(0).reverse()) execFileSync('umount', [m]);
-  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
 });
-
-function work(): string {
-  const d = tempDir('rmtree');
-  dirs.push(d);
-  return d;
-}
 
 describe('removeTreeOnWorker', () => {
   it('removes a deep tree with names of any bytes, and symlinks without following them', async () => {
