@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # debian-archive-keyring: debootstrap of the example's Debian base checks signatures with it (on Ubuntu too).
-# gcc, libc6-dev: dist/enter-root.so, the tool sandbox's helper (native/enter-root.c).
+# gcc, libc6-dev: the native helpers dist/enter-root.so and dist/mounter (native/*.c).
 # qemu-system-x86, cpio, kmod (depmod): `boot` (busybox-static and e2fsprogs too: its initramfs and disks).
 # docker-registry, skopeo, apache2-utils (htpasswd), openssl: the registry tests' real registry,
 # its second client, its Basic auth and its token server's certificate.
@@ -43,7 +43,8 @@ if [ ! -f dist/cli.js ] || [ -n "$(find src package.json tsconfig.json tsconfig.
   node scripts/bundle.mjs >&2
   chmod +x dist/cli.js
 fi
-if [ ! -f dist/enter-root.so ] || [ native/enter-root.c -nt dist/enter-root.so ]; then
-  echo "setup: compiling dist/enter-root.so" >&2
+if [ ! -f dist/enter-root.so ] || [ native/enter-root.c -nt dist/enter-root.so ] ||
+  [ ! -f dist/mounter ] || [ native/mounter.c -nt dist/mounter ]; then
+  echo "setup: compiling the native helpers" >&2
   sh scripts/build-native.sh
 fi

@@ -10,7 +10,7 @@ import { isTextPath } from './byte-path.js';
 import { readXattrs, removeXattr } from './xattrs.js';
 
 const ENODATA = 61;
-const ENOTSUP = 95;
+export const ENOTSUP = 95;
 
 /** The errno of a failed @napi-rs/xattr call (its message ends in `(os error N)`). */
 export function osErrno(err: unknown): number | undefined {

@@ -8,6 +8,7 @@ import type { Runner } from '../process/run.js';
 import { failureIn } from '../failure.js';
 import { formatArgv } from '../process/argv.js';
 import { isMountpoint, mountsUnder } from './mountinfo.js';
+import { type MountCall, mounter, MS_RDONLY } from './mounter.js';
 
 export interface MountOp {
   readonly target: string;
@@ -16,12 +17,15 @@ export interface MountOp {
   /** The mount command as --dry-run shows it: the way the runner logs the command it runs. */
   describe(): string;
   argv(): string[];
+  /** The same mount as one mount(2) call, when it is that simple (no loop device): mounter.ts. */
+  readonly call?: MountCall;
 }
 
-function mountOp(target: string, argv: string[], cwd?: string): MountOp {
+function mountOp(target: string, argv: string[], cwd?: string, call?: MountCall): MountOp {
   return {
     target,
     ...(cwd !== undefined ? { cwd } : {}),
+    ...(call !== undefined ? { call } : {}),
     describe: () => `${formatArgv(argv)}${cwd !== undefined ? `   (in ${cwd})` : ''}`,
     argv: () => [...argv],
   };
@@ -33,7 +37,8 @@ export function squashfsMount(file: string, target: string): MountOp {
 }
 
 export function tmpfsMount(target: string, size: string): MountOp {
-  return mountOp(target, ['mount', '-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'sqsh-layers', target]);
+  const data = `size=${size},mode=0755`;
+  return mountOp(target, ['mount', '-t', 'tmpfs', '-o', data, 'sqsh-layers', target], undefined, { fstype: 'tmpfs', source: 'sqsh-layers', target, flags: 0, data });
 }
 
 export interface OverlaySpec {
@@ -70,7 +75,18 @@ export function overlayOptions(spec: OverlaySpec): string {
 
 /** An overlayfs mount; without upper it is a read-only view of the lowers. */
 export function overlayMount(spec: OverlaySpec, target: string): MountOp {
-  return mountOp(target, ['mount', '-t', 'overlay', '-o', overlayOptions(spec), 'sqsh-layers', target], spec.cwd);
+  const options = overlayOptions(spec);
+  // mount(8) takes `ro` as the read-only flag; the rest are overlayfs's own.
+  const own = options.split(',').filter((o) => o !== 'ro');
+  const call = { fstype: 'overlay', source: 'sqsh-layers', target, flags: own.length < options.split(',').length ? MS_RDONLY : 0, data: own.join(',') };
+  return mountOp(target, ['mount', '-t', 'overlay', '-o', options, 'sqsh-layers', target], spec.cwd, call);
+}
+
+/** Applies a mount: through the mount helper when it is one mount(2) call, else by mount(8). */
+export async function applyMount(runner: Runner, op: MountOp): Promise<void> {
+  const m = op.call && mounter();
+  if (m) await runner.runDirect(op.argv(), { cwd: op.cwd }, () => m.mount(op.call!, op.cwd ?? process.cwd()));
+  else await runner.run(op.argv(), { cwd: op.cwd });
 }
 
 function checkOverlayPath(p: string): string {
@@ -83,18 +99,26 @@ export async function unmount(runner: Runner, target: string, warn: (m: string) 
   for (let attempt = 0; ; attempt++) {
     if (!(await isMountpoint(target))) return;
     try {
-      await runner.run(['umount', target]);
+      await umountOnce(runner, target, false);
       return;
     } catch (err) {
       if (!failureIn(err, 'command')) throw err;
       if (attempt >= 20) {
         warn(`${target} stayed busy; detaching it lazily (it goes away when its last user exits)`);
-        await runner.run(['umount', '-l', target]);
+        await umountOnce(runner, target, true);
         return;
       }
       await new Promise((r) => setTimeout(r, 100 + attempt * 50));
     }
   }
+}
+
+/** One umount(8), or its umount2(2) through the mount helper. */
+async function umountOnce(runner: Runner, target: string, lazy: boolean): Promise<void> {
+  const argv = lazy ? ['umount', '-l', target] : ['umount', target];
+  const m = mounter();
+  if (m) await runner.runDirect(argv, {}, () => m.umount(target, lazy));
+  else await runner.run(argv);
 }
 
 /** Unmounts every mount at or below `dir`, nested ones first. */
@@ -122,7 +146,7 @@ export class Scope {
     await fs.mkdir(op.target, { recursive: true });
     // Registered before applying: an interrupt mid-mount must still try to undo it.
     this.defer(`unmount ${op.target}`, () => unmountAllUnder(this.cleanupRunner, op.target, this.warn).then(() => {}));
-    await this.runner.run(op.argv(), { cwd: op.cwd });
+    await applyMount(this.runner, op);
     return op.target;
   }
 

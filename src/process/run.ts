@@ -99,6 +99,26 @@ export class Runner {
     return this.exec(argv, o);
   }
 
+  /**
+   * Does what command `argv` would do by calling `direct` instead of starting it (a mount
+   * through the mount helper): logged in --verbose and printed in --dry-run as the command
+   * would be, and failing as the command would, with the error's message as its output.
+   */
+  async runDirect(argv: readonly string[], o: Pick<CommandOptions, 'cwd'>, direct: () => Promise<void>): Promise<void> {
+    const where = o.cwd ? `   (in ${o.cwd})` : '';
+    if (this.opts.dryRun) {
+      this.opts.log.info(`+ ${formatArgv(argv)}${where}`);
+      return;
+    }
+    checkInterrupted(this.opts.signal);
+    this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}${where}`);
+    try {
+      await direct();
+    } catch (err) {
+      throw commandFailed(argv, { exitCode: 1, tail: [printable(err instanceof Error ? err.message : String(err))] });
+    }
+  }
+
   /** Runs a command that only reads (versions, listings); it runs in --dry-run too. */
   async query(argv: readonly string[], o: CommandOptions = {}): Promise<CommandResult> {
     return this.exec(argv, o);

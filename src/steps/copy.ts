@@ -1,7 +1,8 @@
 // copy: a project file or tree into the layer. Staged first in the layer's scratch space
 // (in process when it is small and plain: stage-copy.ts; else by cp -a),
 // where owner (default 0:0, like Docker's COPY) and mode are applied; then applied onto the
-// root inside the sandbox, so symlinks already in the tree resolve inside the root.
+// root inside the sandbox, so symlinks already in the tree resolve inside the root (a small
+// plain stage in process, resolving them the same way: apply-plain.ts).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { bytesOf, readNames } from '../layer/byte-path.js';
 import { hostPath, mkdirInRoot, resolveInRoot } from '../layer/root-path.js';
 import { type StepContext, stepFailure, type StepKindImpl } from './context.js';
 import { applyTree, copyDirAttributes, freshStage } from './sandboxed.js';
+import { applyPlainTree } from './apply-plain.js';
 import { copyPlainTree } from './stage-copy.js';
 
 /** Where a copied file lands: into `to` when it names a directory, else at `to` itself. */
@@ -50,9 +52,12 @@ export const copyStep: StepKindImpl<CopyStep> = {
     const destHost = await mkdirInRoot(ctx.root, destDir);
     const destInRoot = await resolveInRoot(ctx.root, destDir, true);
     const [from, into] = target ? [s.input.abs, path.join(stage, target.name)] : [`${s.input.abs}/.`, `${stage}/`];
-    if (!copyPlainTree(s.input.abs, into, isDir)) await ctx.runner.run(['cp', '-a', '--', from, into]);
+    const plain = copyPlainTree(s.input.abs, into, isDir);
+    if (!plain) await ctx.runner.run(['cp', '-a', '--', from, into]);
     await applyOwnerAndMode(stage, s, false);
     await copyDirAttributes(destHost, stage);
+    // A small plain stage is applied in process when nothing in the root needs rsync's care.
+    if (plain && !s.replace && (await applyPlainTree(ctx.root, stage, destInRoot))) return;
     await applyTree(ctx, stage, destInRoot, s.replace);
   },
 };
