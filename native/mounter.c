@@ -11,7 +11,8 @@
  *   "M" cwd fstype source target flags data   chdir(cwd), mount(source, target, fstype, flags, data)
  *   "U" target flags                          umount2(target, flags)
  * The answer is the errno as a decimal number, 0 for success. End of input ends the process.
- * Relative paths in an overlay's options are resolved by the kernel against the mounter's cwd.
+ * Relative paths in an overlay's options are resolved by the kernel against the mounter's cwd;
+ * between requests it is /, so that it keeps no mount busy.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +25,7 @@
 #define MAX_FIELDS 7
 
 int main(void) {
+    if (chdir("/") != 0) return 1;
     char *field[MAX_FIELDS] = {0};
     size_t cap[MAX_FIELDS] = {0};
     for (;;) {
@@ -46,6 +48,8 @@ int main(void) {
             unsigned long flags = strtoul(field[5], NULL, 10);
             if (chdir(field[1]) != 0) err = errno;
             else if (mount(field[3], field[4], field[2], flags, field[6]) != 0) err = errno;
+            /* A working directory inside a mount would keep it busy. */
+            if (chdir("/") != 0 && err == 0) err = errno;
         } else {
             int flags = (int)strtol(field[2], NULL, 10);
             if (umount2(field[1], flags) != 0) err = errno;

@@ -110,7 +110,7 @@ export async function applyTree(ctx: StepContext, stage: string, destInRoot: str
  * `/lib` for nothing). A staged directory whose destination is such a symlink gets the
  * attributes of the directory it leads to, so rsync finds nothing to set there.
  */
-async function matchDirlinks(root: string, stage: string, destInRoot: string): Promise<void> {
+export async function matchDirlinks(root: string, stage: string, destInRoot: string): Promise<void> {
   const visit = async (rel: string) => {
     for (const e of await readNames(path.join(stage, rel))) {
       if (!e.dir) continue;

@@ -173,8 +173,12 @@ describe('interrupts', () => {
     await waitFor('the host step to hang', () => upperFile(p, 'app', 'hooked') && processesWithEnv(TOKEN_VAR, p.token).length >= 2);
     const stepProcesses = processesWithEnv(TOKEN_VAR, p.token);
     const [killedRun] = readdirSync(p.stateRoot);
+    // The run's mount helper (native/mounter.c) made its mounts; it ends with the run.
+    const helpers = descendantsNamed(child.pid!, 'mounter');
+    expect(helpers).toHaveLength(1);
     child.kill('SIGKILL');
     await exitOf(child);
+    await waitFor('the mount helper to end', () => !helpers.some(isRunning), 10_000);
 
     // What the killed run left: its state dir with 3 mounts (lower, tmpfs, overlay), a loop
     // device, the lock, and the hook still sleeping in its process group.
