@@ -133,7 +133,7 @@ function settle(p: string, st: BigIntStats, now: BigIntStats | undefined): void 
   const owner = !now || now.uid !== st.uid || now.gid !== st.gid;
   if (owner) lchownSync(target, Number(st.uid), Number(st.gid));
   // After the owner: chown clears set-user-ID and set-group-ID bits.
-  if (!st.isSymbolicLink() && (owner || (now!.mode & 0o7777n) !== (st.mode & 0o7777n))) chmodSync(target, Number(st.mode & 0o7777n));
+  if (!st.isSymbolicLink() && (owner || (now.mode & 0o7777n) !== (st.mode & 0o7777n))) chmodSync(target, Number(st.mode & 0o7777n));
   if (!now || now.mtimeNs !== st.mtimeNs) lutimesSync(target, dateOf(st.atimeNs), dateOf(st.mtimeNs));
 }
 
