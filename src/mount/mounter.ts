@@ -52,6 +52,11 @@ class Mounter {
 
   constructor(private readonly program: string) {}
 
+  /** False once the helper has ended (killed by someone): mount(8) and umount(8) then. */
+  get usable(): boolean {
+    return this.broken === undefined;
+  }
+
   async mount(c: MountCall, cwd: string): Promise<void> {
     const errno = await this.ask(['M', cwd, c.fstype, c.source, c.target, String(c.flags), c.data]);
     if (errno !== 0) throw failure('mount', c.target, errno);
@@ -76,7 +81,9 @@ class Mounter {
 
   private started(): ChildProcessByStdio<Writable, Readable, null> {
     if (this.child) return this.child;
-    const child = spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // Its own process group: a Ctrl-C at the terminal (SIGINT to the foreground group) must
+    // leave it to undo the mounts while the run cleans up.
+    const child = spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     child.unref();
     child.stdin.on('error', () => {});
     child.stdout.setEncoding('utf8');
@@ -110,13 +117,13 @@ function failure(call: 'mount' | 'umount', target: string, errno: number): Mount
 
 let shared: Mounter | undefined | null = null;
 
-/** The run's mount helper; undefined when it was not compiled (mount(8) and umount(8) then). */
+/** The run's mount helper; undefined when it was not compiled or has ended (mount(8) and umount(8) then). */
 export function mounter(): Mounter | undefined {
   if (shared === null) {
     const program = helperPath();
     shared = program === undefined ? undefined : new Mounter(program);
   }
-  return shared;
+  return shared?.usable ? shared : undefined;
 }
 
 export type { Mounter };

@@ -4,7 +4,7 @@
 // stack that cannot boot, a hung check past --timeout, SIGTERM and SIGKILL are seen from
 // outside, and nothing is left: no qemu process, no mount, no loop device, no run dir, no temp file.
 
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execCli, exitOf, spawnCli, tempDir, writeFiles } from '../support/project.js';
@@ -172,6 +172,15 @@ describe('boot', () => {
     await project(dir, { app: ['sleep 100000'] });
     const child = spawnCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '600'], { env: stateEnv(dir) });
     const qemu = await waitFor('qemu to start', () => descendantsNamed(child.pid!, 'qemu-system-x86')[0], 600_000);
+    // The run records each process it starts right after the start; on a loaded machine the
+    // test can see qemu a moment before that.
+    const stateRoot = stateEnv(dir).SQSH_LAYERS_RUN_DIR!;
+    const recorded = () =>
+      readdirSync(stateRoot).some((run) => {
+        const file = path.join(stateRoot, run, 'children');
+        return existsSync(file) && readFileSync(file, 'utf8').split('\n').some((l) => l.startsWith(`${qemu} `));
+      });
+    await waitFor('the run to record qemu', recorded, 10_000);
     child.kill('SIGKILL');
     await exitOf(child);
     try {

@@ -142,6 +142,34 @@ describe('interrupts', () => {
     await expectNothingLeft(p, before);
   });
 
+  it('Ctrl-C at a terminal (SIGINT to the whole process group) reaches the run, not its mount helper: all is undone', async () => {
+    const p = await project('ctrl-c');
+    const before = layerFiles(p);
+    await writeFiles(p.dir, {
+      'recipes/app.yaml': `parent: base\nsteps:\n  - run: |\n      touch /started\n      sleep 1000\n    env: { ${TOKEN_VAR}: ${p.token} }\n`,
+    });
+    // The CLI leads its own process group, as a shell's foreground job does.
+    const child = spawn(process.execPath, [CLI, 'build'], { cwd: p.dir, env: { ...process.env, ...p.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.pids.push(child.pid!);
+    let output = '';
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    await waitFor('the run step to start', () => upperFile(p, 'app', 'started'));
+    await waitFor('the step sleeping', () => processesWithEnv(TOKEN_VAR, p.token).length > 0);
+    const helpers = descendantsNamed(child.pid!, 'mounter');
+    expect(helpers).toHaveLength(1);
+    // Not in the CLI's process group: the SIGINT does not reach it, and it undoes the mounts
+    // (were it killed, umount(8) would, as a fallback).
+    const stat = readFileSync(`/proc/${helpers[0]}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])).not.toBe(child.pid);
+
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exitOf(child)).toBe(130);
+    expect(output).toContain('interrupted by SIGINT');
+    expect(output).not.toContain('mount helper');
+    await expectNothingLeft(p, before);
+    await waitFor('the mount helper to end', () => !helpers.some(isRunning), 10_000);
+  });
+
   it('SIGTERM during mksquashfs: exit 143, no partial file in layers/ or the cache', async () => {
     // 256 MiB of random bytes, xz: packing takes long enough to be interrupted.
     const p = await project('sigterm');
