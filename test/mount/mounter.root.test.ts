@@ -8,7 +8,7 @@ import { applyMount, overlayMount, tmpfsMount, unmount } from '../../src/mount/o
 import { mounter } from '../../src/mount/mounter.js';
 import { Runner } from '../../src/process/run.js';
 import { explainFailure, failureOf } from '../../src/failure.js';
-import { leftoverCheckedDirs } from '../support/leftovers.js';
+import { descendantsNamed, leftoverCheckedDirs, waitFor } from '../support/leftovers.js';
 import { mountsBelow } from '../support/rootfs.js';
 
 const newDir = leftoverCheckedDirs();
@@ -72,6 +72,24 @@ describe('the mount helper', () => {
     expect(mountsBelow(dir)).toEqual([]);
     // Unmounting what is not mounted is nothing to do; a busy mount is retried, then detached.
     await unmount(r, view, () => {});
+  });
+
+  it('once the helper is gone (killed by someone), mount(8) and umount(8) do the work', async () => {
+    const dir = newDir('mounter-gone');
+    const { r } = runner();
+    const tmp = path.join(dir, 'tmp');
+    mkdirSync(tmp);
+    await applyMount(r, tmpfsMount(tmp, '8m'));
+    const [helper] = descendantsNamed(process.pid, 'mounter');
+    expect(helper).toBeDefined();
+    process.kill(helper!, 'SIGKILL'); // the helper this test file's mounts started
+    await waitFor('the helper to be known gone', () => mounter() === undefined, 10_000);
+    await unmount(r, tmp, () => {});
+    expect(mountsBelow(dir)).toEqual([]);
+    await applyMount(r, tmpfsMount(tmp, '8m'));
+    expect(mountOf(tmp)?.fstype).toBe('tmpfs');
+    await unmount(r, tmp, () => {});
+    expect(mountsBelow(dir)).toEqual([]);
   });
 
   it('in --dry-run, prints the command and mounts nothing', async () => {
