@@ -4,13 +4,14 @@
 // serves the whole run; it is started on first use and ends when this process does (its
 // stdin closes). Without the compiled helper, mount(8) and umount(8) do it as before.
 
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
+import { childProcess } from '../process/lazy-builtins.js';
 
 /** mount(2)'s MS_RDONLY, umount2(2)'s MNT_DETACH and UMOUNT_NOFOLLOW. */
 export const MS_RDONLY = 1;
@@ -83,7 +84,7 @@ class Mounter {
     if (this.child) return this.child;
     // Its own process group: a Ctrl-C at the terminal (SIGINT to the foreground group) must
     // leave it to undo the mounts while the run cleans up.
-    const child = spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+    const child = childProcess().spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     child.unref();
     child.stdin.on('error', () => {});
     child.stdout.setEncoding('utf8');

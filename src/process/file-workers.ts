@@ -10,7 +10,8 @@
 
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreads } from './lazy-builtins.js';
 
 /** The worker, as source (eval): the same code runs from dist/ and from the TypeScript sources. */
 const WORKER_SOURCE = `
@@ -324,7 +325,7 @@ class FilePool {
 
   private spawn(): Slot {
     // The xattr library by its own path: eval'd code would look for it from the working directory.
-    const worker = new Worker(WORKER_SOURCE, {
+    const worker = new (workerThreads().Worker)(WORKER_SOURCE, {
       eval: true,
       workerData: { xattr: createRequire(import.meta.url).resolve('@napi-rs/xattr') },
       // Its garbage is short-lived (a directory's entries): a small young generation keeps a

@@ -2,12 +2,13 @@
 // --verbose, prints it instead of running it in --dry-run, keeps the tail of the output
 // for error messages, and kills the whole process group when the run is interrupted.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import { type CommandFailure, FailureError } from '../failure.js';
 import { formatArgv, shortened } from './argv.js';
 import { checkInterrupted, classify } from './interrupt.js';
+import { childProcess } from './lazy-builtins.js';
 import { printable } from './printable.js';
 
 export { printable } from './printable.js';
@@ -133,7 +134,7 @@ export class Runner {
     checkInterrupted(this.opts.signal);
     this.opts.log.verbose(`+ ${formatArgv(shortened(argv))}`);
     const env = o.clearEnv ? { ...o.env } : { ...this.opts.env, ...o.env };
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env, detached: true });
+    const child = childProcess().spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env, detached: true });
     const pid = child.pid;
     if (pid !== undefined) this.opts.onSpawn?.(pid);
     let killTimer: NodeJS.Timeout | undefined;
@@ -177,7 +178,7 @@ export class Runner {
     let child: ChildProcess;
     try {
       // The command itself, no shell in between: the environment's PATH finds it.
-      child = spawn(argv[0]!, argv.slice(1), {
+      child = childProcess().spawn(argv[0]!, argv.slice(1), {
         cwd: o.cwd ?? process.cwd(),
         env,
         // Its own process group (and session), but for an interactive command, which shares the tool's.
