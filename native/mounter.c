@@ -29,7 +29,12 @@ int main(void) {
     char *field[MAX_FIELDS] = {0};
     size_t cap[MAX_FIELDS] = {0};
     for (;;) {
-        if (getdelim(&field[0], &cap[0], '\0', stdin) < 0) return 0;
+        ssize_t n0 = getdelim(&field[0], &cap[0], '\0', stdin);
+        if (n0 < 0) return 0;
+        if (field[0][n0 - 1] != '\0') {
+            fprintf(stderr, "mounter: request cut short\n");
+            return 2;
+        }
         int count;
         if (strcmp(field[0], "M") == 0) count = 7;
         else if (strcmp(field[0], "U") == 0) count = 3;
@@ -38,7 +43,9 @@ int main(void) {
             return 2;
         }
         for (int i = 1; i < count; i++) {
-            if (getdelim(&field[i], &cap[i], '\0', stdin) < 0) {
+            ssize_t n = getdelim(&field[i], &cap[i], '\0', stdin);
+            /* Every field ends in its NUL, the last one too: a request cut short is not made. */
+            if (n < 1 || field[i][n - 1] != '\0') {
                 fprintf(stderr, "mounter: request cut short\n");
                 return 2;
             }

@@ -5,7 +5,7 @@
 // stdin closes). Without the compiled helper, mount(8) and umount(8) do it as before.
 
 import type { ChildProcessByStdio } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -42,7 +42,14 @@ export class MountCallError extends Error {
 /** The compiled helper: beside the compiled CLI, or in dist/ when running from src/. */
 function helperPath(): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  return [path.resolve(here, '../mounter'), path.resolve(here, '../../dist/mounter')].find((p) => existsSync(p));
+  return [path.resolve(here, '../mounter'), path.resolve(here, '../../dist/mounter')].find((p) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 class Mounter {
@@ -59,18 +66,23 @@ class Mounter {
   }
 
   async mount(c: MountCall, cwd: string): Promise<void> {
-    const errno = await this.ask(['M', cwd, c.fstype, c.source, c.target, String(c.flags), c.data]);
+    // Absolute, as mount(8) run in this process's cwd would see them (the helper's is /).
+    const dir = path.resolve(cwd);
+    const errno = await this.ask(['M', dir, c.fstype, c.source, path.resolve(dir, c.target), String(c.flags), c.data]);
     if (errno !== 0) throw failure('mount', c.target, errno);
   }
 
   async umount(target: string, lazy: boolean): Promise<void> {
-    const errno = await this.ask(['U', target, String(UMOUNT_NOFOLLOW | (lazy ? MNT_DETACH : 0))]);
+    const errno = await this.ask(['U', path.resolve(target), String(UMOUNT_NOFOLLOW | (lazy ? MNT_DETACH : 0))]);
     if (errno !== 0) throw failure('umount', target, errno);
   }
 
   private ask(fields: string[]): Promise<number> {
     if (this.broken) return Promise.reject(this.broken);
     if (fields.some((f) => f.includes('\0'))) return Promise.reject(new Error(`bug: a NUL byte in a mount request: ${JSON.stringify(fields)}`));
+    // UTF-8 on the way, as a command's arguments: a path holding other bytes would reach the kernel as another path.
+    const notText = fields.find((f) => /\p{Surrogate}/u.test(f));
+    if (notText !== undefined) return Promise.reject(new Error(`a path is not UTF-8 text: ${JSON.stringify(notText)}`));
     const child = this.started();
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
@@ -99,7 +111,8 @@ class Mounter {
       for (const w of this.waiting.splice(0)) w.reject(this.broken);
     };
     child.once('error', (err) => end(`could not run: ${err.message}`));
-    child.once('exit', (code, signal) => end(`ended (${signal ?? `exit code ${code}`})`));
+    // 'close': after the last answer it wrote has been read.
+    child.once('close', (code, signal) => end(`ended (${signal ?? `exit code ${code}`})`));
     pipe(child).unref();
     this.child = child;
     return child;

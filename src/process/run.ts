@@ -118,6 +118,9 @@ export class Runner {
     } catch (err) {
       throw commandFailed(argv, { exitCode: 1, tail: [printable(err instanceof Error ? err.message : String(err))] });
     }
+    // As after a command: once interrupted, the run stops here (what was done is undone by its owner).
+    const stop = classify(this.opts.signal);
+    if (stop) throw new FailureError(stop);
   }
 
   /** Runs a command that only reads (versions, listings); it runs in --dry-run too. */

@@ -1,16 +1,17 @@
 // Applying a small plain stage (copy's, made by stage-copy.ts) onto the layer root in process,
 // instead of starting rsync in a sandbox. rsync costs 70-100 ms however little it copies (its
 // processes wait for one another in 20 ms sleeps), which is most of a fleet layer's time. Only
-// what rsync -aHAX --checksum --keep-dirlinks would do the same way is done here: new entries,
-// files whose content is unchanged (attributes only) or changed (replaced), a symlink retargeted,
-// directories through the root's symlinks to directories. The whole stage is looked at first;
-// if any entry needs more (a kind changed, xattrs or ACLs to remove, the sandbox's own name),
-// nothing is written and rsync applies it, as before.
+// what rsync -aHAX --checksum --keep-dirlinks would do the same way is done here, so that the
+// layer is the same whichever way it was applied: new entries, files whose content is unchanged
+// (attributes only) or changed (replaced), a symlink retargeted. The whole stage is looked at
+// first; if any entry needs more (a kind changed, xattrs or ACLs to remove, a symlink in the
+// root where the stage has a directory, the sandbox's own name), or anything cannot be looked
+// at, nothing is written and rsync applies it, as before.
 //
-// The root is walked the way the sandbox would see it: every directory written into is either
-// one this walk lstat'ed as a real directory, or the in-root resolution of a symlink
-// (resolveInRoot), so no host path outside the root is ever reached. Nothing else runs in the
-// root meanwhile (a step's sandbox is gone when it ends), so what was looked at stays as it was.
+// No symlink in the root is ever followed: every directory written into is the resolved
+// destination or one this walk lstat'ed as a real directory below it, so no host path outside
+// the root is reached. Nothing else runs in the root meanwhile (a step's sandbox is gone when
+// it ends), so what was looked at stays as it was.
 
 import { type BigIntStats, chmodSync, closeSync, constants, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -18,13 +19,12 @@ import path from 'node:path';
 import { listAttributesSync } from '@napi-rs/xattr';
 import { bytesOf, isTextPath, readNamesSync } from '../layer/byte-path.js';
 import { ENOTSUP, osErrno } from '../layer/native-xattrs.js';
-import { hostPath, resolveInRoot } from '../layer/root-path.js';
+import { hostPath } from '../layer/root-path.js';
 import { HOST_DIR } from '../mount/host-tools.js';
 
 /** One staged entry and what is at its place in the root. */
 type Op =
   | { kind: 'dir'; dst: string; st: BigIntStats; existing: BigIntStats | undefined; children: Op[] }
-  | { kind: 'through'; children: Op[] }
   | { kind: 'file'; src: string; dst: string; st: BigIntStats; existing: BigIntStats | undefined; same: boolean }
   | { kind: 'link'; src: string; dst: string; st: BigIntStats; existing: BigIntStats | undefined; same: boolean };
 
@@ -33,51 +33,51 @@ type Op =
  * way applyTree's rsync would without --delete. Returns false, having written nothing, when
  * some entry is not one it handles.
  */
-export async function applyPlainTree(root: string, stage: string, destInRoot: string): Promise<boolean> {
-  const top = lstatSync(bytesOf(stage), { bigint: true });
-  const dest = hostPath(root, destInRoot);
-  const existing = lstatSync(bytesOf(dest), { bigint: true });
-  if (!existing.isDirectory() || hasXattrs(dest)) return false;
-  const children = await planDir(root, stage, destInRoot);
-  if (!children) return false;
-  run({ kind: 'dir', dst: dest, st: top, existing, children });
+export function applyPlainTree(root: string, stage: string, destInRoot: string): boolean {
+  // Written there, rsync's entries would land in its sandbox's own mount, and be lost.
+  if (`${destInRoot}/`.startsWith(`${HOST_DIR}/`)) return false;
+  let op: Op | undefined;
+  try {
+    const top = lstatSync(bytesOf(stage), { bigint: true });
+    const dest = hostPath(root, destInRoot);
+    const existing = lstatSync(bytesOf(dest), { bigint: true });
+    if (!existing.isDirectory() || hasXattrs(dest)) return false;
+    const children = planDir(stage, dest, destInRoot === '/');
+    op = children && { kind: 'dir', dst: dest, st: top, existing, children };
+  } catch {
+    // What cannot be looked at (a path too long, an xattr that does not list) is rsync's to judge.
+    return false;
+  }
+  if (!op) return false;
+  run(op);
   return true;
 }
 
-/** The ops for the entries of stage dir `src` into the resolved in-root dir `inRoot`; undefined: not plain. */
-async function planDir(root: string, src: string, inRoot: string): Promise<Op[] | undefined> {
+/** The ops for the entries of stage dir `src` into the real directory `dst` of the root; undefined: not plain. */
+function planDir(src: string, dst: string, atRoot: boolean): Op[] | undefined {
   const ops: Op[] = [];
   for (const { name } of readNamesSync(src)) {
     // In the sandbox, the root's HOST_DIR is the sandbox's own mount.
-    if (inRoot === '/' && `/${name}` === HOST_DIR) return undefined;
+    if (atRoot && `/${name}` === HOST_DIR) return undefined;
     const from = path.join(src, name);
-    const to = path.posix.join(inRoot, name);
-    const dst = hostPath(root, to);
+    const to = path.join(dst, name);
     const st = lstatSync(bytesOf(from), { bigint: true });
-    const there = lstatSync(bytesOf(dst), { bigint: true, throwIfNoEntry: false });
-    if (there && hasXattrs(dst)) return undefined;
+    const there = lstatSync(bytesOf(to), { bigint: true, throwIfNoEntry: false });
+    if (there && hasXattrs(to)) return undefined;
     let op: Op | undefined;
     if (st.isDirectory()) {
+      // A symlink to a directory (merged-/usr /lib) is written through by rsync --keep-dirlinks,
+      // which also sets the staged directory's time on the symlink itself: rsync's to do.
       if (!there || there.isDirectory()) {
-        const children = there ? await planDir(root, from, to) : newTree(from, dst);
-        op = children && { kind: 'dir', dst, st, existing: there, children };
-      } else if (there.isSymbolicLink()) {
-        // --keep-dirlinks: a symlink to a directory is written through, and the directory keeps
-        // its attributes (applyTree's matchDirlinks gives them to the stage for rsync).
-        const target = await resolveInRoot(root, to, true).catch(() => undefined);
-        const targetHost = target === undefined ? undefined : hostPath(root, target);
-        const tst = targetHost === undefined ? undefined : lstatSync(bytesOf(targetHost), { bigint: true, throwIfNoEntry: false });
-        if (tst?.isDirectory() && !hasXattrs(targetHost!)) {
-          const children = await planDir(root, from, target!);
-          op = children && { kind: 'through', children };
-        }
+        const children = there ? planDir(from, to, false) : newTree(from, to);
+        op = children && { kind: 'dir', dst: to, st, existing: there, children };
       }
     } else if (st.isFile()) {
-      if (!there || there.isFile()) op = { kind: 'file', src: from, dst, st, existing: there, same: !!there && sameContent(from, dst, st, there) };
+      if (!there || there.isFile()) op = { kind: 'file', src: from, dst: to, st, existing: there, same: !!there && sameContent(from, to, st, there) };
     } else if (st.isSymbolicLink()) {
       if (!there || there.isSymbolicLink()) {
-        const same = !!there && readlinkSync(bytesOf(from), { encoding: 'buffer' }).equals(readlinkSync(bytesOf(dst), { encoding: 'buffer' }));
-        op = { kind: 'link', src: from, dst, st, existing: there, same };
+        const same = !!there && readlinkSync(bytesOf(from), { encoding: 'buffer' }).equals(readlinkSync(bytesOf(to), { encoding: 'buffer' }));
+        op = { kind: 'link', src: from, dst: to, st, existing: there, same };
       }
     }
     if (!op) return undefined;
@@ -87,21 +87,27 @@ async function planDir(root: string, src: string, inRoot: string): Promise<Op[] 
 }
 
 /** The ops for a stage dir whose place in the root is free: everything is new below it. */
-function newTree(src: string, dst: string): Op[] {
-  return readNamesSync(src).map(({ name }) => {
+function newTree(src: string, dst: string): Op[] | undefined {
+  const ops: Op[] = [];
+  for (const { name } of readNamesSync(src)) {
     const from = path.join(src, name);
     const to = path.join(dst, name);
     const st = lstatSync(bytesOf(from), { bigint: true });
-    if (st.isDirectory()) return { kind: 'dir', dst: to, st, existing: undefined, children: newTree(from, to) };
-    return { kind: st.isFile() ? 'file' : 'link', src: from, dst: to, st, existing: undefined, same: false };
-  });
+    if (st.isDirectory()) {
+      const children = newTree(from, to);
+      if (!children) return undefined;
+      ops.push({ kind: 'dir', dst: to, st, existing: undefined, children });
+    } else if (st.isFile() || st.isSymbolicLink()) {
+      ops.push({ kind: st.isFile() ? 'file' : 'link', src: from, dst: to, st, existing: undefined, same: false });
+    } else {
+      return undefined; // a plain stage holds nothing else
+    }
+  }
+  return ops;
 }
 
 function run(op: Op): void {
   switch (op.kind) {
-    case 'through':
-      op.children.forEach(run);
-      return;
     case 'dir':
       if (!op.existing) mkdirSync(bytesOf(op.dst), { mode: 0o700 });
       op.children.forEach(run);
@@ -121,7 +127,8 @@ function run(op: Op): void {
 
 /** Writes a new entry at `dst`; over an existing one, as rsync does: beside it, then renamed over it. */
 function replace(dst: string, make: (p: string) => void, st: BigIntStats, existing: BigIntStats | undefined): void {
-  const at = existing ? path.join(path.dirname(dst), `.${path.basename(dst)}.${randomBytes(6).toString('hex')}`) : dst;
+  // A short name of its own: beside a name of 255 bytes, rsync shortens its own too.
+  const at = existing ? path.join(path.dirname(dst), `.sqsh-layers-${randomBytes(6).toString('hex')}`) : dst;
   make(at);
   settle(at, st, undefined);
   if (at !== dst) renameSync(bytesOf(at), bytesOf(dst));

@@ -57,7 +57,7 @@ export const copyStep: StepKindImpl<CopyStep> = {
     await applyOwnerAndMode(stage, s, false);
     await copyDirAttributes(destHost, stage);
     // A small plain stage is applied in process when nothing in the root needs rsync's care.
-    if (plain && !s.replace && (await applyPlainTree(ctx.root, stage, destInRoot))) return;
+    if (plain && !s.replace && applyPlainTree(ctx.root, stage, destInRoot)) return;
     await applyTree(ctx, stage, destInRoot, s.replace);
   },
 };

@@ -1,7 +1,7 @@
 // Mounts through the mount helper (native/mounter.c): the same mounts mount(8) makes, the
 // same way of failing, printed and not made in --dry-run.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyMount, overlayMount, tmpfsMount, unmount } from '../../src/mount/ops.js';
@@ -35,6 +35,8 @@ describe('the mount helper', () => {
     expect(mounter()).toBeDefined();
     const dir = newDir('mounter');
     const { r, lines } = runner();
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
     const tmp = path.join(dir, 'tmp');
     mkdirSync(tmp);
     await applyMount(r, tmpfsMount(tmp, '16m'));
@@ -50,10 +52,14 @@ describe('the mount helper', () => {
       expect(mountOf(view)?.options).toMatch(/^ro,.* ro,lowerdir=a:b(,|$)/);
       expect(readFileSync(path.join(view, 'from-b'), 'utf8')).toBe('b\n');
       expect(lines).toContain(`v + mount -t overlay -o lowerdir=a:b,ro,xino=off sqsh-layers ${view}   (in ${tmp})`);
+      // Back in / after the request: a working directory in the tmpfs would keep it busy.
+      const [helper] = descendantsNamed(process.pid, 'mounter');
+      expect(readlinkSync(`/proc/${helper}/cwd`)).toBe('/');
     } finally {
-      await unmount(r, view, () => {});
-      await unmount(r, tmp, () => {});
+      await unmount(r, view, warn);
+      await unmount(r, tmp, warn);
     }
+    expect(warnings).toEqual([]);
     expect(mountsBelow(dir)).toEqual([]);
     expect(lines).toContain(`v + umount ${tmp}`);
   });
@@ -72,6 +78,20 @@ describe('the mount helper', () => {
     expect(mountsBelow(dir)).toEqual([]);
     // Unmounting what is not mounted is nothing to do; a busy mount is retried, then detached.
     await unmount(r, view, () => {});
+  });
+
+  it('answers requests made at once each with its own result, a failure among them', async () => {
+    const dir = newDir('mounter-many');
+    const { r } = runner();
+    const targets = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, n));
+    for (const t of targets) mkdirSync(t);
+    const bad = overlayMount({ lowers: [path.join(dir, 'missing')], options: [], cwd: dir }, targets[1]!);
+    const results = await Promise.allSettled([applyMount(r, tmpfsMount(targets[0]!, '1m')), applyMount(r, bad), applyMount(r, tmpfsMount(targets[2]!, '2m')), applyMount(r, tmpfsMount(targets[3]!, '3m'))]);
+    expect(results.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(['a', 'c', 'd'].map((n) => mountOf(path.join(dir, n))?.options.match(/size=(\d+)k/)?.[1])).toEqual(['1024', '2048', '3072']);
+    const gone = await Promise.allSettled(targets.map((t) => unmount(r, t, () => {})));
+    expect(gone.map((x) => x.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(mountsBelow(dir)).toEqual([]);
   });
 
   it('once the helper is gone (killed by someone), mount(8) and umount(8) do the work', async () => {

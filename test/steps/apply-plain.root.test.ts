@@ -1,13 +1,13 @@
 // The in-process apply of a small plain stage (copy's) makes the root what applyTree's rsync
 // makes it, down to what the overlay copies up, and declines, writing nothing, every case it
-// could not do the same way. It stays inside the root like the sandbox does.
+// could not do the same way. It never follows a symlink of the root.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyPlainTree } from '../../src/steps/apply-plain.js';
-import { copyDirAttributes, matchDirlinks, PRIVILEGED_XATTRS } from '../../src/steps/sandboxed.js';
+import { copyDirAttributes, PRIVILEGED_XATTRS } from '../../src/steps/sandboxed.js';
 import { copyPlainTree } from '../../src/steps/stage-copy.js';
 import { HOST_DIR } from '../../src/mount/host-tools.js';
 import { leftoverCheckedDirs } from '../support/leftovers.js';
@@ -55,30 +55,28 @@ async function stageOf(dir: string, src: string, name: string, destHost: string)
   return stage;
 }
 
-/** applyTree's rsync (merge: --keep-dirlinks), run on the host: for trees whose symlinks are relative. */
-async function applyByRsync(root: string, stage: string, destInRoot: string): Promise<void> {
-  await matchDirlinks(root, stage, destInRoot);
+/** applyTree's rsync (merge: --keep-dirlinks), run on the host: for roots without symlinks to directories. */
+function applyByRsync(root: string, stage: string, destInRoot: string): void {
   const filters = PRIVILEGED_XATTRS.map((x) => `--filter=-x ${x}`);
   execFileSync('rsync', ['-aHAX', '--numeric-ids', '--checksum', ...filters, '--keep-dirlinks', `${stage}/`, `${path.join(root, destInRoot)}/`]);
 }
 
 describe('a plain stage applied in process', () => {
-  it('gives the root, and the upper, what rsync gives: new entries, attributes only, replaced content and links, through dirlinks', async () => {
+  it('gives the root, and the upper, what rsync gives: new entries, attributes only, replaced content and links, long names', async () => {
     const dir = newDir('apply-plain');
+    const long = 'n'.repeat(245);
     sh(
-      `mkdir -p lower/etc/sub lower/usr/lib src/etc/sub src/lib src/etc/d2 src/opt/app/bin
+      `mkdir -p lower/etc/sub lower/usr/lib src/etc/sub src/opt/app/bin
        echo same > lower/etc/same.conf; echo attrs > lower/etc/attrs.conf; echo old > lower/etc/changed.conf
        echo keep > lower/etc/sub/keep; echo s > lower/etc/suid; chmod 4755 lower/etc/suid
-       ln -s a lower/etc/link; ln -s a lower/etc/relink; ln -s usr/lib lower/lib; ln -s ../usr/lib lower/etc/d2
-       echo lib > lower/usr/lib/old.so
+       ln -s a lower/etc/link; ln -s a lower/etc/relink; echo old > lower/etc/${long}
        touch -h -d '2001-01-01 00:00:01' lower/etc/same.conf lower/etc/attrs.conf lower/etc/link lower/etc/sub lower/usr/lib lower/etc lower
        cp -a lower/etc/same.conf src/etc/same.conf
        echo attrs > src/etc/attrs.conf; chmod 0600 src/etc/attrs.conf; chown 5:6 src/etc/attrs.conf
-       echo new content > src/etc/changed.conf
+       echo new content > src/etc/changed.conf; echo new > src/etc/${long}
        echo new > src/etc/sub/new; touch -d '2002-02-02' src/etc/sub
        echo s > src/etc/suid; chown 7:7 src/etc/suid; chmod 4755 src/etc/suid
        ln -s a src/etc/link; touch -h -d '2003-03-03' src/etc/link; ln -s b src/etc/relink
-       echo so > src/lib/new.so; echo via > src/etc/d2/via-d2
        echo tool > src/opt/app/bin/tool; chmod 0755 src/opt/app/bin/tool; ln -s bin/tool src/opt/app/run
        touch -d '2004-04-04' src/opt/app src/opt`,
       { cwd: dir },
@@ -88,39 +86,54 @@ describe('a plain stage applied in process', () => {
     const byUs = overlay(dir, lower, 'b');
     const stageA = await stageOf(dir, path.join(dir, 'src'), 'stage-a', byRsync.root);
     const stageB = await stageOf(dir, path.join(dir, 'src'), 'stage-b', byUs.root);
-    await applyByRsync(byRsync.root, stageA, '/');
-    expect(await applyPlainTree(byUs.root, stageB, '/')).toBe(true);
+    applyByRsync(byRsync.root, stageA, '/');
+    expect(applyPlainTree(byUs.root, stageB, '/')).toBe(true);
 
-    // One difference, on purpose: rsync --keep-dirlinks also gives the symlink itself the time
-    // of the staged directory (matchDirlinks made it the target's), copying the symlink up for
-    // nothing. In process the symlinks are left alone.
-    const dirlinks = (l: string) => l.startsWith('lib ') || l.startsWith('etc/d2 ');
-    expect(listing(byUs.root).filter((l) => !dirlinks(l))).toEqual(listing(byRsync.root).filter((l) => !dirlinks(l)));
-    expect(listing(byRsync.upper).filter(dirlinks)).toEqual(['etc/d2 120000 777 0:0 10 978307201 -> ../usr/lib', 'lib 120000 777 0:0 7 978307201 -> usr/lib']);
+    expect(listing(byUs.root)).toEqual(listing(byRsync.root));
     // The same entries copied up, with the same attributes: an unchanged file is not copied up.
-    expect(listing(byUs.upper)).toEqual(listing(byRsync.upper).filter((l) => !dirlinks(l)));
+    expect(listing(byUs.upper)).toEqual(listing(byRsync.upper));
     expect(existsSync(path.join(byUs.upper, 'etc/same.conf'))).toBe(false);
-    expect(readFileSync(path.join(byUs.root, 'usr/lib/new.so'), 'utf8')).toBe('so\n');
-    expect(readFileSync(path.join(byUs.root, 'usr/lib/via-d2'), 'utf8')).toBe('via\n');
-    expect(lstatSync(path.join(byUs.root, 'lib')).isSymbolicLink()).toBe(true);
     expect(lstatSync(path.join(byUs.root, 'etc/suid')).mode & 0o7777).toBe(0o4755);
+    expect(readFileSync(path.join(byUs.root, 'etc', long), 'utf8')).toBe('new\n');
     // Nothing of ours is left beside what was written (no temp names).
     expect(readdirSync(path.join(byUs.root, 'etc')).filter((n) => n.startsWith('.'))).toEqual([]);
     expect(xattrLines(byUs.root).filter((l) => !l.includes('trusted.overlay'))).toEqual([]);
+
+    // Into a directory below the root too (copy's `to:`), with the stage given its attributes.
+    const stageC = await stageOf(dir, path.join(dir, 'src/etc'), 'stage-c', path.join(byRsync.root, 'usr/lib'));
+    const stageD = await stageOf(dir, path.join(dir, 'src/etc'), 'stage-d', path.join(byUs.root, 'usr/lib'));
+    applyByRsync(byRsync.root, stageC, '/usr/lib');
+    expect(applyPlainTree(byUs.root, stageD, '/usr/lib')).toBe(true);
+    expect(listing(byUs.root)).toEqual(listing(byRsync.root));
+    expect(listing(byUs.upper)).toEqual(listing(byRsync.upper));
   });
 
-  it('writes through an absolute symlink inside the root, never on the host', async () => {
-    const dir = newDir('apply-plain-abs');
-    const name = `sqsh-apply-${path.basename(dir)}`;
-    sh(`mkdir -p lower/srv/${name} lower/etc src/etc/abs; ln -s /srv/${name} lower/etc/abs; echo in > src/etc/abs/file`, { cwd: dir });
-    const { root } = overlay(dir, path.join(dir, 'lower'), 'o');
-    const stage = await stageOf(dir, path.join(dir, 'src'), 'stage', root);
-    expect(await applyPlainTree(root, stage, '/')).toBe(true);
-    expect(readFileSync(path.join(root, 'srv', name, 'file'), 'utf8')).toBe('in\n');
-    expect(existsSync(`/srv/${name}`)).toBe(false);
+  it('never follows a symlink of the root: a staged directory or file where the root has one is rsync\'s, and the host is untouched', async () => {
+    const dir = newDir('apply-plain-links');
+    const decoy = path.join(dir, 'decoy'); // a host directory the root's symlinks point at
+    const depth = '../'.repeat(12);
+    sh(
+      `mkdir -p decoy lower/etc
+       ln -s ${decoy} lower/etc/abs; ln -s ${depth}${decoy.slice(1)} lower/etc/climb; ln -s ${decoy}/f lower/etc/file-abs`,
+      { cwd: dir },
+    );
+    for (const [label, src] of Object.entries({
+      'absolute dirlink': 'mkdir -p etc/abs; echo x > etc/abs/f',
+      'dirlink climbing out': 'mkdir -p etc/climb; echo x > etc/climb/f',
+      'file over a link out': 'mkdir etc; echo x > etc/file-abs',
+    })) {
+      const d = path.join(dir, label.replaceAll(' ', '-'));
+      mkdirSync(path.join(d, 'src'), { recursive: true });
+      sh(src, { cwd: path.join(d, 'src') });
+      const { root, upper } = overlay(d, path.join(dir, 'lower'), 'o');
+      const stage = await stageOf(d, path.join(d, 'src'), 'stage', root);
+      expect(applyPlainTree(root, stage, '/'), label).toBe(false);
+      expect(readdirSync(upper), label).toEqual([]);
+    }
+    expect(readdirSync(decoy)).toEqual([]);
   });
 
-  it('declines, writing nothing, what only rsync does: a kind changed, xattrs to drop, the sandbox own name, a symlink not to a directory', async () => {
+  it('declines, writing nothing, what only rsync does: a kind changed, xattrs to drop, the sandbox own name, a symlink where the stage has a directory', async () => {
     const dir = newDir('apply-plain-decline');
     const cases: Record<string, { lower: string; src: string }> = {
       'file over dir': { lower: 'mkdir -p etc/x/y', src: 'mkdir etc; echo f > etc/x' },
@@ -132,7 +145,19 @@ describe('a plain stage applied in process', () => {
       'dirlink to a file': { lower: 'mkdir etc; echo f > f; ln -s /f etc/x', src: 'mkdir -p etc/x; echo g > etc/x/y' },
       'dangling dirlink': { lower: 'mkdir etc; ln -s /nowhere etc/x', src: 'mkdir -p etc/x; echo g > etc/x/y' },
       'the sandbox name': { lower: 'mkdir etc', src: `mkdir -p .${HOST_DIR}; echo g > .${HOST_DIR}/y` },
+      'dir over a dirlink': { lower: 'mkdir -p usr/lib etc; ln -s usr/lib lib', src: 'mkdir lib; echo g > lib/y' },
     };
+    // Into the sandbox's own directory (a recipe's `to:`): rsync's entries would be lost there.
+    {
+      const d = path.join(dir, 'host-dir');
+      mkdirSync(path.join(d, 'lower', HOST_DIR.slice(1)), { recursive: true });
+      mkdirSync(path.join(d, 'src'));
+      sh('echo g > y', { cwd: path.join(d, 'src') });
+      const { root, upper } = overlay(d, path.join(d, 'lower'), 'o');
+      const stage = await stageOf(d, path.join(d, 'src'), 'stage', path.join(root, HOST_DIR));
+      expect(applyPlainTree(root, stage, HOST_DIR)).toBe(false);
+      expect(readdirSync(upper)).toEqual([]);
+    }
     for (const [label, c] of Object.entries(cases)) {
       const d = path.join(dir, label.replaceAll(' ', '-'));
       mkdirSync(path.join(d, 'lower'), { recursive: true });
@@ -142,7 +167,7 @@ describe('a plain stage applied in process', () => {
       const { root, upper } = overlay(d, path.join(d, 'lower'), 'o');
       const before = listing(root);
       const stage = await stageOf(d, path.join(d, 'src'), 'stage', root);
-      expect(await applyPlainTree(root, stage, '/'), label).toBe(false);
+      expect(applyPlainTree(root, stage, '/'), label).toBe(false);
       expect(listing(root), label).toEqual(before);
       expect(readdirSync(upper), label).toEqual([]);
     }
