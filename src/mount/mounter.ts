@@ -2,7 +2,8 @@
 // umount(8) each time. A layer's tmpfs and overlay cost four process starts otherwise, each a
 // fork of this process (10-20 ms with its page tables) and a start of util-linux. One helper
 // serves the whole run; it is started on first use and ends when this process does (its
-// stdin closes). Without the compiled helper, mount(8) and umount(8) do it as before.
+// stdin closes). Without the compiled helper, or once it has ended (killed by someone),
+// mount(8) and umount(8) do it as before.
 
 import type { ChildProcessByStdio } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';

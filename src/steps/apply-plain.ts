@@ -21,6 +21,7 @@ import { bytesOf, isTextPath, readNamesSync } from '../layer/byte-path.js';
 import { ENOTSUP, osErrno } from '../layer/native-xattrs.js';
 import { hostPath } from '../layer/root-path.js';
 import { HOST_DIR } from '../mount/host-tools.js';
+import { dateOf } from './stage-copy.js';
 
 /** One staged entry and what is at its place in the root. */
 type Op =
@@ -182,12 +183,4 @@ function sameContent(a: string, b: string, sa: BigIntStats, sb: BigIntStats): bo
   } finally {
     closeSync(fa);
   }
-}
-
-/** A time in ns as a Date (ms, floored): the stage's times are whole milliseconds (stage-copy.ts). */
-function dateOf(ns: bigint): Date {
-  const MS = 1_000_000n;
-  let ms = ns / MS;
-  if (ms * MS > ns) ms -= 1n;
-  return new Date(Number(ms));
 }

@@ -47,7 +47,7 @@ function plainEntries(from: string, to: string, contentOnly: boolean): Plain[] |
  * A time in ns as a Date (ms, floored). A Date, not a number of seconds: Node takes a negative
  * number for "now", and a time before 1970 is a time like another.
  */
-function dateOf(ns: bigint): Date {
+export function dateOf(ns: bigint): Date {
   const MS = 1_000_000n;
   let ms = ns / MS;
   if (ms * MS > ns) ms -= 1n;
