@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
+import { isTextPath } from '../layer/byte-path.js';
 import { childProcess } from '../process/lazy-builtins.js';
 
 /** mount(2)'s MS_RDONLY, umount2(2)'s MNT_DETACH and UMOUNT_NOFOLLOW. */
@@ -27,17 +28,6 @@ export interface MountCall {
   flags: number;
   /** The filesystem's own options (no flags among them). */
   data: string;
-}
-
-/** What a failed system call gives: errno's name and text, as mount(8) would show. */
-export class MountCallError extends Error {
-  constructor(
-    readonly call: 'mount' | 'umount',
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The compiled helper: beside the compiled CLI, or in dist/ when running from src/. */
@@ -82,7 +72,7 @@ class Mounter {
     if (this.broken) return Promise.reject(this.broken);
     if (fields.some((f) => f.includes('\0'))) return Promise.reject(new Error(`bug: a NUL byte in a mount request: ${JSON.stringify(fields)}`));
     // UTF-8 on the way, as a command's arguments: a path holding other bytes would reach the kernel as another path.
-    const notText = fields.find((f) => /\p{Surrogate}/u.test(f));
+    const notText = fields.find((f) => !isTextPath(f));
     if (notText !== undefined) return Promise.reject(new Error(`a path is not UTF-8 text: ${JSON.stringify(notText)}`));
     const child = this.started();
     return new Promise((resolve, reject) => {
@@ -125,9 +115,10 @@ function pipe(child: ChildProcessByStdio<Writable, Readable, null>): Socket {
   return child.stdout as Socket;
 }
 
-function failure(call: 'mount' | 'umount', target: string, errno: number): MountCallError {
+/** The error of a failed call, as mount(8) would word it: errno's text and name. */
+function failure(call: 'mount' | 'umount', target: string, errno: number): Error {
   const [code, text] = getSystemErrorMap().get(-errno) ?? [`errno ${errno}`, 'unknown error'];
-  return new MountCallError(call, code, `${call}: ${target}: ${text} (${code})`);
+  return new Error(`${call}: ${target}: ${text} (${code})`);
 }
 
 let shared: Mounter | undefined | null = null;

@@ -77,8 +77,9 @@ export function overlayOptions(spec: OverlaySpec): string {
 export function overlayMount(spec: OverlaySpec, target: string): MountOp {
   const options = overlayOptions(spec);
   // mount(8) takes `ro` as the read-only flag; the rest are overlayfs's own.
-  const own = options.split(',').filter((o) => o !== 'ro');
-  const call = { fstype: 'overlay', source: 'sqsh-layers', target, flags: own.length < options.split(',').length ? MS_RDONLY : 0, data: own.join(',') };
+  const all = options.split(',');
+  const own = all.filter((o) => o !== 'ro');
+  const call = { fstype: 'overlay', source: 'sqsh-layers', target, flags: own.length < all.length ? MS_RDONLY : 0, data: own.join(',') };
   return mountOp(target, ['mount', '-t', 'overlay', '-o', options, 'sqsh-layers', target], spec.cwd, call);
 }
 
