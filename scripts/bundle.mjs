@@ -39,9 +39,24 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * Node's builtins by require(), not by import. Importing a builtin from an ES module makes
+ * node build a module facade over it, which reads every export once: that runs the lazy
+ * getters of fs (streams, fs/promises, watchers), util (parseArgs, MIMEType), buffer (File)
+ * and the like, loading a dozen internal modules no run of this tool needs up front.
+ * required, a builtin is only what it is; esbuild reads its names as they are used.
+ */
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin-by-require' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, builtinsByRequire],
   entryPoints: [entry],
   outdir,
   bundle: true,
@@ -49,8 +64,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // A native addon: loaded from node_modules by its own path.
-  external: ['@napi-rs/xattr'],
+  // Loaded from node_modules: a native addon (by its own path), and undici, 0.8 MB that only
+  // a registry reached over TLS with NODE_EXTRA_CA_CERTS uses (src/registry/extra-ca.ts).
+  external: ['@napi-rs/xattr', 'undici'],
   // The CommonJS dependencies' own require() calls (of node's modules) need one in ESM.
   banner: { js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);" },
   logLevel: 'warning',

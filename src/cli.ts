@@ -1,10 +1,17 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// The sqsh-layers command. V8 doubles its young generation (up to 32 MB here) whenever
-// enough survives its collections, which a walk of a 100k-entry tree always does, and keeps
-// it: node's memory would grow with the size of the tree. At 2 MB it stays flat; the
-// collections are more frequent, at no cost we could measure (bench/results.md).
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS SQSH_LAYERS_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --max-semi-space-size=2
+// The sqsh-layers command. Its #! line:
+// - keeps node from reading NODE_EXTRA_CA_CERTS before it starts, which can take longer than
+//   a whole no-op build; the variable's value is handed over and put back first thing, and
+//   the registry client reads the file when it first needs TLS (registry/extra-ca.ts);
+// - gives V8 a 2 MB young generation. V8 doubles it (up to 32 MB here) whenever enough
+//   survives its collections, which a walk of a 100k-entry tree always does, and keeps it:
+//   node's memory would grow with the size of the tree. At 2 MB it stays flat; the
+//   collections are more frequent, at no cost we could measure (bench/results.md).
 
 import { main } from './cli/main.js';
+import { takeHandedOverCaCerts } from './registry/extra-ca.js';
+
+takeHandedOverCaCerts(process.env);
 
 // A reader that stops early (`sqsh-layers plan | head`) closes the pipe: what follows goes
 // nowhere, and the command still finishes its work (a build still undoes its mounts).

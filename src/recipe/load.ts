@@ -5,7 +5,7 @@ import { accessSync, constants, promises as fs, readFileSync, statSync } from 'n
 import path from 'node:path';
 import { type Diagnostic, fileLoc } from './diagnostic.js';
 import { isLayerName, LAYER_NAME_MAX } from './layer-name.js';
-import { ParsedRecipes } from './parsed-cache.js';
+import { type Peeked, ParsedRecipes } from './parsed-cache.js';
 import { buildRecipe, buildProjectConfig, type InputCheck } from './recipe-model.js';
 import type { Loc, Project, ProjectConfig, Recipe } from './types.js';
 import type { YamlSource } from './yaml-source.js';
@@ -53,7 +53,7 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
   const diagnostics: Diagnostic[] = [];
   const sources = new Map<string, string>();
 
-  const config = await loadConfig(projectDir, sources, diagnostics, opts);
+  const { config, peeked } = await loadConfig(projectDir, sources, diagnostics, opts);
 
   const recipesAbs = path.join(projectDir, RECIPES_DIR);
   let entries: string[];
@@ -77,7 +77,7 @@ export async function loadProject(dir: string, opts: LoadOptions): Promise<LoadR
     diagnostics.push({ loc: fileLoc(`${RECIPES_DIR}/`), message: 'no recipes: recipes/ holds no NAME.yaml file' });
   }
   const checks: InputCheck[] = [];
-  const parsedBefore = config ? ParsedRecipes.open(config) : undefined;
+  const parsedBefore = config ? ParsedRecipes.open(config, peeked) : undefined;
   for (const entry of files) {
     const file = `${RECIPES_DIR}/${entry}`;
     if (entry.endsWith('.yml')) {
@@ -148,30 +148,32 @@ async function loadConfig(
   sources: Map<string, string>,
   diagnostics: Diagnostic[],
   opts: LoadOptions,
-): Promise<ProjectConfig | undefined> {
+): Promise<{ config: ProjectConfig | undefined; peeked: Peeked }> {
   let text: string | undefined;
   try {
     text = await fs.readFile(path.join(projectDir, PROJECT_FILE), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  if (text !== undefined) sources.set(PROJECT_FILE, text);
+  const peeked = ParsedRecipes.peek(projectDir, opts.cacheDir, text);
+  if (peeked.config) return { config: peeked.config, peeked };
   let data: Record<string, unknown> = {};
   let source: YamlSource | undefined;
   if (text !== undefined) {
-    sources.set(PROJECT_FILE, text);
     const { YamlSource, validateProjectConfigData } = await parsing();
     const parsed = YamlSource.parse(PROJECT_FILE, text);
     source = parsed.source;
     const problems = parsed.diagnostics.length > 0 ? parsed.diagnostics : validateProjectConfigData(parsed.data, parsed.source);
     if (problems.length > 0) {
       diagnostics.push(...problems);
-      return undefined;
+      return { config: undefined, peeked };
     }
     data = (parsed.data ?? {}) as Record<string, unknown>;
   }
   const built = buildProjectConfig(projectDir, text === undefined ? undefined : PROJECT_FILE, data, source, opts.cacheDir);
   diagnostics.push(...built.diagnostics);
-  return built.diagnostics.length === 0 ? built.config : undefined;
+  return { config: built.diagnostics.length === 0 ? built.config : undefined, peeked };
 }
 
 /** Plain system calls: a thousand recipes' inputs through the thread pool wait more than they work. */

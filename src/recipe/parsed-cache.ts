@@ -3,6 +3,10 @@
 // rarely changes. An entry is used only for the very same text, the same project dir and
 // settings, and the same build of this tool; anything else is parsed again. Only recipes that
 // loaded without a problem are kept, so diagnostics always come from a real parse.
+// The project settings (sqsh-layers.yaml) are kept the same way: with them and every recipe
+// known, a no-op build loads neither the YAML parser nor the validators (a fifth of its time).
+// They are looked up in the cache dir the settings would have without a `cache:` key of
+// their own; a project that moves its cache dir parses its settings every time.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -10,9 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeAtomic } from '../cache/atomic-write.js';
 import type { InputCheck } from './recipe-model.js';
+import { DEFAULT_CACHE_DIR } from './recipe-model.js';
 import type { Loc, ProjectConfig, Recipe } from './types.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 export const PARSED_RECIPES_FILE = 'recipes.json';
 
 export interface ParsedRecipe {
@@ -28,9 +33,22 @@ interface Stored extends ParsedRecipe {
 
 interface FileData {
   format: number;
+  /** What the settings below were loaded from (configKey()). */
+  configKey?: string;
+  config?: ProjectConfig;
   /** What else the loaded recipes depend on: this tool's build, the project dir and settings. */
   context: string;
   entries: Record<string, Stored>;
+}
+
+/** What the cache file of a project holds, read before its settings are known. */
+export interface Peeked {
+  file: string;
+  data: FileData | undefined;
+  /** The key of the settings as they are now. */
+  configKey: string;
+  /** The settings, when kept from the very same text, dir and --cache. */
+  config: ProjectConfig | undefined;
 }
 
 /**
@@ -54,6 +72,16 @@ const TOOL_BUILD = (() => {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+function readData(file: string): FileData | undefined {
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as FileData;
+    if (data.format === FORMAT && data.entries && typeof data.entries === 'object') return data;
+  } catch {
+    // Missing or unreadable: it is only a cache.
+  }
+  return undefined;
+}
+
 export class ParsedRecipes {
   private dirty = false;
   private readonly fresh: Record<string, Stored> = {};
@@ -62,20 +90,30 @@ export class ParsedRecipes {
     private readonly file: string,
     private readonly context: string,
     private readonly known: Record<string, Stored>,
+    private readonly config: { key: string; value: ProjectConfig; fresh: boolean },
   ) {}
 
-  /** The cache of a project (never fails: an unreadable file is an empty cache). */
-  static open(config: ProjectConfig): ParsedRecipes {
+  /**
+   * The settings of the project in `projectDir` as loaded before from `text` (the content of
+   * sqsh-layers.yaml, undefined without one), with --cache `cacheOverride`, if they were
+   * (never fails: an unreadable file is an empty cache).
+   */
+  static peek(projectDir: string, cacheOverride: string | undefined, text: string | undefined): Peeked {
+    const file = path.join(path.resolve(projectDir, cacheOverride ?? DEFAULT_CACHE_DIR), PARSED_RECIPES_FILE);
+    const data = readData(file);
+    const configKey = sha256(JSON.stringify({ format: FORMAT, tool: TOOL_BUILD, projectDir, cacheOverride: cacheOverride ?? null, text: text ?? null }));
+    const config = data?.configKey === configKey && data.config && typeof data.config === 'object' ? data.config : undefined;
+    return { file, data, configKey, config };
+  }
+
+  /** The cache of a project whose settings are `config`, as `peeked` found them. */
+  static open(config: ProjectConfig, peeked: Peeked): ParsedRecipes {
     const file = path.join(config.cacheDir, PARSED_RECIPES_FILE);
     const context = sha256(JSON.stringify({ format: FORMAT, tool: TOOL_BUILD, config }));
-    let known: Record<string, Stored> = {};
-    try {
-      const data = JSON.parse(readFileSync(file, 'utf8')) as FileData;
-      if (data.format === FORMAT && data.context === context && data.entries && typeof data.entries === 'object') known = data.entries;
-    } catch {
-      // Missing or unreadable: it is only a cache.
-    }
-    return new ParsedRecipes(file, context, known);
+    const data = file === peeked.file ? peeked.data : readData(file);
+    const known = data?.context === context ? data.entries : {};
+    const fresh = data?.configKey !== peeked.configKey;
+    return new ParsedRecipes(file, context, known, { key: peeked.configKey, value: config, fresh });
   }
 
   /** The recipe of this file as loaded before from the very same text, if it was. */
@@ -97,9 +135,9 @@ export class ParsedRecipes {
    * into a cache dir that exists (loading a project that never built creates nothing).
    */
   async save(): Promise<void> {
-    if (!this.dirty && Object.keys(this.fresh).length === Object.keys(this.known).length) return;
+    if (!this.dirty && !this.config.fresh && Object.keys(this.fresh).length === Object.keys(this.known).length) return;
     if (!existsSync(path.dirname(this.file))) return;
-    const data: FileData = { format: FORMAT, context: this.context, entries: this.fresh };
+    const data: FileData = { format: FORMAT, configKey: this.config.key, config: this.config.value, context: this.context, entries: this.fresh };
     await writeAtomic(this.file, JSON.stringify(data)).catch(() => {});
   }
 }

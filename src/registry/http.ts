@@ -8,6 +8,7 @@ import { FailureError } from '../failure.js';
 import { printableInline } from '../process/printable.js';
 import type { Runner } from '../process/run.js';
 import { type Credentials, findCredentials } from './credentials.js';
+import { extraCaDispatcher } from './extra-ca.js';
 import { isLoopback } from './reference.js';
 
 export interface HttpOptions {
@@ -98,6 +99,13 @@ async function errorText(res: Response): Promise<string> {
     }
   }
   return shown(text) || shown(res.statusText);
+}
+
+/** fetch, trusting over TLS the certificates node left for later (extra-ca.ts). */
+async function send(url: URL, init: RequestInit): Promise<Response> {
+  const dispatcher = url.protocol === 'https:' ? extraCaDispatcher() : undefined;
+  // `dispatcher` is undici's own option of node's fetch (not in the fetch standard's RequestInit).
+  return fetch(url, dispatcher ? ({ ...init, dispatcher } as RequestInit) : init);
 }
 
 export function registryFailure(registry: string, message: string, hint?: string): FailureError {
@@ -233,7 +241,7 @@ export class RegistryHttp {
       if (auth) headers.authorization = auth;
       let body = withBody ? r.body?.() : undefined;
       if (body instanceof ReadableStream) body = body.pipeThrough(meter(counted));
-      const res = await fetch(target, {
+      const res = await send(target, {
         method: verb,
         headers,
         body,
@@ -288,12 +296,12 @@ export class RegistryHttp {
         query.set('grant_type', 'refresh_token');
         query.set('refresh_token', creds.token);
         query.set('client_id', 'sqsh-layers');
-        res = await fetch(realm, { method: 'POST', body: query, signal: this.o.signal });
+        res = await send(realm, { method: 'POST', body: query, signal: this.o.signal });
       } else {
         for (const [k, v] of query) realm.searchParams.append(k, v);
         const headers: Record<string, string> = {};
         if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-        res = await fetch(realm, { headers, signal: this.o.signal });
+        res = await send(realm, { headers, signal: this.o.signal });
       }
     } catch (err) {
       throw registryFailure(this.registry, `token service ${realm.origin}: ${describeNetworkError(err)}`);
@@ -349,10 +357,17 @@ function networkCode(err: unknown): string | undefined {
   return e?.cause?.code ?? e?.code;
 }
 
+/** OpenSSL's verdicts on a certificate chain it cannot tie to a trusted root. */
+const UNTRUSTED_CERT_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+
 export function describeNetworkError(err: unknown): string {
   const code = networkCode(err);
   const cause = (err as { cause?: Error }).cause;
   if (code === 'ECONNREFUSED') return 'connection refused (is the registry running?)';
   if (code === 'ENOTFOUND') return 'host not found';
-  return cause?.message ?? (err as Error).message ?? String(err);
+  const message = cause?.message ?? (err as Error).message ?? String(err);
+  if (code !== undefined && UNTRUSTED_CERT_CODES.has(code)) {
+    return `${message} (a registry whose certificate comes from a private CA: name the CA's certificate file in NODE_EXTRA_CA_CERTS)`;
+  }
+  return message;
 }

@@ -950,4 +950,41 @@ describe('recipes as loaded before (recipes.json in the cache dir)', () => {
     await writeFiles(dir, recipe('steps:\n  - run: "echo one"\n'));
     expect((await loadProject(dir, { checkInputs: true })).project?.recipes).toEqual(fresh.project?.recipes);
   });
+
+  it('keeps the settings too, for the very same text, project dir and --cache only', async () => {
+    const settings = 'squashfs:\n  compression: lz4\njobs: 3\n';
+    const dir = await project({ ...recipe('steps:\n  - run: "echo one"\n'), 'sqsh-layers.yaml': settings });
+    await fs.mkdir(path.join(dir, '.sqsh-cache'));
+    const cacheFile = path.join(dir, '.sqsh-cache', 'recipes.json');
+    const fresh = await loadProject(dir, { checkInputs: true, remember: true });
+    const stored = JSON.parse(await fs.readFile(cacheFile, 'utf8')) as { config: Record<string, unknown> };
+    expect(stored.config).toEqual(JSON.parse(JSON.stringify(fresh.project!.config)));
+
+    // Kept: what the file holds is what loads (a marker shows it was not parsed again).
+    await fs.writeFile(cacheFile, JSON.stringify({ ...stored, config: { ...stored.config, jobs: 7 } }));
+    const again = await loadProject(dir, { checkInputs: true, remember: true });
+    expect(again.project!.config.jobs).toBe(7);
+    // Its text is still there for excerpts.
+    expect(again.sources.get('sqsh-layers.yaml')).toBe(settings);
+
+    // Another --cache: parsed (the marker is gone), and the project's own cache file stays as it was.
+    const other = path.join(dir, 'other-cache');
+    expect((await loadProject(dir, { checkInputs: true, cacheDir: other })).project!.config).toMatchObject({ jobs: 3, cacheDir: other });
+
+    // The same files in another dir (a copied project): parsed there, with its own dir.
+    const copy = await project({});
+    await fs.cp(dir, copy, { recursive: true });
+    const copied = await loadProject(copy, { checkInputs: true });
+    expect(copied.project!.config).toMatchObject({ dir: copy, cacheDir: path.join(copy, '.sqsh-cache'), jobs: 3 });
+    expect(copied.project!.recipes.get('app')!.squashfs.compression).toBe('lz4');
+
+    // A changed text: parsed again, and its problems reported.
+    await fs.writeFile(path.join(dir, 'sqsh-layers.yaml'), 'jobs: 3\n');
+    expect((await loadProject(dir, { checkInputs: true, remember: true })).project!.config).toMatchObject({ jobs: 3, squashfs: { compression: 'zstd' } });
+    await fs.writeFile(path.join(dir, 'sqsh-layers.yaml'), 'jobs: 0\n');
+    expect((await loadProject(dir, { checkInputs: true, remember: true })).diagnostics.map((d) => d.loc.file)).toEqual(['sqsh-layers.yaml']);
+    // No settings file at all: the defaults, not the last settings kept.
+    await fs.rm(path.join(dir, 'sqsh-layers.yaml'));
+    expect((await loadProject(dir, { checkInputs: true, remember: true })).project!.config).toMatchObject({ file: undefined, jobs: undefined });
+  });
 });

@@ -81,8 +81,8 @@ interface OciManifest {
   annotations?: Record<string, string>;
 }
 
-async function withRegistry(dir: string, auth: 'basic' | 'token', fn: (reg: TestRegistry) => Promise<void>): Promise<void> {
-  const reg = await startRegistry(dir, auth);
+async function withRegistry(dir: string, auth: 'basic' | 'token', fn: (reg: TestRegistry) => Promise<void>, o: { tls?: boolean } = {}): Promise<void> {
+  const reg = await startRegistry(dir, auth, o);
   try {
     await fn(reg);
   } finally {
@@ -244,6 +244,69 @@ describe.each(['basic', 'token'] as const)('registry with %s auth', (auth) => {
       expect(third.code, third.stderr).toBe(0);
       expect(counts(p2)).toEqual({});
     });
+  });
+});
+
+describe('a registry over HTTPS with a private CA', () => {
+  it('the installed command reads NODE_EXTRA_CA_CERTS only when TLS is needed: push and pull work, the programs a build runs see the variable, and without it the certificate is refused with a hint', { timeout: 600_000 }, async () => {
+    const work = newDir('reg-tls');
+    await withRegistry(
+      work,
+      'basic',
+      async (reg) => {
+        const ca = reg.ca!;
+        const p1 = path.join(work, 'p1');
+        await stackProject(p1, {
+          'hooks/env.sh': { text: '#!/bin/sh\nenv > "$SQSH_PROJECT/env-seen.txt"\n', mode: 0o755 },
+          'recipes/top.yaml': 'parent: mid\nsteps:\n  - host: hooks/env.sh\n',
+        });
+        // As installed: through the #! line, which starts node without the variable.
+        const installed = (dir: string, args: string[], extra: NodeJS.ProcessEnv) =>
+          execCli(args, { cwd: dir, installed: true, env: { ...stateEnv(dir), SOURCE_DATE_EPOCH: EPOCH, DOCKER_CONFIG: reg.dockerConfig, NODE_EXTRA_CA_CERTS: undefined, ...extra } });
+
+        const built = await installed(p1, ['build'], { NODE_EXTRA_CA_CERTS: ca });
+        expect(built.code, built.stderr).toBe(0);
+        // The variable is back for the programs the build runs, and the hand-over is gone.
+        const seen = readFileSync(path.join(p1, 'env-seen.txt'), 'utf8').split('\n');
+        expect(seen).toContain(`NODE_EXTRA_CA_CERTS=${ca}`);
+        expect(seen.filter((l) => l.startsWith('SQSH_LAYERS_EXTRA_CA_CERTS'))).toEqual([]);
+        // Unset, it stays unset.
+        const unset = await installed(p1, ['build', '--force', 'top'], {});
+        expect(unset.code, unset.stderr).toBe(0);
+        expect(readFileSync(path.join(p1, 'env-seen.txt'), 'utf8').split('\n').filter((l) => /EXTRA_CA_CERTS/.test(l))).toEqual([]);
+
+        const ref = `${reg.host}/sets/tls:1`;
+        // Without the CA: the certificate is refused, and the hint names the variable.
+        const refused = await installed(p1, ['push', ref], {});
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(`registry ${reg.host}: HEAD /v2/sets/tls/blobs/sha256:`);
+        expect(refused.stderr).toContain("unable to verify the first certificate");
+        expect(refused.stderr).toContain("name the CA's certificate file in NODE_EXTRA_CA_CERTS");
+        // A file that cannot be read: node's own warning, and the same refusal.
+        const missing = await installed(p1, ['push', ref], { NODE_EXTRA_CA_CERTS: path.join(work, 'no-such-ca.crt') });
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toContain(`Warning: Ignoring extra certs from \`${path.join(work, 'no-such-ca.crt')}\`, load failed:`);
+        expect(existsSync(path.join(reg.storage, 'docker/registry/v2/blobs'))).toBe(false);
+
+        const pushed = await installed(p1, ['--json', 'push', ref], { NODE_EXTRA_CA_CERTS: ca });
+        expect(pushed.code, pushed.stderr).toBe(0);
+        const digest = (JSON.parse(pushed.stdout) as { digest: string }).digest;
+        expect(`sha256:${createHash('sha256').update(await skopeoRaw(reg, ref)).digest('hex')}`).toBe(digest);
+
+        // Pulled as installed, and by `node dist/cli.js` (node reads the variable itself): the same bytes.
+        for (const [name, run] of [
+          ['installed', (dir: string) => installed(dir, ['pull', ref], { NODE_EXTRA_CA_CERTS: ca })],
+          ['node', (dir: string) => execCli(['pull', ref], { cwd: dir, env: { ...stateEnv(dir), DOCKER_CONFIG: reg.dockerConfig, NODE_EXTRA_CA_CERTS: ca } })],
+        ] as const) {
+          const dir = path.join(work, `pull-${name}`);
+          await fs.mkdir(dir);
+          const pulled = await run(dir);
+          expect(pulled.code, pulled.stderr).toBe(0);
+          expect(layerBytes(dir)).toEqual(layerBytes(p1));
+        }
+      },
+      { tls: true },
+    );
   });
 });
 

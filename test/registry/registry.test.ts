@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyDigest, Sha256 } from '../../src/cache/digest.js';
 import { keyDigest, LAYER_FORMAT, type LayerKey } from '../../src/cache/key.js';
 import { FailureError } from '../../src/failure.js';
+import { HANDED_OVER_VAR, takeHandedOverCaCerts } from '../../src/registry/extra-ca.js';
 import { Runner } from '../../src/process/run.js';
 import {
   cacheEntry,
@@ -252,5 +253,25 @@ describe('command line', () => {
     const build = await runCli(['build', '--cache-to', 'cache'], { cwd: dir });
     expect(build.code).toBe(2);
     expect(build.stderr).toContain('--cache-to "cache": no registry host');
+  });
+});
+
+describe('NODE_EXTRA_CA_CERTS handed over by the #! line', () => {
+  it('is put back for the programs the command runs, and the hand-over variable is gone', () => {
+    const handed: NodeJS.ProcessEnv = { PATH: '/bin', [HANDED_OVER_VAR]: '/etc/ca.pem' };
+    takeHandedOverCaCerts(handed);
+    expect(handed).toEqual({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ca.pem' });
+    // Empty: the variable was not set, and stays unset.
+    const unset: NodeJS.ProcessEnv = { [HANDED_OVER_VAR]: '' };
+    takeHandedOverCaCerts(unset);
+    expect(unset).toEqual({});
+    // node was started with the variable (not through the #! line): it read the file itself.
+    const both: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: '/a.pem', [HANDED_OVER_VAR]: '/b.pem' };
+    takeHandedOverCaCerts(both);
+    expect(both).toEqual({ NODE_EXTRA_CA_CERTS: '/a.pem' });
+    // Started as `node dist/cli.js`: nothing to do.
+    const plain: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: '/a.pem' };
+    takeHandedOverCaCerts(plain);
+    expect(plain).toEqual({ NODE_EXTRA_CA_CERTS: '/a.pem' });
   });
 });

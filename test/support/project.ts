@@ -45,12 +45,15 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.
   return { code, stdout, stderr };
 }
 
-/** Runs the compiled CLI as a real process (for builds, signals and exit codes). */
-export function execCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+/**
+ * Runs the compiled CLI as a real process (for builds, signals and exit codes): as
+ * `node dist/cli.js`, or with `installed` as the installed command runs, through its #! line.
+ */
+export function execCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; installed?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [CLI, ...args],
+      opts.installed ? CLI : process.execPath,
+      opts.installed ? args : [CLI, ...args],
       { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -2,13 +2,17 @@
 // port with its storage in a temp dir, started and stopped by pid. Either with htpasswd
 // Basic auth (credentials in a DOCKER_CONFIG dir), or behind a token server this module
 // runs in the test process (a JWT signed by a test-made key whose certificate the registry
-// trusts, per distribution's token auth).
+// trusts, per distribution's token auth). With `tls`, it serves HTTPS with a certificate from
+// a test-made CA, on this machine's own non-loopback address (the tool speaks plain HTTP to
+// loopback).
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createSign, randomBytes, X509Certificate } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireTools } from './tools.js';
@@ -23,6 +27,8 @@ export interface TestRegistry {
   storage: string;
   /** A DOCKER_CONFIG dir holding the credentials. */
   dockerConfig: string;
+  /** The CA certificate file (PEM) the registry's certificate comes from (tls mode). */
+  ca: string | undefined;
   /** Token requests answered (token mode). */
   tokenRequests: () => number;
   stop(): Promise<void>;
@@ -41,12 +47,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, log: () => string): Promise<void> {
+/** The status of a GET of `url` (HTTPS trusting `ca`). */
+function statusOf(url: string, ca: string | undefined): Promise<number> {
+  if (!ca) return fetch(url).then((r) => r.status);
+  return new Promise((resolve, reject) => {
+    httpsGet(url, { ca: readFileSync(ca) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}
+
+async function waitUntilUp(url: string, ca: string | undefined, child: ChildProcess, log: () => string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}): ${log()}`);
     try {
-      const r = await fetch(url);
-      if (r.status === 200 || r.status === 401) return;
+      const status = await statusOf(url, ca);
+      if (status === 200 || status === 401) return;
     } catch {
       // not listening yet
     }
@@ -102,8 +119,28 @@ async function tokenServer(dir: string, issuer: string, service: string): Promis
   return { server, port: (server.address() as { port: number }).port, cert, count: () => count };
 }
 
-/** Starts a registry in `dir` (a test temp dir) with Basic or token auth. */
-export async function startRegistry(dir: string, auth: 'basic' | 'token'): Promise<TestRegistry> {
+/** This machine's first non-loopback IPv4 address. */
+function ownAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('this machine has no non-loopback IPv4 address: the TLS registry needs one (the tool speaks plain HTTP to loopback)');
+}
+
+/** A CA, and a server certificate from it for `ip`: { ca, cert, key } files in `dir`. */
+function makeCertificates(dir: string, ip: string): { ca: string; cert: string; key: string } {
+  const f = (n: string) => path.join(dir, n);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=sqsh-layers test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', `/CN=${ip}`]);
+  execFileSync('sh', ['-c', `printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$1" > "$2"`, 'sh', ip, f('tls.ext')]);
+  openssl(['x509', '-req', '-in', f('tls.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('tls.crt'), '-days', '2', '-extfile', f('tls.ext')]);
+  return { ca: f('ca.crt'), cert: f('tls.crt'), key: f('tls.key') };
+}
+
+/** Starts a registry in `dir` (a test temp dir) with Basic or token auth, over HTTPS with `tls`. */
+export async function startRegistry(dir: string, auth: 'basic' | 'token', o: { tls?: boolean } = {}): Promise<TestRegistry> {
   requireTools({ 'docker-registry': 'docker-registry', htpasswd: 'apache2-utils', openssl: 'openssl', skopeo: 'skopeo' });
   const storage = path.join(dir, 'registry-storage');
   await fs.mkdir(storage, { recursive: true });
@@ -120,18 +157,21 @@ export async function startRegistry(dir: string, auth: 'basic' | 'token'): Promi
       `auth:\n  token:\n    realm: http://127.0.0.1:${token.port}/token\n    service: sqsh-layers-test-registry\n` +
       `    issuer: sqsh-layers-test-issuer\n    rootcertbundle: ${token.cert}\n`;
   }
+  const ip = o.tls ? ownAddress() : '127.0.0.1';
+  const certs = o.tls ? makeCertificates(dir, ip) : undefined;
+  const tlsYaml = certs ? `  tls:\n    certificate: ${certs.cert}\n    key: ${certs.key}\n` : '';
   const config = path.join(dir, 'registry.yml');
   await fs.writeFile(
     config,
     `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n` +
-      `http:\n  addr: 127.0.0.1:${port}\n  secret: ${randomBytes(16).toString('hex')}\n${authYaml}`,
+      `http:\n  addr: ${ip}:${port}\n  secret: ${randomBytes(16).toString('hex')}\n${tlsYaml}${authYaml}`,
   );
   const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
-  const host = `127.0.0.1:${port}`;
+  const host = `${ip}:${port}`;
   try {
-    await waitUntilUp(`http://${host}/v2/`, child, () => log);
+    await waitUntilUp(`${certs ? 'https' : 'http'}://${host}/v2/`, certs?.ca, child, () => log);
   } catch (err) {
     await stopChild(child);
     token?.server.close();
@@ -144,6 +184,7 @@ export async function startRegistry(dir: string, auth: 'basic' | 'token'): Promi
     host,
     storage,
     dockerConfig,
+    ca: certs?.ca,
     tokenRequests: () => token?.count() ?? 0,
     kill: () => stopChild(child),
     async stop() {
