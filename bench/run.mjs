@@ -74,8 +74,8 @@ const checkAborted = () => {
 
 const TOOL = path.join(RUN, 'tool');
 const CLI = path.join(TOOL, 'dist', 'cli.js');
-/** The node options of the command's `#!/usr/bin/env -S node ...` line (read once snapshotted). */
-let cliNodeOptions;
+/** What the command's `#!/usr/bin/env -S ...` line passes env (read once snapshotted). */
+let cliEnvLine;
 
 /** A copy of dist/ for this run: other work recompiling dist/ cannot change the tool mid-run. */
 async function snapshotTool() {
@@ -108,9 +108,16 @@ async function tool(project, args, o = {}) {
   checkAborted();
   const probeOut = path.join(RUN, `probe-${++probeSeq}.json`);
   const nodeArgs = o.nodeArgs ?? [];
-  // With node's options from the command's #! line, as running the installed command does.
-  cliNodeOptions ??= (await fs.readFile(CLI, 'utf8')).split('\n', 1)[0].split(/\s+/).slice(3);
-  const res = await run(['node', ...cliNodeOptions, ...nodeArgs, '--import', PROBE, CLI, '-C', project, ...args], {
+  // Through the command's #! line, as running the installed command does (its environment
+  // and node's options), with the probe and any node options of this run added.
+  if (cliEnvLine === undefined) {
+    const line = (await fs.readFile(CLI, 'utf8')).split('\n', 1)[0];
+    const m = /^#!\/usr\/bin\/env -S (.*\bnode\b.*)$/.exec(line);
+    if (!m) throw new Error(`the command's #! line is not "#!/usr/bin/env -S ... node ...": ${line}`);
+    cliEnvLine = m[1];
+  }
+  const quoted = [...nodeArgs, '--import', PROBE].map((a) => `'${a.replace(/'/g, `'"'"'`)}'`).join(' ');
+  const res = await run(['/usr/bin/env', '-S', `${cliEnvLine} ${quoted}`, CLI, '-C', project, ...args], {
     env: {
       // null: none (the scale scenarios build deterministic-by-default layers).
       SOURCE_DATE_EPOCH: o.sourceDateEpoch === null ? undefined : String(o.sourceDateEpoch ?? corpus.sourceDateEpoch),
