@@ -91,7 +91,7 @@ export async function bootStack(s: BuildSession, o: BootOptions): Promise<BootRe
     checks: o.checks,
   });
 
-  const accel = await chooseAccel(s.runner, note);
+  const accel = await chooseAccel(s.runner, note, { kernel: kernel.image, initrd, pidfile: path.join(work, 'kvm-probe.pid') });
   const params = kernelCmdline(o.stack, { root: '/dev/vda', layerdev: '/dev/vdb', layerdir: o.layerdir, ramLayer: o.ramLayer, overlayflags: o.overlayflags });
   const append = `console=ttyS0 panic=-1 loglevel=4 ${params}`;
   note(`booting ${o.stack[0]} (${kernel.source}, ${accel.toUpperCase()}): ${params}`);

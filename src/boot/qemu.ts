@@ -44,21 +44,58 @@ export function qemuArgv(v: VmSpec): string[] {
   ];
 }
 
+/** How long a guest kernel under KVM may take to print its first message (it takes well under a second). */
+export const KVM_GUEST_PROBE_MS = 15_000;
+
 /**
- * KVM when /dev/kvm is there and qemu really starts with it (it may exist and still fail:
- * nested virtualization off, no permission); TCG otherwise, with a note saying why.
+ * KVM when /dev/kvm is there, qemu starts with it and a guest really runs on it; TCG
+ * otherwise, with a note saying why. /dev/kvm may exist and still fail: nested
+ * virtualization off, no permission, or a host whose KVM starts a VM whose guest then
+ * hangs as it leaves real mode (seen: the kernel's real-mode setup prints, then nothing). So
+ * `kernel` and `initrd` (those of the boot) start once under KVM, and KVM is used if the
+ * kernel's first message ("Linux version ...") comes within KVM_GUEST_PROBE_MS; that VM is
+ * killed right then.
  */
-export async function chooseAccel(runner: Runner, note: (text: string) => void): Promise<Accel> {
-  if (!existsSync('/dev/kvm')) {
+export async function chooseAccel(
+  runner: Runner,
+  note: (text: string) => void,
+  probe: { kernel: string; initrd: string; pidfile: string; device?: string; timeoutMs?: number },
+): Promise<Accel> {
+  const timeoutMs = probe.timeoutMs ?? KVM_GUEST_PROBE_MS;
+  if (!existsSync(probe.device ?? '/dev/kvm')) {
     note('no /dev/kvm: the VM runs under TCG (emulation, much slower than KVM)');
     return 'tcg';
   }
-  const probe = await runner.query([QEMU, '-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-monitor', 'stdio'], {
+  const starts = await runner.query([QEMU, '-accel', 'kvm', '-machine', 'none', '-nodefaults', '-display', 'none', '-monitor', 'stdio'], {
     input: Buffer.from('quit\n'),
     okCodes: [0, 1],
   });
-  if (probe.code === 0) return 'kvm';
-  note(`/dev/kvm is there but qemu cannot use it (${probe.tail.filter((l) => l.trim() !== '').at(-1) ?? `exit ${probe.code}`}): TCG instead`);
+  if (starts.code !== 0) {
+    note(`/dev/kvm is there but qemu cannot use it (${starts.tail.filter((l) => l.trim() !== '').at(-1) ?? `exit ${starts.code}`}): TCG instead`);
+    return 'tcg';
+  }
+  let printed = false;
+  let failed: string | undefined;
+  try {
+    await runVm(
+      runner,
+      { kernel: probe.kernel, initrd: probe.initrd, append: 'console=ttyS0 earlyprintk=ttyS0 panic=-1', disks: [], memoryMiB: 256, accel: 'kvm', pidfile: probe.pidfile, interactive: false },
+      { timeoutMs, graceMs: 0, onLine: (line) => (printed ||= /\bLinux version \d/.test(line)) },
+    );
+  } catch (err) {
+    // An interrupt stops the boot; qemu failing on its own under KVM means TCG.
+    const f = failureIn(err, 'command');
+    if (classify(runner.signal) !== undefined || f === undefined) throw err;
+    failed = f.startError ?? f.tail.filter((l) => l.trim() !== '').at(-1) ?? `exit ${f.exitCode ?? f.signal}`;
+  } finally {
+    await fs.rm(probe.pidfile, { force: true });
+  }
+  if (printed) return 'kvm';
+  note(
+    failed !== undefined
+      ? `qemu starts with KVM, but a guest on it failed (${failed}): TCG instead`
+      : `qemu starts with KVM, but a guest kernel on it printed nothing within ${timeoutMs / 1000} s (this host's KVM does not run guests): TCG instead`,
+  );
   return 'tcg';
 }
 

@@ -1,15 +1,20 @@
 // The pure parts of layerdev and boot: sizes and names, the module order from modules.dep,
-// the Debian kernel package, qemu's command line, and the console protocol.
+// the Debian kernel package, qemu's command line, and the console protocol; and the choice of
+// KVM or TCG, against a stand-in qemu.
 
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConsoleLog } from '../../src/boot/console.js';
 import { uuidOf } from '../../src/boot/ext4-image.js';
 import { checksUnit, initScript, runChecksScript } from '../../src/boot/init-script.js';
 import { kernelPackageOf } from '../../src/boot/kernel.js';
 import { checkLayerdir, defaultImageBytes, minimumImageBytes, parseSize } from '../../src/boot/layerdev.js';
 import { BOOT_MODULES, moduleName, modulesToLoad, parseModuleTables } from '../../src/boot/modules.js';
-import { qemuArgv } from '../../src/boot/qemu.js';
+import { chooseAccel, qemuArgv } from '../../src/boot/qemu.js';
 import { failureOf } from '../../src/failure.js';
+import { Runner } from '../../src/process/run.js';
 
 const MIB = 1024 * 1024;
 
@@ -244,5 +249,56 @@ describe('the initramfs scripts', () => {
     expect(run).toContain('/bin/sh -c "$($B cat /.sqsh-boot/checks/$i)"');
     expect(checksUnit()).toContain('After=multi-user.target');
     expect(checksUnit()).toContain('ExecStart=/.sqsh-boot/busybox sh /.sqsh-boot/run-checks systemd');
+  });
+});
+
+describe('KVM or TCG', () => {
+  // A qemu-system-x86_64 of the test's own on PATH: `-machine none` starts; a VM writes its
+  // pidfile and then, by FAKE_QEMU: prints the kernel's first message and waits to be killed
+  // (a working KVM), prints only the real-mode setup's line and hangs (a host whose KVM does
+  // not run guests), or fails.
+  const FAKE = `#!/bin/sh
+case " $* " in *" -machine none "*) cat >/dev/null; exit 0;; esac
+while [ $# -gt 0 ]; do [ "$1" = -pidfile ] && echo $$ > "$2"; shift; done
+echo "Probing EDD (edd=off to disable)... ok"
+case "$FAKE_QEMU" in
+  works) echo "[    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)"; exec sleep 60;;
+  hangs) exec sleep 60;;
+  fails) echo "KVM internal error. Suberror: 1" >&2; exit 1;;
+esac
+`;
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function choose(mode: string, device?: string): Promise<{ accel: string; notes: string[]; ms: number }> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sqsh-layers-test-accel-'));
+    dirs.push(dir);
+    writeFileSync(path.join(dir, 'qemu-system-x86_64'), FAKE, { mode: 0o755 });
+    writeFileSync(path.join(dir, 'kvm'), '');
+    const env = { PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, FAKE_QEMU: mode };
+    const runner = new Runner({ log: { verbose: () => {}, info: () => {} }, dryRun: false, signal: new AbortController().signal, env });
+    const notes: string[] = [];
+    const started = Date.now();
+    const accel = await chooseAccel(runner, (n) => notes.push(n), { kernel: 'vmlinuz', initrd: 'initrd', pidfile: path.join(dir, 'probe.pid'), device: device ?? path.join(dir, 'kvm'), timeoutMs: 3000 });
+    return { accel, notes, ms: Date.now() - started };
+  }
+
+  it('uses KVM once a guest kernel prints on it, killing that VM at once', async () => {
+    const r = await choose('works');
+    expect(r).toMatchObject({ accel: 'kvm', notes: [] });
+    expect(r.ms).toBeLessThan(2500); // not the probe's 3 s deadline: killed at the message
+  });
+
+  it('falls back to TCG when the guest hangs, when it fails, and without /dev/kvm', async () => {
+    expect(await choose('hangs')).toMatchObject({
+      accel: 'tcg',
+      notes: ["qemu starts with KVM, but a guest kernel on it printed nothing within 3 s (this host's KVM does not run guests): TCG instead"],
+    });
+    const failed = await choose('fails');
+    expect(failed.accel).toBe('tcg');
+    expect(failed.notes).toEqual([expect.stringMatching(/^qemu starts with KVM, but a guest on it failed \(.*KVM internal error.*\): TCG instead$/)]);
+    expect(await choose('works', '/nonexistent/kvm')).toMatchObject({ accel: 'tcg', notes: ['no /dev/kvm: the VM runs under TCG (emulation, much slower than KVM)'] });
   });
 });
