@@ -171,7 +171,9 @@ describe('boot', () => {
     const dir = testDir('boot-kill');
     await project(dir, { app: ['sleep 100000'] });
     const child = spawnCli(['-C', dir, '--cache', cache, 'boot', 'app', '--timeout', '600'], { env: stateEnv(dir) });
-    const qemu = await waitFor('qemu to start', () => descendantsNamed(child.pid!, 'qemu-system-x86')[0], 600_000);
+    // The boot's VM (writing qemu.pid), not the one that first checks KVM runs guests (kvm-probe.pid).
+    const bootVm = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.endsWith('/qemu.pid'));
+    const qemu = await waitFor('the boot VM to start', () => descendantsNamed(child.pid!, 'qemu-system-x86').find(bootVm), 600_000);
     // The run records each process it starts right after the start; on a loaded machine the
     // test can see qemu a moment before that.
     const stateRoot = stateEnv(dir).SQSH_LAYERS_RUN_DIR!;
