@@ -44,7 +44,8 @@ const lazyChildProcess = {
  * node build a module facade over it, which reads every export once: that runs the lazy
  * getters of fs (streams, fs/promises, watchers), util (parseArgs, MIMEType), buffer (File)
  * and the like, loading a dozen internal modules no run of this tool needs up front.
- * required, a builtin is only what it is; esbuild reads its names as they are used.
+ * Taken by require(), a builtin is just its exports object, and esbuild reads each name from
+ * it where the code uses it.
  */
 const builtinsByRequire = {
   name: 'builtins-by-require',
