@@ -6,6 +6,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { failureIn } from '../failure.js';
 import { classify } from '../process/interrupt.js';
+import { printableInline } from '../process/printable.js';
 import type { Runner } from '../process/run.js';
 
 export const QEMU = 'qemu-system-x86_64';
@@ -86,7 +87,8 @@ export async function chooseAccel(
     // An interrupt stops the boot; qemu failing on its own under KVM means TCG.
     const f = failureIn(err, 'command');
     if (classify(runner.signal) !== undefined || f === undefined) throw err;
-    failed = f.startError ?? f.tail.filter((l) => l.trim() !== '').at(-1) ?? `exit ${f.exitCode ?? f.signal}`;
+    // Its last words may come from the guest's console: shown with control characters escaped.
+    failed = printableInline(f.startError ?? f.tail.filter((l) => l.trim() !== '').at(-1) ?? `exit ${f.exitCode ?? f.signal}`).slice(0, 200);
   } finally {
     await fs.rm(probe.pidfile, { force: true });
   }
