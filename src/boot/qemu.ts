@@ -77,12 +77,13 @@ export async function chooseAccel(
   }
   let printed = false;
   let failed: string | undefined;
+  let timedOut = false;
   try {
-    await runVm(
+    ({ timedOut } = await runVm(
       runner,
       { kernel: probe.kernel, initrd: probe.initrd, append: 'console=ttyS0 earlyprintk=ttyS0 panic=-1', disks: [], memoryMiB: 256, accel: 'kvm', pidfile: probe.pidfile, interactive: false },
       { timeoutMs, graceMs: 0, onLine: (line) => (printed ||= /\bLinux version \d/.test(line)) },
-    );
+    ));
   } catch (err) {
     // An interrupt stops the boot; qemu failing on its own under KVM means TCG.
     const f = failureIn(err, 'command');
@@ -96,7 +97,9 @@ export async function chooseAccel(
   note(
     failed !== undefined
       ? `qemu starts with KVM, but a guest on it failed (${failed}): TCG instead`
-      : `qemu starts with KVM, but a guest kernel on it printed nothing within ${timeoutMs / 1000} s (this host's KVM does not run guests): TCG instead`,
+      : timedOut
+        ? `qemu starts with KVM, but a guest kernel on it printed nothing within ${timeoutMs / 1000} s (this host's KVM does not run guests): TCG instead`
+        : 'qemu starts with KVM, but a guest kernel on it ended without printing anything: TCG instead',
   );
   return 'tcg';
 }

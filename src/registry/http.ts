@@ -8,7 +8,7 @@ import { FailureError } from '../failure.js';
 import { printableInline } from '../process/printable.js';
 import type { Runner } from '../process/run.js';
 import { type Credentials, findCredentials } from './credentials.js';
-import { extraCaDispatcher } from './extra-ca.js';
+import { extraCaFetch } from './extra-ca.js';
 import { isLoopback } from './reference.js';
 
 export interface HttpOptions {
@@ -102,10 +102,8 @@ async function errorText(res: Response): Promise<string> {
 }
 
 /** fetch, trusting over TLS the certificates node left for later (extra-ca.ts). */
-async function send(url: URL, init: RequestInit): Promise<Response> {
-  const dispatcher = url.protocol === 'https:' ? extraCaDispatcher() : undefined;
-  // `dispatcher` is undici's own option of node's fetch (not in the fetch standard's RequestInit).
-  return fetch(url, dispatcher ? ({ ...init, dispatcher } as RequestInit) : init);
+function send(url: URL, init: RequestInit): Promise<Response> {
+  return ((url.protocol === 'https:' ? extraCaFetch() : undefined) ?? fetch)(url, init);
 }
 
 export function registryFailure(registry: string, message: string, hint?: string): FailureError {

@@ -969,7 +969,12 @@ describe('recipes as loaded before (recipes.json in the cache dir)', () => {
 
     // Another --cache: parsed (the marker is gone), and the project's own cache file stays as it was.
     const other = path.join(dir, 'other-cache');
-    expect((await loadProject(dir, { checkInputs: true, cacheDir: other })).project!.config).toMatchObject({ jobs: 3, cacheDir: other });
+    await fs.mkdir(other);
+    const before = await fs.readFile(cacheFile, 'utf8');
+    expect((await loadProject(dir, { checkInputs: true, cacheDir: other, remember: true })).project!.config).toMatchObject({ jobs: 3, cacheDir: other });
+    expect(await fs.readFile(cacheFile, 'utf8')).toBe(before);
+    // ...and kept there, under that --cache.
+    expect(JSON.parse(await fs.readFile(path.join(other, 'recipes.json'), 'utf8'))).toMatchObject({ config: { jobs: 3, cacheDir: other } });
 
     // The same files in another dir (a copied project): parsed there, with its own dir.
     const copy = await project({});

@@ -275,6 +275,17 @@ describe('a registry over HTTPS with a private CA', () => {
         expect(unset.code, unset.stderr).toBe(0);
         expect(readFileSync(path.join(p1, 'env-seen.txt'), 'utf8').split('\n').filter((l) => /EXTRA_CA_CERTS/.test(l))).toEqual([]);
 
+        // node does not read the file at start: a missing one, which node warns about when it
+        // reads it, gives no warning to a build (no TLS)...
+        const missingCa = path.join(work, 'no-such-ca.crt');
+        const notRead = await installed(p1, ['build'], { NODE_EXTRA_CA_CERTS: missingCa });
+        expect(notRead.code, notRead.stderr).toBe(0);
+        expect(notRead.stderr).not.toContain('Ignoring extra certs');
+        // ...while `node dist/cli.js` reads it at once.
+        const nodeReads = await execCli(['build'], { cwd: p1, env: { ...stateEnv(p1), SOURCE_DATE_EPOCH: EPOCH, NODE_EXTRA_CA_CERTS: missingCa } });
+        expect(nodeReads.code, nodeReads.stderr).toBe(0);
+        expect(nodeReads.stderr).toContain(`Ignoring extra certs from \`${missingCa}\``);
+
         const ref = `${reg.host}/sets/tls:1`;
         // Without the CA: the certificate is refused, and the hint names the variable.
         const refused = await installed(p1, ['push', ref], {});
@@ -283,9 +294,9 @@ describe('a registry over HTTPS with a private CA', () => {
         expect(refused.stderr).toContain("unable to verify the first certificate");
         expect(refused.stderr).toContain("name the CA's certificate file in NODE_EXTRA_CA_CERTS");
         // A file that cannot be read: node's own warning, and the same refusal.
-        const missing = await installed(p1, ['push', ref], { NODE_EXTRA_CA_CERTS: path.join(work, 'no-such-ca.crt') });
+        const missing = await installed(p1, ['push', ref], { NODE_EXTRA_CA_CERTS: missingCa });
         expect(missing.code).toBe(1);
-        expect(missing.stderr).toContain(`Warning: Ignoring extra certs from \`${path.join(work, 'no-such-ca.crt')}\`, load failed:`);
+        expect(missing.stderr).toContain(`Warning: Ignoring extra certs from \`${missingCa}\`, load failed:`);
         expect(existsSync(path.join(reg.storage, 'docker/registry/v2/blobs'))).toBe(false);
 
         const pushed = await installed(p1, ['--json', 'push', ref], { NODE_EXTRA_CA_CERTS: ca });
