@@ -2,7 +2,12 @@
 // process's own peak RSS and CPU time, and the CPU time of the children it waited for
 // (restore, mksquashfs, ...), to $BENCH_PROBE_OUT. The tool itself is not changed.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+// node:fs by require(), as the tool's bundle takes it: imported, node would build a module
+// facade over fs that loads fs streams, fs/promises and more, time the tool itself no longer
+// spends (scripts/bundle.mjs), which would then be measured as the tool's.
+import { createRequire } from 'node:module';
+
+const { readFileSync, writeFileSync } = createRequire(import.meta.url)('node:fs');
 
 const out = process.env.BENCH_PROBE_OUT;
 if (out) {
