@@ -21,7 +21,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY schema ./schema
 COPY native ./native
-COPY scripts/build-native.sh scripts/bundle.mjs ./scripts/
+COPY scripts/build-native.sh scripts/bundle.mjs scripts/cli-loader.cjs scripts/train-code-cache.cjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -30,7 +30,7 @@ RUN apt-get update \
       squashfs-tools dump bubblewrap e2fsprogs attr rsync tar gzip xz-utils zstd bzip2 util-linux mount busybox-static debootstrap ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/sqsh-layers /opt/sqsh-layers
-RUN ln -s /opt/sqsh-layers/dist/cli.js /usr/local/bin/sqsh-layers
+RUN ln -s /opt/sqsh-layers/dist/cli.cjs /usr/local/bin/sqsh-layers
 WORKDIR /project
 ENTRYPOINT ["sqsh-layers"]
 CMD ["--help"]

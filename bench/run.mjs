@@ -73,13 +73,13 @@ const checkAborted = () => {
 // ---------------------------------------------------------------- the tool, snapshotted
 
 const TOOL = path.join(RUN, 'tool');
-const CLI = path.join(TOOL, 'dist', 'cli.js');
+const CLI = path.join(TOOL, 'dist', 'cli.cjs');
 /** What the command's `#!/usr/bin/env -S ...` line passes env (read once snapshotted). */
 let cliEnvLine;
 
 /** A copy of dist/ for this run: other work recompiling dist/ cannot change the tool mid-run. */
 async function snapshotTool() {
-  if (!(await exists(path.join(ROOT, 'dist', 'cli.js')))) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  if (!(await exists(path.join(ROOT, 'dist', 'cli.cjs')))) throw new Error('dist/cli.cjs is missing: run `npm run build` first');
   await fs.mkdir(TOOL, { recursive: true });
   await fs.cp(path.join(ROOT, 'dist'), path.join(TOOL, 'dist'), { recursive: true });
   await fs.copyFile(path.join(ROOT, 'package.json'), path.join(TOOL, 'package.json'));

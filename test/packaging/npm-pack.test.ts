@@ -1,13 +1,14 @@
 // The tool installs the way Node users expect: `npm pack` of a clean checkout builds dist/
-// (prepack), and the tarball installed into a temp prefix has a working `sqsh-layers` bin.
+// (prepack), and the tarball installed into a temp prefix has a working `sqsh-layers` bin,
+// which compiles from the code cache prepack made.
 // The checkout is a copy of the repository's files (not its dist/), so the test neither
 // depends on nor rewrites the dist/ other tests run.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO, tempDir } from '../support/project.js';
+import { codeCacheState, REPO, tempDir } from '../support/project.js';
 
 const work = tempDir('npm-pack');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -34,7 +35,10 @@ describe('npm packaging', () => {
     mkdirSync(out);
     const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', out], checkout)) as { filename: string; files: { path: string }[] }[];
     const listed = packed[0]!.files.map((f) => f.path);
+    expect(listed).toContain('dist/cli.cjs');
     expect(listed).toContain('dist/cli.js');
+    expect(listed).toContain('dist/bundle/cli.cjs');
+    expect(listed.filter((f) => /^dist\/bundle\/cli\.cjs\.[0-9a-f]{16}\.v8-cache$/.test(f))).toHaveLength(1);
     expect(listed).toContain('dist/enter-root.so');
     expect(listed).toContain('dist/registry/repository.js');
     expect(listed.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
@@ -44,6 +48,8 @@ describe('npm packaging', () => {
     const bin = path.join(prefix, 'bin', 'sqsh-layers');
     const version = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
     expect(run(bin, ['--version'], work).trim()).toBe(version);
+    // The code cache made by prepack, taken by the installed command's node.
+    expect(codeCacheState(realpathSync(bin), 'hash-bang')).toBe('accepted');
 
     const project = path.join(work, 'project');
     mkdirSync(path.join(project, 'recipes'), { recursive: true });

@@ -1,7 +1,7 @@
 // Test projects in unique temp directories, and ways to run the CLI against them.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, promises as fs } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -9,6 +9,23 @@ import { main } from '../../src/cli/main.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(REPO, 'dist/cli.js');
+/** The installed command (package.json "bin"), run through its #! line. */
+export const COMMAND = path.join(REPO, 'dist/cli.cjs');
+
+/** What follows `#!/usr/bin/env -S ` on the command's first line. */
+export function hashBangArgs(command: string): string {
+  const line = readFileSync(command, 'utf8').split('\n', 1)[0]!;
+  if (!/^#!\/usr\/bin\/env -S .*\bnode\b/.test(line)) throw new Error(`${command}: not a #!/usr/bin/env -S ... node line: ${line}`);
+  return line.slice('#!/usr/bin/env -S '.length);
+}
+
+/** load().codeCache of `command`, in a node started as its #! line starts it (or plain `node`). */
+export function codeCacheState(command: string, how: 'hash-bang' | 'plain node'): string {
+  const script = `process.stdout.write(require(${JSON.stringify(command)}).load().codeCache)`;
+  const env = { ...process.env, NODE_OPTIONS: '' };
+  if (how === 'plain node') return execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env });
+  return execFileSync('/usr/bin/env', ['-S', `${hashBangArgs(command)} -e '${script}'`], { encoding: 'utf8', env });
+}
 
 /** A fresh directory whose name says what made it (and contains "sqsh-layers"). */
 export function tempDir(label: string): string {
@@ -52,7 +69,7 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.
 export function execCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; installed?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
-      opts.installed ? CLI : process.execPath,
+      opts.installed ? COMMAND : process.execPath,
       opts.installed ? args : [CLI, ...args],
       { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 },
       (error, stdout, stderr) => {

@@ -1,0 +1,99 @@
+'use strict';
+// Makes dist/bundle/cli.cjs.<id>.v8-cache, the code cache dist/cli.cjs compiles the command from
+// (scripts/cli-loader.cjs). Run by scripts/bundle.mjs with the #! line's node options:
+//   node [options] scripts/train-code-cache.cjs dist/cli.cjs
+//
+// A V8 code cache holds the code of the functions compiled when it is made. It is made here
+// after the command ran the runs that must start fast, `plan` and a build with everything
+// cached (`--dry-run build` stands in for it: no root, no mounts), on a small project made for
+// it, with its recipes already parsed, as a project is after its first run. Everything else
+// (parsing changed recipes, building, the other commands) compiles as it runs. Each function
+// in the cache costs its share of every start, used or not, so the cache holds no more.
+//
+// Then a node started the same way must take the cache, or the build fails: a cache V8 rejects
+// would only cost time, silently.
+
+const { spawnSync } = require('node:child_process');
+const { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const path = require('node:path');
+const { Writable } = require('node:stream');
+
+const command = path.resolve(process.argv[2]);
+const mode = process.argv[3];
+const { load } = require(command);
+
+/** Output that goes nowhere, as a file would take it (not a TTY: no colors, no progress). */
+const sink = () => new Writable({ write: (_chunk, _enc, done) => done() });
+
+/** The command's main() on a command line, quietly; fails on an exit code other than 0. */
+async function runCommand(main, argv, env) {
+  const stderr = [];
+  const io = {
+    stdout: sink(),
+    stderr: new Writable({ write: (chunk, _enc, done) => (stderr.push(chunk), done()) }),
+    env,
+    cwd: process.cwd(),
+  };
+  const code = await main(argv, io);
+  if (code !== 0) throw new Error(`sqsh-layers ${argv.join(' ')} exited with ${code}:\n${Buffer.concat(stderr).toString()}`);
+}
+
+/** A project of four layers, one of each kind of step, with stand-in inputs. */
+function writeProject(dir) {
+  const write = (rel, text, mode = 0o644) => {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), text, { mode });
+  };
+  write('inputs/base.dump', 'a stand-in: only hashed\n');
+  write('inputs/extra.tar.gz', 'a stand-in: only hashed\n');
+  write('hooks/manage.sh', '#!/bin/sh\necho configured > "$SQSH_LAYERS_ROOT/etc/configured"\n', 0o755);
+  write('files/etc/motd', 'hello\n');
+  write('sqsh-layers.yaml', 'squashfs:\n  compression: zstd\n  level: 3\n  block-size: 128K\nsource-date-epoch: 1735689600\n');
+  write('recipes/base.yaml', 'steps:\n  - restore: inputs/base.dump\n  - remove: [/lost+found]\nexclude:\n  - /var/log/**/*.log\n');
+  write('recipes/server.yaml', 'parent: base\nsteps:\n  - run: echo server > /etc/role\n    network: true\n');
+  write('recipes/extra.yaml', 'parent: server\nsteps:\n  - untar: inputs/extra.tar.gz\n  - copy: files/\n    to: /\n');
+  write('recipes/config.yaml', 'parent: extra\nsteps:\n  - host: hooks/manage.sh\n    env: { SITE: example }\nchecks:\n  - test -f /etc/configured\n');
+}
+
+async function train() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sqsh-layers-code-cache-'));
+  try {
+    writeProject(dir);
+    const env = { PATH: process.env.PATH, SQSH_LAYERS_RUN_DIR: path.join(dir, 'run', 'sqsh-layers') };
+    // The project's first run parses its recipes: in a process of its own, so that the cache
+    // does not hold the parser (a later run reads them from .sqsh-cache/recipes.json).
+    const first = spawnSync(process.execPath, [...process.execArgv, __filename, command, '--first', dir], { stdio: 'inherit' });
+    if (first.status !== 0) throw new Error(`the project's first run failed (${first.signal ?? `exit ${first.status}`})`);
+
+    const { exports, script, codeCacheFile } = load({ cache: false });
+    if (codeCacheFile === undefined) throw new Error('the bundle has no id on its last line (scripts/bundle.mjs)');
+    for (let i = 0; i < 2; i++) {
+      await runCommand(exports.main, ['-C', dir, 'plan'], env);
+      await runCommand(exports.main, ['-C', dir, '--dry-run', 'build'], env);
+    }
+    const data = script.createCachedData();
+    writeFileSync(`${codeCacheFile}.tmp`, data);
+    renameSync(`${codeCacheFile}.tmp`, codeCacheFile);
+
+    // Checked as it will be used: a new node, started the same way.
+    const check = spawnSync(process.execPath, [...process.execArgv, '-e', `process.stdout.write(require(${JSON.stringify(command)}).load().codeCache)`], { encoding: 'utf8' });
+    if (check.stdout !== 'accepted') {
+      rmSync(codeCacheFile, { force: true });
+      throw new Error(`node ${process.execArgv.join(' ')} does not take the code cache it made (${check.stdout || check.stderr})`);
+    }
+    process.stderr.write(`code cache: ${path.relative(process.cwd(), codeCacheFile)}, ${(data.length / 1024).toFixed(0)} KiB\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function first(dir) {
+  const { exports } = load({ cache: false });
+  await runCommand(exports.main, ['-C', dir, 'plan'], { PATH: process.env.PATH });
+}
+
+(mode === '--first' ? first(process.argv[4]) : train()).catch((err) => {
+  process.stderr.write(`train-code-cache: ${err.stack ?? err}\n`);
+  process.exitCode = 1;
+});
