@@ -36,16 +36,17 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
+if [ ! -f dist/enter-root.so ] || [ native/enter-root.c -nt dist/enter-root.so ] ||
+  [ ! -f dist/mounter ] || [ native/mounter.c -nt dist/mounter ]; then
+  echo "setup: compiling the native helpers" >&2
+  sh scripts/build-native.sh
+fi
 # Compile when dist/ is missing, older than any source file, or has no code cache (its
-# making failed: scripts/bundle.mjs).
+# making failed: scripts/bundle.mjs). After the native helpers: making the code cache builds a
+# layer.
 if [ ! -f dist/cli.cjs ] || [ -z "$(find dist/bundle -name '*.v8-cache' 2>/dev/null | head -n 1)" ] ||
   [ -n "$(find src package.json tsconfig.json tsconfig.build.json scripts/bundle.mjs scripts/cli-loader.cjs scripts/train-code-cache.cjs -newer dist/cli.cjs 2>/dev/null | head -n 1)" ]; then
   echo "setup: compiling" >&2
   npx tsc -p tsconfig.build.json >&2
   node scripts/bundle.mjs >&2
-fi
-if [ ! -f dist/enter-root.so ] || [ native/enter-root.c -nt dist/enter-root.so ] ||
-  [ ! -f dist/mounter ] || [ native/mounter.c -nt dist/mounter ]; then
-  echo "setup: compiling the native helpers" >&2
-  sh scripts/build-native.sh
 fi
