@@ -104,8 +104,11 @@ async function train() {
     process.stderr.write(`code cache: ${path.relative(process.cwd(), codeCacheFile)}, ${(data.length / 1024).toFixed(0)} KiB, made on ${how}\n`);
   } finally {
     const left = mountsUnder(dir);
-    if (left.length > 0) throw new Error(`mounts left under ${dir} (not removed): ${left.join(', ')}`);
-    rmSync(dir, { recursive: true, force: true });
+    if (left.length === 0) rmSync(dir, { recursive: true, force: true });
+    else {
+      process.stderr.write(`train-code-cache: mounts left under ${dir} (not removed): ${left.join(', ')}\n`);
+      process.exitCode = 1;
+    }
   }
 }
 
