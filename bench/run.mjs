@@ -38,7 +38,7 @@ const WORK = path.join(HERE, 'work');
 const RUN_ID = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${process.pid}`;
 const RUN = path.join(WORK, `run-${RUN_ID}`);
 const STATE = `/run/sqsh-layers-bench-${RUN_ID}`;
-const PROBE = pathToFileURL(path.join(HERE, 'rss-probe.mjs')).href;
+const PROBE = path.join(HERE, 'rss-probe.cjs');
 const LAYERS = ['base', 'server', 'extra', 'config'];
 
 const envInt = (k, d) => (process.env[k] !== undefined && process.env[k] !== '' ? Number(process.env[k]) : d);
@@ -116,7 +116,7 @@ async function tool(project, args, o = {}) {
     if (!m) throw new Error(`the command's #! line is not "#!/usr/bin/env -S ... node ...": ${line}`);
     cliEnvLine = m[1];
   }
-  const quoted = [...nodeArgs, '--import', PROBE].map((a) => `'${a.replace(/'/g, `'"'"'`)}'`).join(' ');
+  const quoted = [...nodeArgs, '--require', PROBE].map((a) => `'${a.replace(/'/g, `'"'"'`)}'`).join(' ');
   const res = await run(['/usr/bin/env', '-S', `${cliEnvLine} ${quoted}`, CLI, '-C', project, ...args], {
     env: {
       // null: none (the scale scenarios build deterministic-by-default layers).

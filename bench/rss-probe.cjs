@@ -1,13 +1,11 @@
-// Preloaded into the tool's node process (node --import) by the bench: on exit it writes the
+'use strict';
+// Preloaded into the tool's node process (node --require) by the bench: on exit it writes the
 // process's own peak RSS and CPU time, and the CPU time of the children it waited for
 // (restore, mksquashfs, ...), to $BENCH_PROBE_OUT. The tool itself is not changed.
+// CommonJS, as the tool is: an ES module (node --import) would start node's ESM loader in the
+// measured process, ~10 ms the tool itself does not spend.
 
-// node:fs by require(), as the tool's bundle takes it: imported, node would build a module
-// facade over fs that loads fs streams, fs/promises and more, time the tool itself no longer
-// spends (scripts/bundle.mjs), which would then be measured as the tool's.
-import { createRequire } from 'node:module';
-
-const { readFileSync, writeFileSync } = createRequire(import.meta.url)('node:fs');
+const { readFileSync, writeFileSync } = require('node:fs');
 
 const out = process.env.BENCH_PROBE_OUT;
 if (out) {
