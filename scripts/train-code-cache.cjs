@@ -42,7 +42,7 @@ async function runCommand(main, argv, env) {
   if (code !== 0) throw new Error(`sqsh-layers ${argv.join(' ')} exited with ${code}:\n${Buffer.concat(stderr).toString()}`);
 }
 
-/** A project of four layers, one of each kind of step, with stand-in inputs. */
+/** A project of a four-layer stack, one of each kind of step, with stand-in inputs, and a layer of its own. */
 function writeProject(dir) {
   const write = (rel, text, mode = 0o644) => {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });

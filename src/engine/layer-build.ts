@@ -7,6 +7,7 @@ import { type BigIntStats, lstatSync, lutimesSync, promises as fs } from 'node:f
 import path from 'node:path';
 import { bytesOf, readNamesSync } from '../layer/byte-path.js';
 import { breather, checkInterrupted } from '../process/interrupt.js';
+import { boundHeapGrowth } from '../process/memory.js';
 import { removeTreeOnWorker } from '../process/file-workers.js';
 import { finalizeUpper, type FinalizeStats, packedSeconds } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
@@ -58,6 +59,7 @@ export interface AheadBase {
 
 /** Mounts, runs the steps and finalizes; on failure everything is undone before it throws. */
 export async function prepareLayer(s: LayerBuildSession, plan: LayerPlan, shared: SharedLowers): Promise<PreparedLayer> {
+  boundHeapGrowth();
   const warn = (text: string) => s.report.emit({ type: 'warning', text: `${plan.layer}: ${text}` });
   const scope = new Scope(s.runner, s.cleanupRunner, warn);
   let stats: FinalizeStats;
