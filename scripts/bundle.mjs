@@ -1,5 +1,5 @@
 // Bundles the compiled command (dist/, from tsc) into one CommonJS file, dist/bundle/cli.cjs,
-// with the npm dependencies (commander, yaml, ajv) inlined, and makes V8 code cache for it
+// with the npm dependencies (commander, yaml, ajv) inlined, and makes a V8 code cache for it
 // (scripts/train-code-cache.cjs). Starting a command is most of a no-op build's time: node
 // would otherwise resolve, read and compile ~130 files, and compile the code as it runs.
 //
