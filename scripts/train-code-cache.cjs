@@ -21,25 +21,26 @@ const { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync 
 const { tmpdir } = require('node:os');
 const path = require('node:path');
 const { Writable } = require('node:stream');
+const { setFlagsFromString } = require('node:v8');
 
 const command = path.resolve(process.argv[2]);
 const mode = process.argv[3];
 const { load } = require(command);
 
-/** Output that goes nowhere, as a file would take it (not a TTY: no colors, no progress). */
-const sink = () => new Writable({ write: (_chunk, _enc, done) => done() });
+/** Output kept in memory, as a file would take it (not a TTY: no colors, no progress). */
+function collector() {
+  const chunks = [];
+  const stream = new Writable({ write: (chunk, _enc, done) => (chunks.push(chunk), done()) });
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
 
-/** The command's main() on a command line, quietly; fails on an exit code other than 0. */
+/** The command's main() on a command line, quietly: its output; fails on an exit code other than 0. */
 async function runCommand(main, argv, env) {
-  const stderr = [];
-  const io = {
-    stdout: sink(),
-    stderr: new Writable({ write: (chunk, _enc, done) => (stderr.push(chunk), done()) }),
-    env,
-    cwd: process.cwd(),
-  };
-  const code = await main(argv, io);
-  if (code !== 0) throw new Error(`sqsh-layers ${argv.join(' ')} exited with ${code}:\n${Buffer.concat(stderr).toString()}`);
+  const stdout = collector();
+  const stderr = collector();
+  const code = await main(argv, { stdout: stdout.stream, stderr: stderr.stream, env, cwd: process.cwd() });
+  if (code !== 0) throw new Error(`sqsh-layers ${argv.join(' ')} exited with ${code}:\n${stderr.text()}`);
+  return stdout.text();
 }
 
 /** A project of a four-layer stack, one of each kind of step, with stand-in inputs, and a layer of its own. */
@@ -88,8 +89,13 @@ async function train() {
     if (codeCacheFile === undefined) throw new Error('the bundle has no id on its last line (scripts/bundle.mjs)');
     for (let i = 0; i < 2; i++) {
       await runCommand(exports.main, ['-C', dir, 'plan'], env);
-      await runCommand(exports.main, built ? ['-C', dir, 'build', 'site'] : ['-C', dir, '--dry-run', 'build'], env);
+      const out = await runCommand(exports.main, built ? ['-C', dir, 'build', 'site'] : ['-C', dir, '--dry-run', 'build'], env);
+      if (built && !/\(0 built, 1 cached/.test(out)) process.stderr.write(`code cache: the no-op build of its project built something:\n${out}`);
     }
+    // A layer that builds sets V8 flags (process/memory.ts), and V8 takes a cache only with the
+    // flags it was made with: back to node's defaults, as a build that built nothing leaves them.
+    setFlagsFromString('--heap-growing-percent=0');
+    setFlagsFromString('--no-expose-gc');
     const data = script.createCachedData();
     writeFileSync(`${codeCacheFile}.tmp`, data);
     renameSync(`${codeCacheFile}.tmp`, codeCacheFile);
