@@ -79,8 +79,8 @@ if (/[\u0080-\uffff]/.test(bundled)) {
   bundled = bundled.replace(/[\u0080-\uffff]/g, '?');
 }
 // Its last line gives it an id, from its text, that names its code cache (scripts/cli-loader.cjs).
-writeFileSync(outfile, `${bundled}//# sqsh-layers bundle ${createHash('sha256').update(bundled).digest('hex').slice(0, 16)}\n`, { mode: 0o644 });
-chmodSync(outfile, 0o644);
+writeFileSync(outfile, `${bundled}//# sqsh-layers bundle ${createHash('sha256').update(bundled).digest('hex').slice(0, 16)}\n`);
+chmodSync(outfile, 0o644); // esbuild made it executable, for the #! line it had
 
 const loader = readFileSync(path.join(root, 'scripts', 'cli-loader.cjs'), 'utf8');
 writeFileSync(command, `${shebang}\n${loader}`);

@@ -17,7 +17,7 @@
 // would only cost time, silently.
 
 const { spawnSync } = require('node:child_process');
-const { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const path = require('node:path');
 const { Writable } = require('node:stream');
@@ -64,16 +64,9 @@ function writeProject(dir) {
   mkdirSync(path.join(dir, '.sqsh-cache'));
 }
 
-/** Mount points under dir (none should be left: the command unmounts what it mounted). */
-function mountsUnder(dir) {
-  const unescape = (s) => s.replace(/\\([0-7]{3})/g, (_m, o) => String.fromCharCode(parseInt(o, 8)));
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => unescape(line.split(' ')[4] ?? ''))
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
-}
-
 async function train() {
+  const { exports, script, codeCacheFile } = load({ cache: false });
+  if (codeCacheFile === undefined) throw new Error('the bundle has no id on its last line (scripts/bundle.mjs)');
   const dir = mkdtempSync(path.join(tmpdir(), 'sqsh-layers-code-cache-'));
   try {
     writeProject(dir);
@@ -85,8 +78,6 @@ async function train() {
     if (first.status !== 0) throw new Error(`the project's first run failed (${first.signal ?? `exit ${first.status}`})`);
     const built = first.stdout === 'built';
 
-    const { exports, script, codeCacheFile } = load({ cache: false });
-    if (codeCacheFile === undefined) throw new Error('the bundle has no id on its last line (scripts/bundle.mjs)');
     for (let i = 0; i < 2; i++) {
       await runCommand(exports.main, ['-C', dir, 'plan'], env);
       const out = await runCommand(exports.main, built ? ['-C', dir, 'build', 'site'] : ['-C', dir, '--dry-run', 'build'], env);
@@ -109,10 +100,11 @@ async function train() {
     const how = built ? 'plan and a no-op build' : `plan and --dry-run build (${first.stdout})`;
     process.stderr.write(`code cache: ${path.relative(process.cwd(), codeCacheFile)}, ${(data.length / 1024).toFixed(0)} KiB, made on ${how}\n`);
   } finally {
-    const left = mountsUnder(dir);
+    // The command unmounts what it mounted; should anything be left, the project is not removed.
+    const left = await exports.mountsUnder(dir);
     if (left.length === 0) rmSync(dir, { recursive: true, force: true });
     else {
-      process.stderr.write(`train-code-cache: mounts left under ${dir} (not removed): ${left.join(', ')}\n`);
+      process.stderr.write(`train-code-cache: mounts left under ${dir} (not removed): ${left.map((m) => m.target).join(', ')}\n`);
       process.exitCode = 1;
     }
   }

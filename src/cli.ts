@@ -16,6 +16,9 @@ import type { Io } from './cli/kit.js';
 import { takeHandedOverCaCerts } from './registry/extra-ca.js';
 
 export { main };
+// For the build's code cache training (scripts/train-code-cache.cjs), which checks with it that
+// nothing is left mounted under its project before removing it.
+export { mountsUnder } from './mount/mountinfo.js';
 
 /** Runs the command line this process was started with; its exit code becomes the process's. */
 export async function run(): Promise<void> {
