@@ -38,14 +38,17 @@ export async function writeScaleResults(file, R) {
     const sq = R.cfg.squashfs;
     const label = `${sq.compression}${sq.level !== undefined ? ` ${sq.level}` : ''}`;
     rows.push(coldRow(label, coldTarget(sq), R.cold.hand, R.cold.tool));
-    for (const v of R.compressions ?? []) rows.push(coldRow(v.label, coldTarget(v.squashfs), v.hand, v.tool));
+  }
+  for (const v of R.compressions ?? []) rows.push(coldRow(v.label, coldTarget(v.squashfs), v.hand, v.tool));
+  if (R.noop) {
     const noop = median(R.noop.map((n) => n.seconds));
     rows.push([
       'No-op rebuild of the 4-layer seed corpus: ≤ 0.2 s',
       `median ${fmtS(noop)} (${list(R.noop.map((n) => n.seconds))}); node peak RSS ${mib(Math.max(...R.noop.map((n) => n.rssKiB ?? 0)))}`,
       verdict(noop <= 0.2),
     ]);
-  } else {
+  }
+  if (!R.cold && !R.compressions) {
     rows.push(['Seed corpus (zstd 15, zstd 3, lz4; no-op)', 'not run in this run (BENCH_ONLY); see the sections above from the last full run', 'n/a']);
   }
   const big = S.big;

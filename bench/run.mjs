@@ -344,6 +344,7 @@ async function main() {
   results.machine.tool = toolInfo.version;
   results.cfg = { ...CFG, only: [...CFG.only], mksquashfsArgs: squashfsArgs(toolInfo) };
   if (CFG.only.has('seed')) await seedScenarios();
+  if (CFG.only.has('compressions')) await compressionScenarios();
   results.scale = await scaleScenarios();
   results.machine.loadEnd = await loadavg();
   return results;
@@ -380,6 +381,36 @@ async function scaleScenarios() {
   return out;
 }
 
+/** The seed corpus's cold builds at fast compression, where the tool's own overhead shows. */
+async function compressionScenarios() {
+  if (!corpus) {
+    corpus = await ensureCorpus(path.join(WORK, 'corpus'));
+    results.corpus = corpus;
+    await run(['sh', '-c', `cat ${Object.values(corpus.files).map((f) => `'${f.path}'`).join(' ')} > /dev/null`]);
+  }
+  checkAborted();
+  results.compressions = [];
+  const primary = CFG.squashfs;
+  for (const squashfs of CFG.compressions) {
+    CFG.squashfs = squashfs;
+    const label = `${squashfs.compression}${squashfs.level !== undefined ? ` ${squashfs.level}` : ''}`;
+    const v = { squashfs, label, hand: [], tool: [] };
+    for (let i = 0; i < CFG.repeats; i++) {
+      log(`cold at ${label} ${i + 1}/${CFG.repeats}: hand-made script`);
+      const h = await handRun(`${label.replace(' ', '')}-${i}`, toolInfo, false);
+      v.hand.push({ seconds: h.seconds, phases: h.phases, sizes: h.sizes });
+      log(`  hand: ${h.seconds.toFixed(1)} s`);
+      log(`cold at ${label} ${i + 1}/${CFG.repeats}: sqsh-layers build`);
+      const t = await coldToolRun(`${label.replace(' ', '')}-${i}`);
+      v.tool.push({ seconds: t.seconds, rssKiB: t.probe?.maxRssKiB, timeline: t.timeline, sizes: t.sizes });
+      log(`  tool: ${t.seconds.toFixed(1)} s, peak RSS ${(t.probe?.maxRssKiB / 1024).toFixed(0)} MiB`);
+      await fs.rm(t.project, { recursive: true, force: true });
+    }
+    results.compressions.push(v);
+  }
+  CFG.squashfs = primary;
+}
+
 /** The seed corpus scenarios (sections 1-5 and 9 of results.md). */
 async function seedScenarios() {
   corpus = await ensureCorpus(path.join(WORK, 'corpus'));
@@ -408,30 +439,6 @@ async function seedScenarios() {
   }
   const project = lastTool.project;
   const layersDir = path.join(project, 'layers');
-
-  // 1b. The same at fast compression, where the tool's own overhead shows.
-  results.compressions = [];
-  if (CFG.only.has('compressions')) {
-    const primary = CFG.squashfs;
-    for (const squashfs of CFG.compressions) {
-      CFG.squashfs = squashfs;
-      const label = `${squashfs.compression}${squashfs.level !== undefined ? ` ${squashfs.level}` : ''}`;
-      const v = { squashfs, label, hand: [], tool: [] };
-      for (let i = 0; i < CFG.repeats; i++) {
-        log(`cold at ${label} ${i + 1}/${CFG.repeats}: hand-made script`);
-        const h = await handRun(`${label.replace(' ', '')}-${i}`, toolInfo, false);
-        v.hand.push({ seconds: h.seconds, phases: h.phases, sizes: h.sizes });
-        log(`  hand: ${h.seconds.toFixed(1)} s`);
-        log(`cold at ${label} ${i + 1}/${CFG.repeats}: sqsh-layers build`);
-        const t = await coldToolRun(`${label.replace(' ', '')}-${i}`);
-        v.tool.push({ seconds: t.seconds, rssKiB: t.probe?.maxRssKiB, timeline: t.timeline, sizes: t.sizes });
-        log(`  tool: ${t.seconds.toFixed(1)} s, peak RSS ${(t.probe?.maxRssKiB / 1024).toFixed(0)} MiB`);
-        await fs.rm(t.project, { recursive: true, force: true });
-      }
-      results.compressions.push(v);
-    }
-    CFG.squashfs = primary;
-  }
 
   // 2. Same tree? The hand-made stack and the tool's stack, compared by checksum.
   log('comparing the hand-made and the tool stacks');
@@ -575,7 +582,7 @@ try {
   // The raw results too, so the scale section can be written again from several runs (report-scale.mjs).
   await fs.writeFile(path.join(WORK, `results-${RUN_ID}.json`), JSON.stringify(results, null, 1));
   const file = process.env.BENCH_RESULTS || path.join(HERE, 'results.md');
-  const summary = results.corpus ? await writeResults(file, results) : '';
+  const summary = results.cold ? await writeResults(file, results) : '';
   process.stdout.write(summary + (await writeScaleResults(file, results)));
 } catch (err) {
   exitCode = aborted === 'SIGTERM' ? 143 : aborted ? 130 : 1;

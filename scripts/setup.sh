@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # debian-archive-keyring: debootstrap of the example's Debian base checks signatures with it (on Ubuntu too).
-# gcc, libc6-dev: the native helpers dist/enter-root.so and dist/mounter (native/*.c).
+# gcc, libc6-dev: the native helpers dist/enter-root.so, dist/mounter and dist/tree-ops (native/*.c).
 # qemu-system-x86, cpio, kmod (depmod): `boot` (busybox-static and e2fsprogs too: its initramfs and disks).
 # docker-registry, skopeo, apache2-utils (htpasswd), openssl: the registry tests' real registry,
 # its second client, its Basic auth and its token server's certificate.
@@ -37,7 +37,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 if [ ! -f dist/enter-root.so ] || [ native/enter-root.c -nt dist/enter-root.so ] ||
-  [ ! -f dist/mounter ] || [ native/mounter.c -nt dist/mounter ]; then
+  [ ! -f dist/mounter ] || [ native/mounter.c -nt dist/mounter ] ||
+  [ ! -f dist/tree-ops ] || [ native/tree-ops.c -nt dist/tree-ops ]; then
   echo "setup: compiling the native helpers" >&2
   sh scripts/build-native.sh
 fi

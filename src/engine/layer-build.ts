@@ -3,14 +3,14 @@
 // with the portable options, the steps in order, then the upper finalized and packed. Every
 // mount of its own is undone on success, failure and interrupt (Scope).
 
-import { type BigIntStats, lstatSync, lutimesSync, promises as fs } from 'node:fs';
-import path from 'node:path';
-import { bytesOf, readNamesSync } from '../layer/byte-path.js';
-import { breather, checkInterrupted } from '../process/interrupt.js';
+import { lstatSync, lutimesSync, promises as fs } from 'node:fs';
+import { bytesOf } from '../layer/byte-path.js';
+import { breather } from '../process/interrupt.js';
 import { boundHeapGrowth } from '../process/memory.js';
 import { removeTreeOnWorker } from '../process/file-workers.js';
 import { finalizeUpper, type FinalizeStats, packedSeconds } from '../layer/finalize.js';
 import { pack } from '../layer/pack.js';
+import { settleTree } from '../layer/tree-ops.js';
 import { Scope } from '../mount/ops.js';
 import { explainFailure, FailureError, failureOf } from '../failure.js';
 import type { Recipe, Step } from '../recipe/types.js';
@@ -122,30 +122,22 @@ const NS = 1_000_000_000n;
  * need it) the mtime its pack will record: whole seconds (floor), clamped to `epoch`
  * (SOURCE_DATE_EPOCH or the content's), as squashfs's unsigned 32 bits hold it; atimes stay.
  * mksquashfs does the same to what it reads, so packing the settled tree gives the same bytes.
+ * The whole tree is walked by the tree helper (tree-ops.ts): a child building ahead waits for it.
  */
 async function settleTimes(upper: string, epoch: number | undefined, only: string[] | undefined, signal: AbortSignal): Promise<void> {
-  const pause = breather(signal);
-  const settle = (p: string, st: BigIntStats) => {
-    const sec = packedSeconds(st.mtimeNs, epoch);
-    if (sec * NS !== st.mtimeNs) lutimesSync(bytesOf(p), new Date(Number(st.atimeNs / 1_000_000n)), Number(sec));
-  };
-  if (only) {
-    // The few entries finalize found unsettled (those pruned since are gone).
-    for (const p of only) {
-      await pause();
-      const st = lstatSync(bytesOf(p), { bigint: true, throwIfNoEntry: false });
-      if (st) settle(p, st);
-    }
+  if (!only) {
+    await settleTree(upper, epoch, signal);
     return;
   }
-  const visit = async (p: string, isDir: boolean) => {
+  // The few entries finalize found unsettled (those pruned since are gone).
+  const pause = breather(signal);
+  for (const p of only) {
     await pause();
-    settle(p, lstatSync(bytesOf(p), { bigint: true }));
-    if (!isDir) return;
-    checkInterrupted(signal);
-    for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
-  };
-  await visit(upper, true);
+    const st = lstatSync(bytesOf(p), { bigint: true, throwIfNoEntry: false });
+    if (!st) continue;
+    const sec = packedSeconds(st.mtimeNs, epoch);
+    if (sec * NS !== st.mtimeNs) lutimesSync(bytesOf(p), new Date(Number(st.atimeNs / 1_000_000n)), Number(sec));
+  }
 }
 
 /** The layer's mounts, up: where the steps work. */

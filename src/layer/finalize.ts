@@ -75,7 +75,6 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
       lowerView: f.lowerView,
       onlyDirs: f.pruneIdentical ? undefined : f.touchedDirs,
       sourceDateEpoch,
-      runner: f.runner,
       signal: f.signal,
     });
   }

@@ -1,14 +1,13 @@
 // Reading files on worker threads, so the work uses every core and never holds up the event
 // loop: sha256 of big files (inputs, fresh blobs), byte-for-byte comparison of file pairs
-// (prune-identical, where reading a lower file means decompressing squashfs) and removing
-// trees (a staged image of 100k entries: node's own recursive rm holds every path at once). Each worker
-// reads with plain system calls into buffers it reuses, so memory stays flat. Comparisons are
-// handed over in batches: one message per file pair would cost more than a small file's read.
-// Pruning hands over whole entries (leafOnWorker): their metadata, content and xattrs.
+// (inspect, where reading a file of a layer means decompressing squashfs) and removing trees
+// (a staged image of 100k entries: node's own recursive rm holds every path at once). Each
+// worker reads with plain system calls into buffers it reuses, so memory stays flat.
+// Comparisons are handed over in batches: one message per file pair would cost more than a
+// small file's read. (prune-identical walks in the tree helper: layer/tree-ops.ts.)
 // The workers start on first use and never keep the process alive while idle; an abort makes
 // a worker give up at its next chunk.
 
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { workerThreads } from './lazy-builtins.js';
@@ -16,7 +15,7 @@ import { workerThreads } from './lazy-builtins.js';
 /** The worker, as source (eval): the same code runs from dist/ and from the TypeScript sources. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, readSync, closeSync, lstatSync, readlinkSync, unlinkSync, readdirSync, rmdirSync } = require('node:fs');
+const { openSync, readSync, closeSync, lstatSync, unlinkSync, readdirSync, rmdirSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const CHUNK = 1 << 20;
 const bufA = Buffer.allocUnsafe(CHUNK);
@@ -70,74 +69,6 @@ function equal(a, b, size, stop) {
     closeSync(fa);
   }
 }
-// A non-directory entry of the upper against its lower counterpart, the way layer/prune.ts
-// decides it (it gives only names of UTF-8 text here: the xattr library takes strings).
-let xattr;
-const isPrivate = (n) => n.startsWith('trusted.overlay.');
-const osError = (err, n) => String(err.message).trimEnd().endsWith('(os error ' + n + ')');
-const OVERLAY_MEANING = new Set(['trusted.overlay.redirect', 'trusted.overlay.metacopy']);
-const isWhiteout = (st) => st.isCharacterDevice() && st.rdev === 0;
-const names = (p) => {
-  try {
-    return xattr.listAttributesSync(p);
-  } catch (err) {
-    if (osError(err, 95)) return [];
-    throw new Error('listing the xattrs of ' + p + ': ' + err.message);
-  }
-};
-// name=hex of each portable xattr, by name; one removed since it was listed (from another
-// name of a hardlink) or without a value counts as absent, as in layer/native-xattrs.ts.
-const values = (p, list) => {
-  const out = [];
-  for (const n of list.filter((x) => !isPrivate(x)).sort()) {
-    let v;
-    try {
-      v = xattr.getAttributeSync(p, n);
-    } catch (err) {
-      if (osError(err, 61)) continue;
-      throw new Error('reading xattr ' + n + ' of ' + p + ': ' + err.message);
-    }
-    if (v !== null) out.push(n + '=' + v.toString('hex'));
-  }
-  return out.join(String.fromCharCode(0));
-};
-function sameXattrs(upper, lower) {
-  const u = names(upper);
-  if (u.some((n) => OVERLAY_MEANING.has(n))) return false;
-  const l = names(lower);
-  const portable = (list) => list.filter((n) => !isPrivate(n));
-  if (portable(u).length === 0 && portable(l).length === 0) return true;
-  return values(upper, u) === values(lower, l);
-}
-function leaf(j, stop) {
-  check(stop);
-  xattr ??= require(workerData.xattr);
-  const st = lstatSync(j.upper);
-  const out = { whiteout: isWhiteout(st), nlink: st.nlink, id: st.dev + ':' + st.ino, size: st.size, lowerId: undefined, removed: false };
-  if (out.whiteout) return out;
-  let lower;
-  try {
-    lower = lstatSync(j.lower);
-  } catch {
-    return out;
-  }
-  const mtime = Math.floor(st.mtimeMs / 1000);
-  const packed = j.epoch !== null && mtime > j.epoch ? j.epoch : mtime;
-  const sameMeta =
-    st.mode === lower.mode && st.uid === lower.uid && st.gid === lower.gid && packed === Math.floor(lower.mtimeMs / 1000) &&
-    (st.isDirectory() || st.size === lower.size) && ((!st.isCharacterDevice() && !st.isBlockDevice()) || st.rdev === lower.rdev) && !isWhiteout(lower);
-  if (!sameMeta) return out;
-  const sameContent = st.isSymbolicLink()
-    ? readlinkSync(j.upper, { encoding: 'buffer' }).equals(readlinkSync(j.lower, { encoding: 'buffer' }))
-    : !st.isFile() || st.size === 0 || equal(j.upper, j.lower, st.size, stop);
-  if (!sameContent || !sameXattrs(j.upper, j.lower)) return out;
-  out.lowerId = lower.dev + ':' + lower.ino;
-  if (st.nlink === 1) {
-    unlinkSync(j.upper);
-    out.removed = true;
-  }
-  return out;
-}
 // Removes the tree at \`p\` (bytes) the way rm -rf --one-file-system does: a symlink is removed,
 // never followed; a directory on another filesystem (a mount point) is refused. The type
 // readdir gives is not trusted (a crafted squashfs can call a symlink a directory): every
@@ -187,14 +118,11 @@ function rmtree(p, stop) {
   return true;
 }
 const failure = (err) => ({ message: err.message, code: err.code, errno: err.errno, syscall: err.syscall });
-// Files of one directory, each decided as leaf does.
-const leaves = (j, stop) => j.names.map((n) => leaf({ upper: j.upper + '/' + n, lower: j.lower + '/' + n, epoch: j.epoch }, stop));
 parentPort.on('message', ({ jobs, stops }) => {
   const out = jobs.map((j) => {
     // The job's own flag: set when what it was asked for is aborted.
     const stop = new Int32Array(stops.buffer, j.cell * 4, 1);
     try {
-      if (j.op === 'leaves') return { value: leaves(j, stop) };
       if (j.op === 'rmtree') return { value: rmtree(j.path, stop) };
       return j.op === 'hash' ? { value: hash(j.file, stop) } : { value: equal(j.a, j.b, j.size, stop) };
     } catch (err) {
@@ -208,21 +136,20 @@ parentPort.on('message', ({ jobs, stops }) => {
 type Op =
   | { op: 'hash'; file: Uint8Array }
   | { op: 'rmtree'; path: Uint8Array }
-  | { op: 'equal'; a: Uint8Array; b: Uint8Array; size: number }
-  | { op: 'leaves'; upper: string; lower: string; names: string[]; epoch: number | null };
+  | { op: 'equal'; a: Uint8Array; b: Uint8Array; size: number };
 interface WireError {
   message: string;
   code?: string;
   errno?: number;
   syscall?: string;
 }
-type Result = { value: string | boolean | LeafResult[] } | { error: WireError };
+type Result = { value: string | boolean } | { error: WireError };
 
 interface Job {
   op: Op;
   /** Its signal's cell in FilePool.stops (0: never stopped). */
   cell: number;
-  resolve: (value: string | boolean | LeafResult[]) => void;
+  resolve: (value: string | boolean) => void;
   reject: (err: Error) => void;
   signal?: AbortSignal;
   done: boolean;
@@ -239,14 +166,14 @@ const SIZE = Math.max(1, Math.min(2, cpus().length));
 const BATCH = 64;
 /**
  * Batches a worker holds at once: while this thread takes in one batch's answers and hands
- * out more work, the worker goes on with the next instead of waiting (with one, the workers
- * of a prune of small files sat idle 40% of the time).
+ * out more work, the worker goes on with the next instead of waiting (with one, workers
+ * comparing small files sat idle 40% of the time).
  */
 const IN_FLIGHT = 2;
 /**
  * Stop flags shared with the workers, one per signal with jobs in flight (taken in turn; 0 is
  * never set): an aborted signal stops its own jobs, not others batched with them (a layer's
- * work dropped mid-build while another layer prunes).
+ * work dropped mid-build while another layer hashes its blob).
  */
 const STOP_CELLS = 64;
 
@@ -261,9 +188,9 @@ class FilePool {
   private readonly stops = new Int32Array(new SharedArrayBuffer(4 * STOP_CELLS));
   private nextCell = 1;
 
-  run(op: Op, signal?: AbortSignal): Promise<string | boolean | LeafResult[]> {
+  run(op: Op, signal?: AbortSignal): Promise<string | boolean> {
     signal?.throwIfAborted();
-    return new Promise<string | boolean | LeafResult[]>((resolve, reject) => {
+    return new Promise<string | boolean>((resolve, reject) => {
       const job: Job = { op, cell: 0, resolve, reject, signal, done: false };
       if (signal) {
         const w = this.watch(signal);
@@ -307,16 +234,9 @@ class FilePool {
       if (!slot && this.slots.length < SIZE) slot = this.spawn();
       if (!slot && !long) slot = this.slots.find((s) => s.batches.length < IN_FLIGHT && !s.batches.some((b) => isLong(b[0]!)));
       if (!slot) return;
-      // Files to look at in a batch (a directory's files count one each).
-      const weight = (j: Job) => (j.op.op === 'leaves' ? j.op.names.length : 1);
-      const queued = this.queue.reduce((n, j) => n + weight(j), 0);
-      const take = long ? 1 : Math.min(BATCH, Math.ceil(queued / SIZE));
+      const take = long ? 1 : Math.min(BATCH, Math.ceil(this.queue.length / SIZE));
       const batch: Job[] = [];
-      let taken = 0;
-      while (taken < take && this.queue.length > 0 && (batch.length === 0 || !isLong(this.queue[0]!))) {
-        taken += weight(this.queue[0]!);
-        batch.push(this.queue.shift()!);
-      }
+      while (batch.length < take && this.queue.length > 0 && (batch.length === 0 || !isLong(this.queue[0]!))) batch.push(this.queue.shift()!);
       slot.batches.push(batch);
       slot.worker.ref();
       slot.worker.postMessage({ jobs: batch.map((j) => ({ ...j.op, cell: j.cell })), stops: this.stops });
@@ -324,10 +244,8 @@ class FilePool {
   }
 
   private spawn(): Slot {
-    // The xattr library by its own path: eval'd code would look for it from the working directory.
     const worker = new (workerThreads().Worker)(WORKER_SOURCE, {
       eval: true,
-      workerData: { xattr: createRequire(import.meta.url).resolve('@napi-rs/xattr') },
       // Its garbage is short-lived (a directory's entries): a small young generation keeps a
       // long walk's memory flat instead of growing it to V8's 48 MB.
       resourceLimits: { maxYoungGenerationSizeMb: 3 },
@@ -384,33 +302,6 @@ export async function hashOnWorker(file: Buffer, signal?: AbortSignal): Promise<
  */
 export async function removeTreeOnWorker(file: string | Buffer, signal?: AbortSignal): Promise<void> {
   await thePool().run({ op: 'rmtree', path: new Uint8Array(Buffer.from(file)) }, signal);
-}
-
-/** What a file thread found out about a non-directory entry of an upper dir (leafOnWorker). */
-export interface LeafResult {
-  /** A whiteout (never pruned). */
-  whiteout: boolean;
-  nlink: number;
-  /** dev:ino of the upper entry. */
-  id: string;
-  size: number;
-  /** dev:ino of the lower counterpart when the entry is identical to it. */
-  lowerId: string | undefined;
-  /** Whether it was identical with one link, and so removed. */
-  removed: boolean;
-}
-
-/**
- * Decides non-directory entries `names` of the upper dir `upper` (names of UTF-8 text)
- * against their counterparts in `lower` on a file thread, the way layer/prune.ts would here:
- * the same type, mode, owner, packed mtime (whole seconds, clamped to `epoch`), size, device
- * number, content or link target, and xattrs (overlay-private ones aside; a redirect or
- * metacopy never). An identical entry with one link is removed there and then. All of it is
- * system calls: on two threads, a walk of thousands of small files takes half the time; a
- * directory's files go at once (one message, the paths' common part once).
- */
-export async function leavesOnWorker(upper: string, lower: string, names: string[], epoch: number | undefined, signal?: AbortSignal): Promise<LeafResult[]> {
-  return (await thePool().run({ op: 'leaves', upper, lower, names, epoch: epoch ?? null }, signal)) as LeafResult[];
 }
 
 /** Whether two files (named by these bytes), both `size` bytes long when looked at, hold the same bytes. */

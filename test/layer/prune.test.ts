@@ -7,8 +7,8 @@ import { Runner } from '../../src/process/run.js';
 import { requireTools } from '../support/tools.js';
 import { tempDir, writeFiles } from '../support/project.js';
 
-// pruneIdentical compares xattrs through getfattr; the fixtures set some with setfattr.
-beforeAll(() => requireTools({ getfattr: 'attr', setfattr: 'attr', xargs: 'findutils' }));
+// The fixtures set xattrs with setfattr (pruneIdentical itself reads them in the tree helper).
+beforeAll(() => requireTools({ setfattr: 'attr', xargs: 'findutils' }));
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -57,7 +57,6 @@ async function prune(f: { upper: string; lower: string }, sourceDateEpoch?: numb
     upper: f.upper,
     lowerView: f.lower,
     sourceDateEpoch,
-    runner,
     signal: new AbortController().signal,
   });
 }
@@ -111,7 +110,7 @@ describe('pruneIdentical and hardlinks', () => {
     };
     await setup(lower);
     await setup(upper);
-    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, runner, signal: new AbortController().signal });
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, signal: new AbortController().signal });
     expect(await listing(upper)).toEqual([
       `partial ${T0}`,
       `partial/a ${T0}`,
@@ -141,7 +140,7 @@ describe('pruneIdentical and lower symlinks', () => {
     await fs.utimes(path.join(upper, 'etc/shadow'), T0, T0);
     await fs.utimes(path.join(host, 'shadow'), T0, T0);
     await fs.chmod(path.join(upper, 'etc/shadow'), (await fs.stat(path.join(host, 'shadow'))).mode);
-    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, runner, signal: new AbortController().signal });
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, signal: new AbortController().signal });
     // A right guess is not pruned: whether it was gone would tell what the host file holds.
     expect(stats).toEqual({ files: 0, dirs: 0, bytes: 0 });
     expect(await fs.readFile(path.join(upper, 'etc/shadow'), 'utf8')).toBe('root:guess\n');
@@ -180,7 +179,7 @@ describe('pruneIdentical content comparison', () => {
       for (const [rel, data] of Object.entries(files(root))) await fs.writeFile(path.join(root, rel), data);
       for (const rel of [...Object.keys(files(root)), 'd', '.']) await fs.utimes(path.join(root, rel), T0, T0);
     }
-    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, runner, signal: new AbortController().signal });
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, signal: new AbortController().signal });
     expect(await listing(upper)).toEqual([`d ${T0}`, `d/big-diff ${T0}`, `d/edge-diff ${T0}`, `d/past-edge-diff ${T0}`, `d/small-diff ${T0}`]);
     expect(stats).toEqual({ files: 5, dirs: 0, bytes: 12 + 128 * 1024 + big.length + 64 * 1024 });
   });
@@ -269,5 +268,83 @@ describe('pruneIdentical on names that are not UTF-8', () => {
     expect(await byteListing(upper)).toEqual(['u', 'u/link-changed', 'u/xattr-\\xe9', 'u/\\xff\\xfe-dir', 'u/\\xff\\xfe-dir/file']);
     // Three files of 5 bytes and a link of 2 went, and the directory they left empty.
     expect(stats).toEqual({ files: 4, dirs: 1, bytes: 3 * 5 + 2 });
+  });
+});
+
+describe('pruneIdentical limited to directories (prune-identical off)', () => {
+  it('looks only at the directories named and their ancestors, and at no file', async () => {
+    const dir = tempDir('prune-scope');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    for (const root of [lower, upper]) {
+      for (const d of ['a/touched', 'a/other', 'b/touched']) await fs.mkdir(path.join(root, d), { recursive: true });
+      await fs.writeFile(path.join(root, 'a/same'), 'same\n');
+      await setTimes(root, ['a/same', 'a/touched', 'a/other', 'b/touched', 'a', 'b', '.'], T0);
+    }
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, onlyDirs: new Set(['/a/touched', '/b/touched']), signal: new AbortController().signal });
+    // a/touched and b/touched went, and b with them; a keeps a file (never looked at) and a
+    // directory outside the scope.
+    expect(await listing(upper)).toEqual([`a ${T0}`, `a/other ${T0}`, `a/same ${T0}`]);
+    expect(stats).toEqual({ files: 0, dirs: 3, bytes: 0 });
+  });
+});
+
+describe('pruneIdentical and opaque directories', () => {
+  it.runIf(process.getuid?.() === 0)('keeps an opaque directory with everything in it, identical or not', async () => {
+    const dir = tempDir('prune-opaque');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    for (const root of [lower, upper]) {
+      await writeFiles(root, { 'o/same': 'same\n', 'o/sub/same': 'same\n', 'p/same': 'same\n' });
+      await setTimes(root, ['o/same', 'o/sub/same', 'o/sub', 'p/same', 'o', 'p', '.'], T0);
+    }
+    await runner.run(['setfattr', '-n', 'trusted.overlay.opaque', '-v', 'y', path.join(upper, 'o')]);
+    const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, signal: new AbortController().signal });
+    expect(await listing(upper)).toEqual([`o ${T0}`, `o/same ${T0}`, `o/sub ${T0}`, `o/sub/same ${T0}`]);
+    expect(stats).toEqual({ files: 1, dirs: 1, bytes: 5 });
+  });
+});
+
+describe('pruneIdentical failing and interrupted', () => {
+  it('names the path it could not walk, byte-exact; the next prune works', async () => {
+    const dir = tempDir('prune-fail');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    await fs.mkdir(lower);
+    const missing = path.join(dir, nameOf(Buffer.from('gone-\xff', 'latin1')));
+    await expect(pruneIdentical({ upper: missing, lowerView: lower, sourceDateEpoch: undefined, signal: new AbortController().signal })).rejects.toThrow(
+      `open ${shownPath(missing)}: No such file or directory`,
+    );
+    const f = await fixture(T0);
+    expect(await prune(f)).toEqual({ files: 2, dirs: 2, bytes: 7 });
+  });
+
+  it('stops at once when interrupted, as an interrupt; the next prune works', async () => {
+    const dir = tempDir('prune-abort');
+    dirs.push(dir);
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    // Identical sparse files: gigabytes to compare that take no room.
+    for (const root of [lower, upper]) {
+      await fs.mkdir(root);
+      for (let i = 0; i < 16; i++) {
+        const file = path.join(root, `big-${i}`);
+        await fs.writeFile(file, '');
+        await fs.truncate(file, 2 * 2 ** 30);
+        await fs.utimes(file, T0, T0);
+      }
+    }
+    const ac = new AbortController();
+    const pruning = pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, signal: ac.signal });
+    setTimeout(() => ac.abort('SIGINT'), 100);
+    await expect(pruning).rejects.toMatchObject({ failure: { reason: 'interrupted', signal: 'SIGINT' } });
+    // It stopped: comparing all 32 GiB takes seconds, and the files it had not reached stay.
+    // (Let a helper that was not stopped go on a little, to be seen removing them.)
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await fs.readdir(upper)).length).toBeGreaterThan(8);
+    const f = await fixture(T0);
+    expect(await prune(f)).toEqual({ files: 2, dirs: 2, bytes: 7 });
   });
 });

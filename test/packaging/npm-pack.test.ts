@@ -40,6 +40,8 @@ describe('npm packaging', () => {
     expect(listed).toContain('dist/bundle/cli.cjs');
     expect(listed.filter((f) => /^dist\/bundle\/cli\.cjs\.[0-9a-f]{16}\.v8-cache$/.test(f))).toHaveLength(1);
     expect(listed).toContain('dist/enter-root.so');
+    expect(listed).toContain('dist/mounter');
+    expect(listed).toContain('dist/tree-ops');
     expect(listed).toContain('dist/registry/repository.js');
     expect(listed.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
 
