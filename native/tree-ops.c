@@ -314,7 +314,8 @@ struct pending {
 
 struct prune {
     struct epoch epoch;
-    /* In-root paths of the scope, sorted; NULL: no scope. */
+    /* Whether pruning is limited to the scope: its in-root paths, sorted (maybe none). */
+    int scoped;
     char **scope;
     size_t scope_count;
     size_t root_len;
@@ -403,7 +404,7 @@ static enum fate leaf(struct files_job *j, const char *name, struct buffers *b) 
 static struct buffers *buffers;
 
 static int in_scope(struct prune *w, const char *rel) {
-    return bsearch(&rel, w->scope, w->scope_count, sizeof *w->scope, cmp_str) != NULL;
+    return w->scope_count > 0 && bsearch(&rel, w->scope, w->scope_count, sizeof *w->scope, cmp_str) != NULL;
 }
 
 struct entry {
@@ -506,7 +507,7 @@ static enum fate scan_dir(struct prune *w, int pdu, const char *name, int du, in
     for (size_t i = 0; i < count && !failed; i++) {
         if (entries[i].dir) continue;
         /* Under a scope, only directories are pruned. */
-        enum fate f = w->scope ? KEPT : leaf(&job, entries[i].name, buffers);
+        enum fate f = w->scoped ? KEPT : leaf(&job, entries[i].name, buffers);
         if (f == GONE) removed_some = 1;
         else if (f == PENDING) waits = 1;
         else if (f == KEPT) keeps_others = 1;
@@ -520,7 +521,7 @@ static enum fate scan_dir(struct prune *w, int pdu, const char *name, int du, in
         enum fate f = KEPT;
         if (!join(cu, udir, child) || !join(cl, ldir, child)) break;
         /* Outside the scope: a child that keeps its directory, never pruned itself. */
-        if (w->scope && !in_scope(w, cu + w->root_len)) {
+        if (w->scoped && !in_scope(w, cu + w->root_len)) {
             keeps_others = 1;
             continue;
         }
@@ -652,14 +653,14 @@ static int parse_epoch(const char *text, struct epoch *e) {
 }
 
 static void prune_request(char **field, size_t scope_count, char **scope) {
-    struct prune w = {.scope = strcmp(field[4], "none") == 0 ? NULL : scope, .scope_count = scope_count};
+    struct prune w = {.scoped = strcmp(field[4], "none") != 0, .scope = scope, .scope_count = scope_count};
     const char *upper = field[1], *lower = field[2];
     w.root_len = strlen(upper);
     if (!parse_epoch(field[3], &w.epoch)) {
         fail_text("bad epoch %s", field[3]);
         return;
     }
-    if (w.scope) qsort(w.scope, w.scope_count, sizeof *w.scope, cmp_str);
+    if (w.scope_count > 0) qsort(w.scope, w.scope_count, sizeof *w.scope, cmp_str);
     int du = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (du < 0) {
         fail(errno, "open", upper, NULL);

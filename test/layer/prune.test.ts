@@ -288,6 +288,14 @@ describe('pruneIdentical limited to directories (prune-identical off)', () => {
     expect(await listing(upper)).toEqual([`a ${T0}`, `a/other ${T0}`, `a/same ${T0}`]);
     expect(stats).toEqual({ files: 0, dirs: 3, bytes: 0 });
   });
+
+  it('with only the root in the scope, prunes nothing', async () => {
+    const f = await fixture(T0);
+    const before = await listing(f.upper);
+    const stats = await pruneIdentical({ upper: f.upper, lowerView: f.lower, sourceDateEpoch: undefined, onlyDirs: new Set(['/']), signal: new AbortController().signal });
+    expect(stats).toEqual({ files: 0, dirs: 0, bytes: 0 });
+    expect(await listing(f.upper)).toEqual(before);
+  });
 });
 
 describe('pruneIdentical and opaque directories', () => {
