@@ -10,6 +10,9 @@
  *        -> "ok FILES DIRS BYTES"
  *   "S" upper epoch                              settle mtimes to what a pack records
  *        -> "ok ENTRIES"
+ *   "T" upper clock-since-ms                     the newest mtime the content brought
+ *        -> "ok NEWEST ENTRIES" then " -", or each unsettled entry's path in hex
+ *           (finalize.ts: newestTimeBefore says what these are)
  * or "error MESSAGE" (the message's bytes below 0x20 written as \xNN; other bytes as they
  * are: names are bytes). epoch: decimal seconds, or empty for none. SCOPE is "none", or the
  * count of the in-root paths that follow ("/etc/x", every ancestor listed too): prune then
@@ -755,6 +758,107 @@ static void settle_request(char **field) {
     if (settle_below(fd, field[1], e)) printf("ok %llu\n", settled_entries);
 }
 
+/* ---------------------------------------------------------------- content times */
+
+/* At most this many unsettled entries are listed (finalize.ts: UNSETTLED_LISTED). */
+#define UNSETTLED_LISTED 4096
+
+struct times {
+    long long clock_since_ms;
+    long long newest;
+    unsigned long long entries;
+    /* Entries whose mtime is not yet what the pack records; too_many once past the limit. */
+    char **unsettled;
+    size_t unsettled_count;
+    int too_many;
+};
+
+/* One entry of a content-times walk (finalize.ts: newestTimeBefore). */
+static void time_one(struct times *t, const struct stat *st, const char *path) {
+    t->entries++;
+    long long ns = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    /* Milliseconds as node's BigInt division gives them (towards zero). */
+    int before = ns / 1000000LL < t->clock_since_ms;
+    if (before && (long long)st->st_mtim.tv_sec > t->newest) t->newest = (long long)st->st_mtim.tv_sec;
+    int settled = before && st->st_mtim.tv_nsec == 0 && st->st_mtim.tv_sec >= 0 && (long long)st->st_mtim.tv_sec < 4294967296LL;
+    if (settled || t->too_many) return;
+    if (t->unsettled_count == UNSETTLED_LISTED) {
+        t->too_many = 1;
+        return;
+    }
+    t->unsettled[t->unsettled_count++] = xstrdup(path);
+}
+
+/* The entries below the directory fd (at path), depth first; owns fd. */
+static int times_below(struct times *t, int fd, const char *path) {
+    size_t count = 0;
+    struct entry *entries = read_entries(fd, path, &count);
+    int ok = entries != NULL;
+    char *child = xmalloc(PATH_CAP);
+    for (size_t i = 0; ok && i < count; i++) {
+        struct stat st;
+        if (fstatat(fd, entries[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            fail(errno, "lstat", path, entries[i].name);
+            ok = 0;
+            break;
+        }
+        if (!join(child, path, entries[i].name)) {
+            ok = 0;
+            break;
+        }
+        time_one(t, &st, child);
+        if (!S_ISDIR(st.st_mode)) continue;
+        int cfd = openat(fd, entries[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (cfd < 0) {
+            fail(errno, "open", path, entries[i].name);
+            ok = 0;
+        } else {
+            ok = times_below(t, cfd, child);
+        }
+    }
+    free(child);
+    if (entries) free_entries(entries, count);
+    close(fd);
+    return ok;
+}
+
+/* Lowercase hex of a path: the answer stays one line of ASCII whatever the bytes. */
+static void print_hex(const char *p) {
+    for (const unsigned char *c = (const unsigned char *)p; *c; c++) printf("%02x", *c);
+}
+
+/* "T" upper clock-since-ms: "ok NEWEST ENTRIES" then "-" (too many) or each unsettled path in hex. */
+static void times_request(char **field) {
+    struct times t = {.newest = 0};
+    char *end;
+    errno = 0;
+    t.clock_since_ms = strtoll(field[2], &end, 10);
+    if (errno != 0 || end == field[2] || *end != '\0') {
+        fail_text("bad time %s", field[2]);
+        return;
+    }
+    t.unsettled = xmalloc(UNSETTLED_LISTED * sizeof *t.unsettled);
+    struct stat st;
+    int fd = -1;
+    if (lstat(field[1], &st) != 0) fail(errno, "lstat", field[1], NULL);
+    else if ((fd = open(field[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) fail(errno, "open", field[1], NULL);
+    else {
+        time_one(&t, &st, field[1]);
+        if (times_below(&t, fd, field[1])) {
+            printf("ok %lld %llu", t.newest, t.entries);
+            if (t.too_many) fputs(" -", stdout);
+            else
+                for (size_t i = 0; i < t.unsettled_count; i++) {
+                    putchar(' ');
+                    print_hex(t.unsettled[i]);
+                }
+            putchar('\n');
+        }
+    }
+    for (size_t i = 0; i < t.unsettled_count; i++) free(t.unsettled[i]);
+    free(t.unsettled);
+}
+
 /* ---------------------------------------------------------------- requests */
 
 static int read_field(char **buf, size_t *cap) {
@@ -838,6 +942,13 @@ int main(void) {
                     return 2;
                 }
             settle_request(field);
+        } else if (strcmp(field[0], "T") == 0) {
+            for (int i = 1; i < 3; i++)
+                if (!read_field(&field[i], &cap[i])) {
+                    fputs("tree-ops: request cut short\n", stderr);
+                    return 2;
+                }
+            times_request(field);
         } else {
             fprintf(stderr, "tree-ops: unknown request %.20s\n", field[0]);
             return 2;

@@ -6,7 +6,7 @@
 // redirect or metacopy, so the refusal still sees it). A bottom layer made without `host`
 // steps is not walked for xattrs: nothing there could set trusted.* (layer-plan.ts).
 
-import { lstatSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { breather, checkInterrupted } from '../process/interrupt.js';
@@ -17,6 +17,7 @@ import { bytesOf, readNames, readNamesSync, shownPath } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
 import { removeXattrOf, xattrNamesOf, xattrsOf } from './native-xattrs.js';
+import { contentTimes } from './tree-ops.js';
 
 export interface FinalizeInput {
   upper: string;
@@ -58,11 +59,9 @@ export interface FinalizeStats {
 export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   const stats: FinalizeStats = { strippedXattrs: 0, excluded: 0, pruned: { files: 0, dirs: 0, bytes: 0 } };
   stats.excluded = await applyExclude(f.upper, f.exclude, f.signal);
-  /** Entries of the upper the longest walk visited. */
-  let walked = 0;
   if (f.clockSince !== undefined) {
-    const times = await newestTimeBefore(f.upper, f.clockSince, f.signal);
-    walked = times.entries;
+    // The newest time the inputs brought, and the entries not settled yet (tree-ops.ts).
+    const times = await contentTimes(f.upper, f.clockSince, f.signal);
     stats.contentEpoch = times.newest;
     // Pruning after it removes entries and puts back a kept directory's times as they were.
     stats.unsettled = times.unsettled;
@@ -83,42 +82,10 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
     const walk = await stripOverlayXattrs(f.upper, f.runner, f.signal);
     if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
     stats.strippedXattrs = walk.stripped;
-    walked = Math.max(walked, walk.entries);
+    // A long walk here leaves its garbage: collected now, not grown into.
+    if (walk.entries >= COLLECT_AFTER_ENTRIES) collectGarbage();
   }
-  if (walked >= COLLECT_AFTER_ENTRIES) collectGarbage();
   return stats;
-}
-
-/** At most this many unsettled entries are listed (FinalizeStats.unsettled). */
-const UNSETTLED_LISTED = 4096;
-
-/**
- * Whole seconds: the newest mtime in the upper older than `clockSince` (0 when none), i.e.
- * the newest time the inputs brought; and the entries whose mtime is not yet what the pack
- * will record (whole seconds, older than `clockSince` so at most that newest one, within
- * squashfs's unsigned 32 bits), while they are few. One sorted walk, metadata only.
- */
-async function newestTimeBefore(upper: string, clockSince: number, signal: AbortSignal): Promise<{ newest: number; unsettled: string[] | undefined; entries: number }> {
-  let newest = 0;
-  let entries = 0;
-  let unsettled: string[] | undefined = [];
-  const pause = breather(signal);
-  const visit = async (p: string, isDir: boolean) => {
-    await pause();
-    entries++;
-    const ns = lstatSync(bytesOf(p), { bigint: true }).mtimeNs;
-    const before = Number(ns / 1_000_000n) < clockSince;
-    if (before) newest = Math.max(newest, Number(floorSeconds(ns)));
-    if (unsettled && !(before && packedSeconds(ns, undefined) * NS === ns)) {
-      unsettled.push(p);
-      if (unsettled.length > UNSETTLED_LISTED) unsettled = undefined;
-    }
-    if (!isDir) return;
-    checkInterrupted(signal);
-    for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
-  };
-  await visit(upper, true);
-  return { newest, unsettled, entries };
 }
 
 const NS = 1_000_000_000n;

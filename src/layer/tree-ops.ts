@@ -1,5 +1,6 @@
 // The tree helper (native/tree-ops.c): the walks that touch every entry of an upper dir
-// (prune-identical, settling times for a child built ahead) made with plain system calls in a
+// (prune-identical, the content's times, settling times for a child built ahead) made with
+// plain system calls in a
 // process of their own. In node the same walk costs several times its system calls. One
 // helper serves the run, a request at a time; it is started on first use and ends when this
 // process does (its stdin closes, or its parent dies). An interrupted request kills it: the
@@ -148,4 +149,24 @@ export async function pruneTree(upper: string, lowerView: string, epoch: number 
  */
 export async function settleTree(upper: string, epoch: number | undefined, signal: AbortSignal): Promise<number> {
   return Number(await treeOps().ask(['S', bytesOf(upper), epochField(epoch)], signal));
+}
+
+/** What the content's times are (finalize.ts: newestTimeBefore). */
+export interface ContentTimes {
+  /** Whole seconds: the newest mtime older than the clock time given (0 when none). */
+  newest: number;
+  /** The entries whose mtime is not what the pack records; undefined when too many to list. */
+  unsettled: string[] | undefined;
+}
+
+/**
+ * One walk of `upper`, metadata only: the newest mtime from before `clockSince` (ms, the
+ * kernel's clock), and the entries whose mtime is not yet what the pack records (whole
+ * seconds, older than `clockSince`, within squashfs's unsigned 32 bits), while few.
+ */
+export async function contentTimes(upper: string, clockSince: number, signal: AbortSignal): Promise<ContentTimes> {
+  // An mtime's whole milliseconds are below clockSince exactly when they are below its ceiling.
+  const [newest, , ...rest] = (await treeOps().ask(['T', bytesOf(upper), String(Math.ceil(clockSince))], signal)).split(' ');
+  const unsettled = rest[0] === '-' ? undefined : rest.map((hex) => nameOf(Buffer.from(hex, 'hex')));
+  return { newest: Number(newest), unsettled };
 }

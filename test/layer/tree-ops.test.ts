@@ -1,12 +1,15 @@
-// The tree helper's settling of times (layer-build.ts: a parent's upper, before a child
-// builds on it): what a pack would record, whole seconds clamped to the epoch, in squashfs's
-// unsigned 32 bits; atimes and symlink targets untouched. (Its pruning: prune.test.ts.)
+// The tree helper's walks of times: the content's times (finalize.ts, a layer without
+// source-date-epoch), and settling them (layer-build.ts: a parent's upper, before a child
+// builds on it) to what a pack would record, whole seconds clamped to the epoch, in
+// squashfs's unsigned 32 bits; atimes and symlink targets untouched. (Its pruning:
+// prune.test.ts.)
 
 import { execFileSync } from 'node:child_process';
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { settleTree } from '../../src/layer/tree-ops.js';
+import { contentTimes, settleTree } from '../../src/layer/tree-ops.js';
+import { bytesOf, nameOf } from '../../src/layer/byte-path.js';
 import { tempDir, writeFiles } from '../support/project.js';
 
 const dirs: string[] = [];
@@ -69,5 +72,40 @@ describe('settleTree', () => {
     const dir = tempDir('settle-missing');
     dirs.push(dir);
     await expect(settleTree(path.join(dir, 'none'), EPOCH, new AbortController().signal)).rejects.toThrow(`lstat ${path.join(dir, 'none')}: No such file or directory`);
+  });
+});
+
+describe('contentTimes', () => {
+  it('finds the newest time from before the clock time, and lists what is not settled, byte-exact', async () => {
+    const dir = tempDir('times');
+    dirs.push(dir);
+    const root = path.join(dir, 'upper');
+    const odd = nameOf(Buffer.from('caf\xe9', 'latin1'));
+    await writeFiles(root, { 'd/whole': 'w', 'd/half': 'h', 'd/late': 'l', 'd/old': 'o' });
+    await fs.writeFile(bytesOf(path.join(root, 'd', odd)), 'x');
+    const since = (T0 + 1000) * 1000 + 0.5;
+    await fs.utimes(path.join(root, 'd/whole'), T0, T0 + 10);
+    await fs.utimes(path.join(root, 'd/half'), T0, T0 + 20.5);
+    // Made by the build's clock (after it): not the content's.
+    await fs.utimes(path.join(root, 'd/late'), T0, T0 + 1000.001);
+    execFileSync('touch', ['-m', '-d', '@-1', path.join(root, 'd/old')]);
+    await fs.utimes(bytesOf(path.join(root, 'd', odd)), T0, T0 + 30.5);
+    await fs.utimes(path.join(root, 'd'), T0, T0 + 40);
+    await fs.utimes(root, T0, T0 + 1000);
+
+    const t = await contentTimes(root, since, new AbortController().signal);
+    // The root's time is half a millisecond before the clock time; d/late's is after it.
+    expect(t.newest).toBe(T0 + 1000);
+    expect(t.unsettled?.sort()).toEqual([path.join(root, 'd', odd), path.join(root, 'd/half'), path.join(root, 'd/late'), path.join(root, 'd/old')].sort());
+  });
+
+  it('lists no more than 4096 unsettled entries', async () => {
+    const dir = tempDir('times-many');
+    dirs.push(dir);
+    const root = path.join(dir, 'upper');
+    await fs.mkdir(root);
+    for (let i = 0; i < 4097; i++) await fs.writeFile(path.join(root, `f${i}`), '');
+    const t = await contentTimes(root, 1000, new AbortController().signal);
+    expect(t).toEqual({ newest: 0, unsettled: undefined });
   });
 });
