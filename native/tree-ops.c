@@ -12,7 +12,10 @@
  *        -> "ok ENTRIES"
  *   "T" upper clock-since-ms                     the newest mtime the content brought
  *        -> "ok NEWEST ENTRIES" then " -", or each unsettled entry's path in hex
- *           (finalize.ts: newestTimeBefore says what these are)
+ *           (tree-ops.ts: contentTimes says what these are)
+ *   "X" upper                                    strip the overlay xattrs that are not portable
+ *        -> "ok STRIPPED ENTRIES" then the in-root path of each entry holding a redirect or
+ *           metacopy, in hex
  * or "error MESSAGE" (the message's bytes below 0x20 written as \xNN; other bytes as they
  * are: names are bytes). epoch: decimal seconds, or empty for none. SCOPE is "none", or the
  * count of the in-root paths that follow ("/etc/x", every ancestor listed too): prune then
@@ -46,7 +49,8 @@
 #define CHUNK (1 << 20)
 #define XLIST_MAX 65536
 #define XVALUE_MAX 65536
-#define PATH_CAP 8192
+/* Paths as the kernel takes them (the xattr calls take only paths). */
+#define PATH_CAP PATH_MAX
 #define OVERLAY_PREFIX "trusted.overlay."
 
 enum fate { KEPT, GONE, PENDING, FAILED };
@@ -90,14 +94,17 @@ static char *xstrdup(const char *s) {
     return memcpy(xmalloc(n), s, n);
 }
 
-/* "dir/name" into buf; false (and the request fails) when it does not fit. */
-static int join(char *buf, const char *dir, const char *name) {
+/* "dir/name" into buf; false when it is longer than a path can be. */
+static int fits(char *buf, const char *dir, const char *name) {
     int n = snprintf(buf, PATH_CAP, "%s/%s", dir, name);
-    if (n < 0 || n >= PATH_CAP) {
-        fail(ENAMETOOLONG, "path", dir, name);
-        return 0;
-    }
-    return 1;
+    return n >= 0 && n < PATH_CAP;
+}
+
+/* fits, or the request fails. */
+static int join(char *buf, const char *dir, const char *name) {
+    if (fits(buf, dir, name)) return 1;
+    fail(ENAMETOOLONG, "path", dir, name);
+    return 0;
 }
 
 static int is_whiteout(const struct stat *st) {
@@ -382,15 +389,17 @@ static enum fate leaf(struct files_job *j, const char *name, struct buffers *b) 
         else if (S_ISREG(st.st_mode) && st.st_size > 0) same = same_bytes(b, j->du, j->dl, j->udir, j->ldir, name, st.st_size);
         if (same < 0) return FAILED;
         if (same) {
-            if (!join(b->path_a, j->udir, name) || !join(b->path_b, j->ldir, name)) return FAILED;
+            /* An entry deeper than a path can reach is kept, as were those below it. */
+            if (!fits(b->path_a, j->udir, name) || !fits(b->path_b, j->ldir, name)) return KEPT;
             same = same_xattrs(b, b->path_a, b->path_b);
             if (same < 0) return FAILED;
         }
         identical = same;
     }
     if (st.st_nlink > 1) {
-        /* All names of an inode go, or none: decided once the walk has seen them all. */
-        if (!join(b->path_a, j->udir, name)) return FAILED;
+        /* All names of an inode go, or none: decided once the walk has seen them all (one
+         * not recorded here keeps its group). */
+        if (!fits(b->path_a, j->udir, name)) return KEPT;
         add_link(j->w, (struct linked){xstrdup(b->path_a), st.st_dev, st.st_ino, st.st_nlink, st.st_size, identical, lst.st_dev, lst.st_ino});
         return PENDING;
     }
@@ -489,16 +498,15 @@ static enum fate scan_dir(struct prune *w, int pdu, const char *name, int du, in
     enum fate result = FAILED;
     struct entry *entries = NULL;
     size_t count = 0;
-    char *ulist = xmalloc(XLIST_MAX);
     struct stat st;
     if (fstat(du, &st) != 0) {
         fail(errno, "lstat", udir, NULL);
         goto out;
     }
     /* An opaque directory is what the layer changes, with everything in it. */
-    ssize_t nu = list_names(udir, ulist);
+    ssize_t nu = list_names(udir, buffers->la);
     if (nu < 0) goto out;
-    if (has_name(ulist, nu, OVERLAY_PREFIX "opaque")) {
+    if (has_name(buffers->la, nu, OVERLAY_PREFIX "opaque")) {
         result = KEPT;
         goto out;
     }
@@ -522,9 +530,11 @@ static enum fate scan_dir(struct prune *w, int pdu, const char *name, int du, in
         if (!entries[i].dir) continue;
         const char *child = entries[i].name;
         enum fate f = KEPT;
-        if (!join(cu, udir, child) || !join(cl, ldir, child)) break;
-        /* Outside the scope: a child that keeps its directory, never pruned itself. */
-        if (w->scoped && !in_scope(w, cu + w->root_len)) {
+        /*
+         * Outside the scope, or deeper than a path can reach (the xattr calls take paths): a
+         * child that keeps its directory, never pruned itself.
+         */
+        if (!fits(cu, udir, child) || !fits(cl, ldir, child) || (w->scoped && !in_scope(w, cu + w->root_len))) {
             keeps_others = 1;
             continue;
         }
@@ -533,6 +543,10 @@ static enum fate scan_dir(struct prune *w, int pdu, const char *name, int du, in
          * anywhere on the host), nothing is compared: O_NOFOLLOW refuses to go through it.
          */
         int cdl = openat(dl, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (cdl < 0 && errno != ENOENT && errno != ENOTDIR && errno != ELOOP) {
+            fail(errno, "open", ldir, child);
+            break;
+        }
         if (cdl >= 0) {
             int cdu = openat(du, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (cdu < 0) {
@@ -590,7 +604,6 @@ static enum fate scan_dir(struct prune *w, int pdu, const char *name, int du, in
     result = KEPT;
 out:
     if (entries) free_entries(entries, count);
-    free(ulist);
     close(du);
     close(dl);
     return result;
@@ -656,25 +669,30 @@ static int parse_epoch(const char *text, struct epoch *e) {
 }
 
 static void prune_request(char **field, size_t scope_count, char **scope) {
-    struct prune w = {.scoped = strcmp(field[4], "none") != 0, .scope = scope, .scope_count = scope_count};
+    /* Sorted through a copy of the pointers: the buffers stay with their sizes (main). */
+    struct prune w = {.scoped = strcmp(field[4], "none") != 0, .scope = xmalloc(scope_count * sizeof *scope), .scope_count = scope_count};
+    if (scope_count > 0) memcpy(w.scope, scope, scope_count * sizeof *scope);
     const char *upper = field[1], *lower = field[2];
     w.root_len = strlen(upper);
     if (!parse_epoch(field[3], &w.epoch)) {
         fail_text("bad epoch %s", field[3]);
+        free(w.scope);
         return;
     }
     if (w.scope_count > 0) qsort(w.scope, w.scope_count, sizeof *w.scope, cmp_str);
     int du = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (du < 0) {
         fail(errno, "open", upper, NULL);
+        free(w.scope);
         return;
     }
-    /* A lower view that is no directory shows nothing to prune against. */
+    /* A lower view that is no directory (not even there is an error) shows nothing to prune against. */
     int dl = open(lower, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dl < 0) {
         close(du);
-        if (errno != ENOTDIR && errno != ENOENT && errno != ELOOP) fail(errno, "open", lower, NULL);
+        if (errno != ENOTDIR && errno != ELOOP) fail(errno, "open", lower, NULL);
         else printf("ok 0 0 0\n");
+        free(w.scope);
         return;
     }
     enum fate f = scan_dir(&w, -1, NULL, du, dl, upper, lower);
@@ -683,6 +701,7 @@ static void prune_request(char **field, size_t scope_count, char **scope) {
     for (size_t i = 0; i < w.pending_count; i++) free(w.pending[i].path);
     free(w.links);
     free(w.pending);
+    free(w.scope);
     if (!failed) printf("ok %llu %llu %llu\n", w.files, w.dirs, w.bytes);
 }
 
@@ -859,6 +878,106 @@ static void times_request(char **field) {
     free(t.unsettled);
 }
 
+/* ---------------------------------------------------------------- overlay xattrs */
+
+struct strip {
+    size_t root_len;
+    unsigned long long stripped, entries;
+    /* Entries holding a redirect or metacopy: their in-root paths. */
+    char **forbidden;
+    size_t forbidden_count, forbidden_cap;
+};
+
+/*
+ * The overlay xattrs of one entry (finalize.ts: stripOverlayXattrs): redirect and metacopy
+ * are noted, opaque=y stays, every other trusted.overlay.* goes. A name gone since it was
+ * listed (another name of a hardlink lost it) counts as not stripped.
+ */
+static int strip_one(struct strip *x, const char *path) {
+    x->entries++;
+    ssize_t n = list_names(path, buffers->la);
+    if (n < 0) return 0;
+    int noted = 0;
+    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buffers->la + i) + 1) {
+        const char *name = buffers->la + i;
+        if (!is_private(name)) continue;
+        if (strcmp(name, OVERLAY_PREFIX "redirect") == 0 || strcmp(name, OVERLAY_PREFIX "metacopy") == 0) {
+            if (noted) continue;
+            noted = 1;
+            if (x->forbidden_count == x->forbidden_cap) {
+                x->forbidden_cap = x->forbidden_cap ? x->forbidden_cap * 2 : 16;
+                char **m = realloc(x->forbidden, x->forbidden_cap * sizeof *m);
+                if (!m) {
+                    fputs("tree-ops: out of memory\n", stderr);
+                    exit(3);
+                }
+                x->forbidden = m;
+            }
+            const char *rel = path + x->root_len;
+            size_t len = strlen(rel);
+            char *shown = xmalloc(len + 2);
+            shown[0] = '/';
+            memcpy(shown + 1, rel[0] == '/' ? rel + 1 : rel, len + 1);
+            x->forbidden[x->forbidden_count++] = shown;
+            continue;
+        }
+        if (strcmp(name, OVERLAY_PREFIX "opaque") == 0) {
+            ssize_t v = value_of(path, name, buffers->va);
+            if (v == -1) return 0;
+            if (v == 1 && buffers->va[0] == 'y') continue;
+        }
+        if (lremovexattr(path, name) == 0) x->stripped++;
+        else if (errno != ENODATA) {
+            char what[XATTR_NAME_MAX + 32];
+            snprintf(what, sizeof what, "removing xattr %s of", name);
+            fail(errno, what, path, NULL);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The entries below the directory fd (at path), depth first; owns fd. */
+static int strip_below(struct strip *x, int fd, const char *path) {
+    size_t count = 0;
+    struct entry *entries = read_entries(fd, path, &count);
+    int ok = entries != NULL;
+    char *child = xmalloc(PATH_CAP);
+    for (size_t i = 0; ok && i < count; i++) {
+        ok = join(child, path, entries[i].name) && strip_one(x, child);
+        if (!ok || !entries[i].dir) continue;
+        int cfd = openat(fd, entries[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (cfd < 0) {
+            fail(errno, "open", path, entries[i].name);
+            ok = 0;
+        } else {
+            ok = strip_below(x, cfd, child);
+        }
+    }
+    free(child);
+    if (entries) free_entries(entries, count);
+    close(fd);
+    return ok;
+}
+
+/* "X" upper: "ok STRIPPED ENTRIES" then each forbidden entry's in-root path in hex. */
+static void strip_request(char **field) {
+    struct strip x = {.root_len = strlen(field[1])};
+    int fd = open(field[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) fail(errno, "open", field[1], NULL);
+    else if (!strip_one(&x, field[1])) close(fd);
+    else if (strip_below(&x, fd, field[1])) {
+        printf("ok %llu %llu", x.stripped, x.entries);
+        for (size_t i = 0; i < x.forbidden_count; i++) {
+            putchar(' ');
+            print_hex(x.forbidden[i]);
+        }
+        putchar('\n');
+    }
+    for (size_t i = 0; i < x.forbidden_count; i++) free(x.forbidden[i]);
+    free(x.forbidden);
+}
+
 /* ---------------------------------------------------------------- requests */
 
 static int read_field(char **buf, size_t *cap) {
@@ -879,7 +998,6 @@ static void print_error(void) {
 int main(void) {
     /* Ends with the process that started it, whatever the state of the pipes. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return 1;
-    if (getppid() == 1) return 1;
     /* Two descriptors per level of a deep tree are held while it is walked. */
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -949,6 +1067,12 @@ int main(void) {
                     return 2;
                 }
             times_request(field);
+        } else if (strcmp(field[0], "X") == 0) {
+            if (!read_field(&field[1], &cap[1])) {
+                fputs("tree-ops: request cut short\n", stderr);
+                return 2;
+            }
+            strip_request(field);
         } else {
             fprintf(stderr, "tree-ops: unknown request %.20s\n", field[0]);
             return 2;

@@ -9,15 +9,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureError } from '../failure.js';
-import { breather, checkInterrupted } from '../process/interrupt.js';
+import { checkInterrupted } from '../process/interrupt.js';
 import { removeTreeOnWorker } from '../process/file-workers.js';
-import { COLLECT_AFTER_ENTRIES, collectGarbage } from '../process/memory.js';
 import type { Runner } from '../process/run.js';
-import { bytesOf, readNames, readNamesSync, shownPath } from './byte-path.js';
+import { bytesOf, readNames } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
-import { removeXattrOf, xattrNamesOf, xattrsOf } from './native-xattrs.js';
-import { contentTimes } from './tree-ops.js';
+import { contentTimes, stripOverlayXattrs } from './tree-ops.js';
 
 export interface FinalizeInput {
   upper: string;
@@ -79,11 +77,9 @@ export async function finalizeUpper(f: FinalizeInput): Promise<FinalizeStats> {
   }
 
   if (f.stripXattrs) {
-    const walk = await stripOverlayXattrs(f.upper, f.runner, f.signal);
+    const walk = await stripOverlayXattrs(f.upper, f.signal);
     if (walk.forbidden.length > 0) throw new FailureError({ reason: 'not-portable', paths: walk.forbidden });
     stats.strippedXattrs = walk.stripped;
-    // A long walk here leaves its garbage: collected now, not grown into.
-    if (walk.entries >= COLLECT_AFTER_ENTRIES) collectGarbage();
   }
   return stats;
 }
@@ -101,46 +97,6 @@ export function packedSeconds(ns: bigint, epoch: number | undefined): bigint {
   let sec = floorSeconds(ns);
   if (epoch !== undefined && sec > BigInt(epoch)) sec = BigInt(epoch);
   return ((sec % 2n ** 32n) + 2n ** 32n) % 2n ** 32n;
-}
-
-interface XattrWalk {
-  stripped: number;
-  /** Entries visited. */
-  entries: number;
-  /** Entries holding redirect or metacopy (shown paths, in-root). */
-  forbidden: string[];
-}
-
-/**
- * One sorted walk of the upper, in process: strips the non-portable overlay xattrs (opaque=y
- * stays) and finds redirect/metacopy. Names first: only an opaque marker's value is read.
- * Memory holds one directory's names per level, whatever the number of entries.
- */
-async function stripOverlayXattrs(upper: string, runner: Runner, signal: AbortSignal): Promise<XattrWalk> {
-  const out: XattrWalk = { stripped: 0, entries: 0, forbidden: [] };
-  const pause = breather(signal);
-  const visit = async (p: string, isDir: boolean) => {
-    await pause();
-    out.entries++;
-    for (const name of await xattrNamesOf(runner, p)) {
-      if (!name.startsWith('trusted.overlay.')) continue;
-      if (name === 'trusted.overlay.redirect' || name === 'trusted.overlay.metacopy') {
-        out.forbidden.push(shownPath('/' + path.relative(upper, p)));
-      } else if (!(name === 'trusted.overlay.opaque' && hexIs((await xattrsOf(runner, p)).get(name), 'y'))) {
-        // Hardlinks share their xattrs: the first name of an inode strips them for all.
-        if (await removeXattrOf(runner, p, name)) out.stripped++;
-      }
-    }
-    if (!isDir) return;
-    checkInterrupted(signal);
-    for (const e of readNamesSync(p)) await visit(path.join(p, e.name), e.dir);
-  };
-  await visit(upper, true);
-  return out;
-}
-
-function hexIs(value: string | undefined, text: string): boolean {
-  return value === `0x${Buffer.from(text).toString('hex')}` || value === `"${text}"`;
 }
 
 /**

@@ -1,10 +1,9 @@
 // The tree helper (native/tree-ops.c): the walks that touch every entry of an upper dir
-// (prune-identical, the content's times, settling times for a child built ahead) made with
-// plain system calls in a
-// process of their own. In node the same walk costs several times its system calls. One
-// helper serves the run, a request at a time; it is started on first use and ends when this
-// process does (its stdin closes, or its parent dies). An interrupted request kills it: the
-// next one starts another.
+// (prune-identical, the content's times, stripping overlay xattrs, settling times for a child
+// built ahead) made with plain system calls in a process of their own. In node the same walk
+// costs several times its system calls. One helper serves the run, a request at a time; it is
+// started on first use and ends when this process does (its stdin closes, or its parent dies).
+// An interrupted request kills it: the next one starts another.
 
 import type { ChildProcessByStdio } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -36,34 +35,56 @@ function helperPath(): string {
 
 type Field = string | Buffer;
 
+/** One helper process, and the request it is answering. */
+interface Helper {
+  child: ChildProcessByStdio<Writable, Readable, null>;
+  answer: { resolve: (line: Buffer) => void; reject: (err: Error) => void } | undefined;
+  partial: Buffer[];
+}
+
 class TreeOps {
-  private child: ChildProcessByStdio<Writable, Readable, null> | undefined;
-  private answer: { resolve: (line: Buffer) => void; reject: (err: Error) => void } | undefined;
-  private partial: Buffer[] = [];
-  /** Requests wait for the one before them: the helper answers one at a time. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private current: Helper | undefined;
+  /** Settles when every request sent so far is done: the helper answers one at a time. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly program: string) {}
 
-  /** Sends one request; its answer's text after "ok ", or the helper's error as an Error. */
+  /** Sends one request after those before it; its answer's text after "ok ", or the helper's error as an Error. */
   ask(fields: Field[], signal: AbortSignal): Promise<string> {
-    const turn = this.queue.then(() => this.askNow(fields, signal));
-    this.queue = turn.catch(() => {});
-    return turn;
+    const before = this.queue;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.queue = before.then(() => mine);
+    return (async () => {
+      try {
+        // An interrupt stops a request still waiting for its turn, too.
+        await untilAborted(before, signal);
+        return await this.askNow(fields, signal);
+      } finally {
+        done();
+      }
+    })();
   }
 
   private async askNow(fields: Field[], signal: AbortSignal): Promise<string> {
     checkInterrupted(signal);
-    const request = Buffer.concat(fields.flatMap((f) => [typeof f === 'string' ? Buffer.from(f, 'utf8') : f, Buffer.of(0)]));
     if (fields.some((f) => (typeof f === 'string' ? f.includes('\0') : f.includes(0)))) throw new Error(`bug: a NUL byte in a tree request`);
-    const child = this.started();
-    const onAbort = () => child.kill('SIGKILL');
+    const request = Buffer.concat(fields.flatMap((f) => [typeof f === 'string' ? Buffer.from(f, 'utf8') : f, Buffer.of(0)]));
+    const helper = this.started();
+    // Interrupted: the helper is killed and let go at once (the next request starts another).
+    const onAbort = () => {
+      if (this.current === helper) this.current = undefined;
+      helper.child.kill('SIGKILL');
+      helper.answer?.reject(new Error('interrupted'));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const line = await new Promise<Buffer>((resolve, reject) => {
-        this.answer = { resolve, reject };
-        (child.stdout as Socket).ref();
-        child.stdin.write(request);
+        helper.answer = { resolve, reject };
+        // A request in flight keeps this process alive, the helper's end included.
+        helper.child.ref();
+        (helper.child.stdout as Socket).ref();
+        helper.child.stdin.write(request);
       });
       const text = line.toString('latin1');
       if (text.startsWith('ok ')) return text.slice(3);
@@ -75,40 +96,50 @@ class TreeOps {
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
-      this.answer = undefined;
-      if (this.child) (this.child.stdout as Socket).unref();
+      helper.answer = undefined;
+      helper.child.unref();
+      (helper.child.stdout as Socket).unref();
     }
   }
 
-  private started(): ChildProcessByStdio<Writable, Readable, null> {
-    if (this.child) return this.child;
+  private started(): Helper {
+    if (this.current) return this.current;
     // Its own process group: a Ctrl-C at the terminal reaches node, which stops it (abort).
     const child = childProcess().spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+    const helper: Helper = { child, answer: undefined, partial: [] };
     child.unref();
     child.stdin.on('error', () => {});
     child.stdout.on('data', (chunk: Buffer) => {
       let start = 0;
       for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, start)) {
-        this.partial.push(chunk.subarray(start, i));
-        const line = Buffer.concat(this.partial);
-        this.partial = [];
+        helper.partial.push(chunk.subarray(start, i));
+        const line = Buffer.concat(helper.partial);
+        helper.partial = [];
         start = i + 1;
-        this.answer?.resolve(line);
+        helper.answer?.resolve(line);
       }
-      if (start < chunk.length) this.partial.push(chunk.subarray(start));
+      if (start < chunk.length) helper.partial.push(chunk.subarray(start));
     });
     const end = (why: string) => {
-      if (this.child === child) this.child = undefined;
-      this.partial = [];
-      this.answer?.reject(new Error(`the tree helper ${this.program} ${why}`));
+      if (this.current === helper) this.current = undefined;
+      helper.answer?.reject(new Error(`the tree helper ${this.program} ${why}`));
     };
     child.once('error', (err) => end(`could not run: ${err.message}`));
     // 'close': after the last answer it wrote has been read.
     child.once('close', (code, sig) => end(`ended (${sig ?? `exit code ${code}`})`));
     (child.stdout as Socket).unref();
-    this.child = child;
-    return child;
+    this.current = helper;
+    return helper;
   }
+}
+
+/** Settles when `p` does, or at once when `signal` is aborted (then throws the interrupt). */
+async function untilAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  checkInterrupted(signal);
+  let onAbort: (() => void) | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
+  if (onAbort) signal.removeEventListener('abort', onAbort);
+  checkInterrupted(signal);
 }
 
 let shared: TreeOps | undefined;
@@ -169,4 +200,22 @@ export async function contentTimes(upper: string, clockSince: number, signal: Ab
   const [newest, , ...rest] = (await treeOps().ask(['T', bytesOf(upper), String(Math.ceil(clockSince))], signal)).split(' ');
   const unsettled = rest[0] === '-' ? undefined : rest.map((hex) => nameOf(Buffer.from(hex, 'hex')));
   return { newest: Number(newest), unsettled };
+}
+
+/** What stripping the overlay xattrs of an upper found. */
+export interface StripResult {
+  stripped: number;
+  /** Entries walked (the root included). */
+  entries: number;
+  /** In-root paths (shown: bytes that are not UTF-8 as \xNN) of entries holding a redirect or metacopy. */
+  forbidden: string[];
+}
+
+/**
+ * One walk of `upper`: strips the non-portable overlay xattrs (opaque=y stays) and finds the
+ * entries holding a redirect or metacopy (finalize refuses them).
+ */
+export async function stripOverlayXattrs(upper: string, signal: AbortSignal): Promise<StripResult> {
+  const [stripped, entries, ...forbidden] = (await treeOps().ask(['X', bytesOf(upper)], signal)).split(' ');
+  return { stripped: Number(stripped), entries: Number(entries), forbidden: forbidden.map((hex) => shownPath(nameOf(Buffer.from(hex, 'hex')))) };
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -354,5 +355,28 @@ describe('pruneIdentical failing and interrupted', () => {
     expect((await fs.readdir(upper)).length).toBeGreaterThan(8);
     const f = await fixture(T0);
     expect(await prune(f)).toEqual({ files: 2, dirs: 2, bytes: 7 });
+  });
+});
+
+describe('pruneIdentical on a tree deeper than a path can reach', () => {
+  it('keeps what lies deeper than PATH_MAX, as an entry it cannot look at, and prunes the rest', async () => {
+    const dir = tempDir('prune-deep');
+    const lower = path.join(dir, 'lower');
+    const upper = path.join(dir, 'upper');
+    // 30 levels of 200-byte names: 6000 bytes, past the 4096 a path may have. Made level by
+    // level (relative paths), each level's file and then its directory given time T0.
+    const name = 'd'.repeat(200);
+    const make = `mkdir -p "$1" && cd "$1" && for i in $(seq 30); do echo same > f; touch -d @${T0} f; mkdir ${name}; cd ${name}; done; for i in $(seq 31); do touch -d @${T0} .; cd ..; done`;
+    try {
+      for (const root of [lower, upper]) execFileSync('sh', ['-c', make, 'sh', root]);
+      const stats = await pruneIdentical({ upper, lowerView: lower, sourceDateEpoch: undefined, signal: new AbortController().signal });
+      // The files within reach went: those whose path is shorter than 4096 bytes.
+      const reach = Array.from({ length: 30 }, (_, k) => Buffer.byteLength(upper) + k * (name.length + 1) + '/f'.length).filter((n) => n < 4096);
+      expect(stats.files).toBe(reach.length);
+      expect(await fs.readdir(upper)).toEqual([name]);
+    } finally {
+      // GNU rm walks by descriptors: node's rm cannot remove what lies past PATH_MAX.
+      execFileSync('rm', ['-rf', dir]);
+    }
   });
 });

@@ -1,14 +1,14 @@
-// The tree helper's walks of times: the content's times (finalize.ts, a layer without
-// source-date-epoch), and settling them (layer-build.ts: a parent's upper, before a child
-// builds on it) to what a pack would record, whole seconds clamped to the epoch, in
-// squashfs's unsigned 32 bits; atimes and symlink targets untouched. (Its pruning:
-// prune.test.ts.)
+// The tree helper's walks (its pruning: prune.test.ts): the content's times (finalize.ts, a
+// layer without source-date-epoch); settling them (layer-build.ts: a parent's upper, before a
+// child builds on it) to what a pack would record, whole seconds clamped to the epoch, in
+// squashfs's unsigned 32 bits, atimes and symlink targets untouched; stripping overlay
+// xattrs; and the helper's life: a process waiting on it stays alive until it answers or ends.
 
 import { execFileSync } from 'node:child_process';
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { contentTimes, settleTree } from '../../src/layer/tree-ops.js';
+import { contentTimes, settleTree, stripOverlayXattrs } from '../../src/layer/tree-ops.js';
 import { bytesOf, nameOf } from '../../src/layer/byte-path.js';
 import { tempDir, writeFiles } from '../support/project.js';
 
@@ -99,13 +99,75 @@ describe('contentTimes', () => {
     expect(t.unsettled?.sort()).toEqual([path.join(root, 'd', odd), path.join(root, 'd/half'), path.join(root, 'd/late'), path.join(root, 'd/old')].sort());
   });
 
-  it('lists no more than 4096 unsettled entries', async () => {
+  it('lists no more than 4096 unsettled entries', { timeout: 60_000 }, async () => {
     const dir = tempDir('times-many');
     dirs.push(dir);
     const root = path.join(dir, 'upper');
-    await fs.mkdir(root);
-    for (let i = 0; i < 4097; i++) await fs.writeFile(path.join(root, `f${i}`), '');
+    execFileSync('sh', ['-c', 'mkdir "$1" && cd "$1" && touch $(seq 4097)', 'sh', root]);
     const t = await contentTimes(root, 1000, new AbortController().signal);
     expect(t).toEqual({ newest: 0, unsettled: undefined });
+  });
+});
+
+describe('stripOverlayXattrs', () => {
+  it.runIf(process.getuid?.() === 0)('strips overlay xattrs (a symlink itself, a hardlinked inode once), keeps opaque=y, finds redirect and metacopy', async () => {
+    const dir = tempDir('strip');
+    dirs.push(dir);
+    const root = path.join(dir, 'upper');
+    const odd = nameOf(Buffer.from('caf\xe9', 'latin1'));
+    await writeFiles(root, { 'd/f': 'f', 'o/x': 'x', 'n/x': 'x', 'r/x': 'x', target: 't' });
+    await fs.link(path.join(root, 'd/f'), path.join(root, 'd/g'));
+    await fs.symlink('../target', path.join(root, 'd/link'));
+    await fs.writeFile(bytesOf(path.join(root, 'r', odd)), 'm');
+    const set = (rel: string | Buffer, name: string, value: string) =>
+      execFileSync('xargs', ['-0', 'setfattr', '-h', '-n', name, '-v', value, '--'], { input: Buffer.concat([Buffer.isBuffer(rel) ? rel : Buffer.from(rel), Buffer.of(0)]) });
+    set(path.join(root, 'd/f'), 'trusted.overlay.origin', '0x00');
+    set(path.join(root, 'd/f'), 'user.keep', 'k');
+    set(path.join(root, 'd/link'), 'trusted.overlay.impure', 'y');
+    set(path.join(root, 'target'), 'trusted.overlay.impure', 'y');
+    set(path.join(root, 'o'), 'trusted.overlay.opaque', 'y');
+    set(path.join(root, 'n'), 'trusted.overlay.opaque', 'x');
+    set(path.join(root, 'r'), 'trusted.overlay.redirect', '/elsewhere');
+    set(bytesOf(path.join(root, 'r', odd)), 'trusted.overlay.metacopy', '');
+    set(root, 'trusted.overlay.impure', 'y');
+
+    const r = await stripOverlayXattrs(root, new AbortController().signal);
+    // origin (once for d/f and d/g), impure of d/link, target and the root, opaque=x of n.
+    expect(r.stripped).toBe(5);
+    expect(r.entries).toBe(13);
+    expect(r.forbidden.sort()).toEqual(['/r', '/r/caf\\xe9']);
+    const names = (p: string | Buffer) => execFileSync('getfattr', ['-h', '-m', '-', '--absolute-names', '--only-values', '-n', 'user.keep', p as string], { encoding: 'utf8' });
+    expect(names(path.join(root, 'd/g'))).toBe('k');
+    const dump = execFileSync('getfattr', ['-h', '-R', '-m', '-', '--absolute-names', root], { encoding: 'latin1' });
+    expect(dump).not.toMatch(/trusted\.overlay\.(origin|impure)/);
+    expect(dump.match(/trusted\.overlay\.opaque/g)).toHaveLength(1);
+    expect(dump.match(/trusted\.overlay\.(redirect|metacopy)/g)).toHaveLength(2);
+  });
+});
+
+describe('the helper and the process waiting on it', () => {
+  it('a helper killed mid-walk fails the walk, the process staying alive for it (nothing else keeps it); the next walk works', { timeout: 60_000 }, async () => {
+    const dir = tempDir('helper-life');
+    dirs.push(dir);
+    const root = path.join(dir, 'upper');
+    execFileSync('sh', ['-c', 'mkdir "$1" && cd "$1" && for d in $(seq 40); do mkdir $d; (cd $d && touch $(seq 1000)); done', 'sh', root]);
+    // In a process of its own, where nothing but the request keeps node alive; its own
+    // helper (its child) is killed as soon as it has started.
+    const script = [
+      "import { readFileSync } from 'node:fs';",
+      `const { settleTree } = await import(${JSON.stringify(new URL('../../dist/layer/tree-ops.js', import.meta.url).href)});`,
+      `const p = settleTree(${JSON.stringify(root)}, undefined, new AbortController().signal);`,
+      // Once the request is on its way: its child, the helper, killed by its id.
+      'const helper = () => {',
+      "  const kids = readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim().split(' ').filter(Boolean);",
+      "  return kids.find((k) => readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'tree-ops');",
+      '};',
+      'for (let k; !(k = helper()); ) await new Promise((resolve) => setTimeout(resolve, 1));',
+      "process.kill(Number(helper()), 'SIGKILL');",
+      "try { await p; console.log('finished'); } catch (e) { console.log('rejected:', e.message); }",
+      `console.log('next', await settleTree(${JSON.stringify(root)}, undefined, new AbortController().signal));`,
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(out).toMatch(/^rejected: the tree helper .*tree-ops ended \(SIGKILL\)\nnext 40041\n$/);
   });
 });
