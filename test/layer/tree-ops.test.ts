@@ -146,7 +146,7 @@ describe('stripOverlayXattrs', () => {
 });
 
 describe('the helper and the process waiting on it', () => {
-  it('a helper killed mid-walk fails the walk, the process staying alive for it (nothing else keeps it); the next walk works', { timeout: 60_000 }, async () => {
+  it('a helper killed mid-walk fails the walk, the process staying alive for it (nothing else keeps it); the next walk works', { timeout: 60_000 }, () => {
     const dir = tempDir('helper-life');
     dirs.push(dir);
     const root = path.join(dir, 'upper');
