@@ -1,12 +1,14 @@
 // The tree helper (native/tree-ops.c): the walks that touch every entry of an upper dir
 // (prune-identical, the content's times, stripping overlay xattrs, settling times for a child
 // built ahead) made with plain system calls in a process of their own. In node the same walk
-// costs several times its system calls. One helper serves the run, a request at a time; it is
-// started on first use and ends when this process does (its stdin closes, or its parent dies).
-// An interrupted request kills it: the next one starts another.
+// costs several times its system calls. A helper answers one request at a time; one serves
+// the run, a second one when two layers finalize at once. Each is started on first use and
+// ends when this process does (its stdin closes, or its parent dies). An interrupted request
+// kills its helper: the next one starts another.
 
 import type { ChildProcessByStdio } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -40,45 +42,78 @@ interface Helper {
   child: ChildProcessByStdio<Writable, Readable, null>;
   answer: { resolve: (line: Buffer) => void; reject: (err: Error) => void } | undefined;
   partial: Buffer[];
+  ended: boolean;
 }
 
+/**
+ * Helpers at most: a request takes an idle one, or starts one. Two layers finalized at once
+ * (independent branches, --jobs) walk side by side, as the CPUs allow.
+ */
+const HELPERS = Math.max(1, Math.min(2, cpus().length));
+
 class TreeOps {
-  private current: Helper | undefined;
-  /** Settles when every request sent so far is done: the helper answers one at a time. */
-  private queue: Promise<void> = Promise.resolve();
+  private readonly idle: Helper[] = [];
+  private running = 0;
+  /** Requests waiting for a helper: all are woken when one is free, the first takes it. */
+  private waiters: (() => void)[] = [];
 
   constructor(private readonly program: string) {}
 
-  /** Sends one request after those before it; its answer's text after "ok ", or the helper's error as an Error. */
-  ask(fields: Field[], signal: AbortSignal): Promise<string> {
-    const before = this.queue;
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    this.queue = before.then(() => mine);
-    return (async () => {
-      try {
-        // An interrupt stops a request still waiting for its turn, too.
-        await untilAborted(before, signal);
-        return await this.askNow(fields, signal);
-      } finally {
-        done();
-      }
-    })();
-  }
-
-  private async askNow(fields: Field[], signal: AbortSignal): Promise<string> {
-    checkInterrupted(signal);
+  /** One request; its answer's text after "ok ", or the helper's error as an Error. */
+  async ask(fields: Field[], signal: AbortSignal): Promise<string> {
     if (fields.some((f) => (typeof f === 'string' ? f.includes('\0') : f.includes(0)))) throw new Error(`bug: a NUL byte in a tree request`);
     const request = Buffer.concat(fields.flatMap((f) => [typeof f === 'string' ? Buffer.from(f, 'utf8') : f, Buffer.of(0)]));
-    const helper = this.started();
-    // Interrupted: the helper is killed and let go at once (the next request starts another).
+    const helper = await this.acquire(signal);
+    try {
+      return await this.askOf(helper, request, signal);
+    } finally {
+      this.release(helper);
+    }
+  }
+
+  private async acquire(signal: AbortSignal): Promise<Helper> {
+    for (;;) {
+      // An interrupt stops a request still waiting for a helper, too.
+      checkInterrupted(signal);
+      const idle = this.idle.pop();
+      if (idle) return idle;
+      if (this.running < HELPERS) return this.start();
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  }
+
+  private release(helper: Helper): void {
+    if (!helper.ended) this.idle.push(helper);
+    this.wake();
+  }
+
+  /** A helper that ended, or was killed: no request goes to it again. */
+  private retire(helper: Helper): void {
+    if (helper.ended) return;
+    helper.ended = true;
+    this.running--;
+    const i = this.idle.indexOf(helper);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async askOf(helper: Helper, request: Buffer, signal: AbortSignal): Promise<string> {
+    // Interrupted: the helper is killed (the next request starts another).
     const onAbort = () => {
-      if (this.current === helper) this.current = undefined;
       helper.child.kill('SIGKILL');
+      this.retire(helper);
       helper.answer?.reject(new Error('interrupted'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
+      checkInterrupted(signal);
       const line = await new Promise<Buffer>((resolve, reject) => {
         helper.answer = { resolve, reject };
         // A request in flight keeps this process alive, the helper's end included.
@@ -102,11 +137,11 @@ class TreeOps {
     }
   }
 
-  private started(): Helper {
-    if (this.current) return this.current;
+  private start(): Helper {
     // Its own process group: a Ctrl-C at the terminal reaches node, which stops it (abort).
     const child = childProcess().spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
-    const helper: Helper = { child, answer: undefined, partial: [] };
+    const helper: Helper = { child, answer: undefined, partial: [], ended: false };
+    this.running++;
     child.unref();
     child.stdin.on('error', () => {});
     child.stdout.on('data', (chunk: Buffer) => {
@@ -121,25 +156,15 @@ class TreeOps {
       if (start < chunk.length) helper.partial.push(chunk.subarray(start));
     });
     const end = (why: string) => {
-      if (this.current === helper) this.current = undefined;
+      this.retire(helper);
       helper.answer?.reject(new Error(`the tree helper ${this.program} ${why}`));
     };
     child.once('error', (err) => end(`could not run: ${err.message}`));
     // 'close': after the last answer it wrote has been read.
     child.once('close', (code, sig) => end(`ended (${sig ?? `exit code ${code}`})`));
     (child.stdout as Socket).unref();
-    this.current = helper;
     return helper;
   }
-}
-
-/** Settles when `p` does, or at once when `signal` is aborted (then throws the interrupt). */
-async function untilAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
-  checkInterrupted(signal);
-  let onAbort: (() => void) | undefined;
-  await Promise.race([p, new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
-  if (onAbort) signal.removeEventListener('abort', onAbort);
-  checkInterrupted(signal);
 }
 
 let shared: TreeOps | undefined;

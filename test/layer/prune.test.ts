@@ -330,6 +330,18 @@ describe('pruneIdentical failing and interrupted', () => {
     expect(await prune(f)).toEqual({ files: 2, dirs: 2, bytes: 7 });
   });
 
+  it('prunes two trees at once (two helpers), one interrupted without harm to the other', async () => {
+    const [a, b, c] = [await fixture(T0), await fixture(T0), await fixture(T0)];
+    const ac = new AbortController();
+    ac.abort('SIGTERM');
+    const results = await Promise.allSettled([prune(a), prune(b), pruneIdentical({ upper: c.upper, lowerView: c.lower, sourceDateEpoch: undefined, signal: ac.signal })]);
+    expect(results.slice(0, 2)).toEqual([
+      { status: 'fulfilled', value: { files: 2, dirs: 2, bytes: 7 } },
+      { status: 'fulfilled', value: { files: 2, dirs: 2, bytes: 7 } },
+    ]);
+    expect(results[2]).toMatchObject({ status: 'rejected', reason: { failure: { reason: 'interrupted', signal: 'SIGTERM' } } });
+  });
+
   it('stops at once when interrupted, as an interrupt; the next prune works', async () => {
     const dir = tempDir('prune-abort');
     dirs.push(dir);
