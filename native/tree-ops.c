@@ -705,6 +705,51 @@ static void prune_request(char **field, size_t scope_count, char **scope) {
     if (!failed) printf("ok %llu %llu %llu\n", w.files, w.dirs, w.bytes);
 }
 
+/* ---------------------------------------------------------------- whole-tree walks */
+
+/*
+ * What a walk does with one entry: `fd` is the directory it is in (AT_FDCWD for the root),
+ * `name` its name there, `path` its full path. *is_dir says whether it is a directory to
+ * walk (as the directory listing said: a visit that looks may say better). 0: the request failed.
+ */
+typedef int (*visit_fn)(void *ctx, int fd, const char *name, const char *path, int *is_dir);
+
+/* The entries below the directory fd (at path), depth first, each before what it holds; owns fd. */
+static int walk_below(int fd, const char *path, visit_fn visit, void *ctx) {
+    size_t count = 0;
+    struct entry *entries = read_entries(fd, path, &count);
+    int ok = entries != NULL;
+    char *child = xmalloc(PATH_CAP);
+    for (size_t i = 0; ok && i < count; i++) {
+        int is_dir = entries[i].dir;
+        ok = join(child, path, entries[i].name) && visit(ctx, fd, entries[i].name, child, &is_dir);
+        if (!ok || !is_dir) continue;
+        int cfd = openat(fd, entries[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (cfd < 0) {
+            fail(errno, "open", child, NULL);
+            ok = 0;
+        } else {
+            ok = walk_below(cfd, child, visit, ctx);
+        }
+    }
+    free(child);
+    if (entries) free_entries(entries, count);
+    close(fd);
+    return ok;
+}
+
+/* The tree at `root` (a directory): the root, then everything below it. */
+static int walk_tree(const char *root, visit_fn visit, void *ctx) {
+    int is_dir = 1;
+    if (!visit(ctx, AT_FDCWD, root, root, &is_dir)) return 0;
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        fail(errno, "open", root, NULL);
+        return 0;
+    }
+    return walk_below(fd, root, visit, ctx);
+}
+
 /* ---------------------------------------------------------------- settle */
 
 /* squashfs's unsigned 32 bits of whole seconds, clamped to the epoch (finalize.ts: packedSeconds). */
@@ -714,67 +759,38 @@ static long long packed_seconds(const struct stat *st, struct epoch e) {
     return ((s % m) + m) % m;
 }
 
-static unsigned long long settled_entries;
+struct settle {
+    struct epoch epoch;
+    unsigned long long entries;
+};
 
-/* Gives `name` of dir fd (or the path itself, fd AT_FDCWD) the mtime its pack records; atime stays. */
-static int settle_one(int fd, const char *dir, const char *name, struct epoch e, struct stat *st) {
-    if (fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) != 0) {
-        fail(errno, "lstat", dir, fd == AT_FDCWD ? NULL : name);
+/* Gives an entry the mtime its pack records; its atime stays. */
+static int settle_visit(void *ctx, int fd, const char *name, const char *path, int *is_dir) {
+    struct settle *x = ctx;
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        fail(errno, "lstat", path, NULL);
         return 0;
     }
-    settled_entries++;
-    long long sec = packed_seconds(st, e);
-    if (sec == (long long)st->st_mtim.tv_sec && st->st_mtim.tv_nsec == 0) return 1;
+    x->entries++;
+    *is_dir = S_ISDIR(st.st_mode);
+    long long sec = packed_seconds(&st, x->epoch);
+    if (sec == (long long)st.st_mtim.tv_sec && st.st_mtim.tv_nsec == 0) return 1;
     struct timespec times[2] = {{0, UTIME_OMIT}, {(time_t)sec, 0}};
     if (utimensat(fd, name, times, AT_SYMLINK_NOFOLLOW) != 0) {
-        fail(errno, "utimes", dir, fd == AT_FDCWD ? NULL : name);
+        fail(errno, "utimes", path, NULL);
         return 0;
     }
     return 1;
 }
 
-/* The entries below the directory fd (at path), depth first; owns fd. */
-static int settle_below(int fd, const char *path, struct epoch e) {
-    size_t count = 0;
-    struct entry *entries = read_entries(fd, path, &count);
-    int ok = entries != NULL;
-    char *child = xmalloc(PATH_CAP);
-    for (size_t i = 0; ok && i < count; i++) {
-        struct stat st;
-        ok = settle_one(fd, path, entries[i].name, e, &st);
-        if (!ok || !S_ISDIR(st.st_mode)) continue;
-        int cfd = openat(fd, entries[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (cfd < 0) {
-            fail(errno, "open", path, entries[i].name);
-            ok = 0;
-        } else if (!join(child, path, entries[i].name)) {
-            close(cfd);
-            ok = 0;
-        } else {
-            ok = settle_below(cfd, child, e);
-        }
-    }
-    free(child);
-    if (entries) free_entries(entries, count);
-    close(fd);
-    return ok;
-}
-
 static void settle_request(char **field) {
-    struct epoch e;
-    if (!parse_epoch(field[2], &e)) {
+    struct settle x = {.entries = 0};
+    if (!parse_epoch(field[2], &x.epoch)) {
         fail_text("bad epoch %s", field[2]);
         return;
     }
-    settled_entries = 0;
-    struct stat st;
-    if (!settle_one(AT_FDCWD, field[1], field[1], e, &st)) return;
-    int fd = open(field[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        fail(errno, "open", field[1], NULL);
-        return;
-    }
-    if (settle_below(fd, field[1], e)) printf("ok %llu\n", settled_entries);
+    if (walk_tree(field[1], settle_visit, &x)) printf("ok %llu\n", x.entries);
 }
 
 /* ---------------------------------------------------------------- content times */
@@ -792,53 +808,28 @@ struct times {
     int too_many;
 };
 
-/* One entry of a content-times walk (finalize.ts: newestTimeBefore). */
-static void time_one(struct times *t, const struct stat *st, const char *path) {
+/* One entry of a content-times walk (tree-ops.ts: contentTimes). */
+static int times_visit(void *ctx, int fd, const char *name, const char *path, int *is_dir) {
+    struct times *t = ctx;
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        fail(errno, "lstat", path, NULL);
+        return 0;
+    }
+    *is_dir = S_ISDIR(st.st_mode);
     t->entries++;
-    long long ns = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    long long ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     /* Milliseconds as node's BigInt division gives them (towards zero). */
     int before = ns / 1000000LL < t->clock_since_ms;
-    if (before && (long long)st->st_mtim.tv_sec > t->newest) t->newest = (long long)st->st_mtim.tv_sec;
-    int settled = before && st->st_mtim.tv_nsec == 0 && st->st_mtim.tv_sec >= 0 && (long long)st->st_mtim.tv_sec < 4294967296LL;
-    if (settled || t->too_many) return;
+    if (before && (long long)st.st_mtim.tv_sec > t->newest) t->newest = (long long)st.st_mtim.tv_sec;
+    int settled = before && st.st_mtim.tv_nsec == 0 && st.st_mtim.tv_sec >= 0 && (long long)st.st_mtim.tv_sec < 4294967296LL;
+    if (settled || t->too_many) return 1;
     if (t->unsettled_count == UNSETTLED_LISTED) {
         t->too_many = 1;
-        return;
+        return 1;
     }
     t->unsettled[t->unsettled_count++] = xstrdup(path);
-}
-
-/* The entries below the directory fd (at path), depth first; owns fd. */
-static int times_below(struct times *t, int fd, const char *path) {
-    size_t count = 0;
-    struct entry *entries = read_entries(fd, path, &count);
-    int ok = entries != NULL;
-    char *child = xmalloc(PATH_CAP);
-    for (size_t i = 0; ok && i < count; i++) {
-        struct stat st;
-        if (fstatat(fd, entries[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            fail(errno, "lstat", path, entries[i].name);
-            ok = 0;
-            break;
-        }
-        if (!join(child, path, entries[i].name)) {
-            ok = 0;
-            break;
-        }
-        time_one(t, &st, child);
-        if (!S_ISDIR(st.st_mode)) continue;
-        int cfd = openat(fd, entries[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (cfd < 0) {
-            fail(errno, "open", path, entries[i].name);
-            ok = 0;
-        } else {
-            ok = times_below(t, cfd, child);
-        }
-    }
-    free(child);
-    if (entries) free_entries(entries, count);
-    close(fd);
-    return ok;
+    return 1;
 }
 
 /* Lowercase hex of a path: the answer stays one line of ASCII whatever the bytes. */
@@ -857,22 +848,15 @@ static void times_request(char **field) {
         return;
     }
     t.unsettled = xmalloc(UNSETTLED_LISTED * sizeof *t.unsettled);
-    struct stat st;
-    int fd = -1;
-    if (lstat(field[1], &st) != 0) fail(errno, "lstat", field[1], NULL);
-    else if ((fd = open(field[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) fail(errno, "open", field[1], NULL);
-    else {
-        time_one(&t, &st, field[1]);
-        if (times_below(&t, fd, field[1])) {
-            printf("ok %lld %llu", t.newest, t.entries);
-            if (t.too_many) fputs(" -", stdout);
-            else
-                for (size_t i = 0; i < t.unsettled_count; i++) {
-                    putchar(' ');
-                    print_hex(t.unsettled[i]);
-                }
-            putchar('\n');
-        }
+    if (walk_tree(field[1], times_visit, &t)) {
+        printf("ok %lld %llu", t.newest, t.entries);
+        if (t.too_many) fputs(" -", stdout);
+        else
+            for (size_t i = 0; i < t.unsettled_count; i++) {
+                putchar(' ');
+                print_hex(t.unsettled[i]);
+            }
+        putchar('\n');
     }
     for (size_t i = 0; i < t.unsettled_count; i++) free(t.unsettled[i]);
     free(t.unsettled);
@@ -893,15 +877,17 @@ struct strip {
  * are noted, opaque=y stays, every other trusted.overlay.* goes. A name gone since it was
  * listed (another name of a hardlink lost it) counts as not stripped.
  */
-static int strip_one(struct strip *x, const char *path) {
+static int strip_visit(void *ctx, int fd, const char *name, const char *path, int *is_dir) {
+    (void)fd, (void)name, (void)is_dir;
+    struct strip *x = ctx;
     x->entries++;
     ssize_t n = list_names(path, buffers->la);
     if (n < 0) return 0;
     int noted = 0;
     for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buffers->la + i) + 1) {
-        const char *name = buffers->la + i;
-        if (!is_private(name)) continue;
-        if (strcmp(name, OVERLAY_PREFIX "redirect") == 0 || strcmp(name, OVERLAY_PREFIX "metacopy") == 0) {
+        const char *attr = buffers->la + i;
+        if (!is_private(attr)) continue;
+        if (strcmp(attr, OVERLAY_PREFIX "redirect") == 0 || strcmp(attr, OVERLAY_PREFIX "metacopy") == 0) {
             if (noted) continue;
             noted = 1;
             if (x->forbidden_count == x->forbidden_cap) {
@@ -921,15 +907,15 @@ static int strip_one(struct strip *x, const char *path) {
             x->forbidden[x->forbidden_count++] = shown;
             continue;
         }
-        if (strcmp(name, OVERLAY_PREFIX "opaque") == 0) {
-            ssize_t v = value_of(path, name, buffers->va);
+        if (strcmp(attr, OVERLAY_PREFIX "opaque") == 0) {
+            ssize_t v = value_of(path, attr, buffers->va);
             if (v == -1) return 0;
             if (v == 1 && buffers->va[0] == 'y') continue;
         }
-        if (lremovexattr(path, name) == 0) x->stripped++;
+        if (lremovexattr(path, attr) == 0) x->stripped++;
         else if (errno != ENODATA) {
             char what[XATTR_NAME_MAX + 32];
-            snprintf(what, sizeof what, "removing xattr %s of", name);
+            snprintf(what, sizeof what, "removing xattr %s of", attr);
             fail(errno, what, path, NULL);
             return 0;
         }
@@ -937,36 +923,10 @@ static int strip_one(struct strip *x, const char *path) {
     return 1;
 }
 
-/* The entries below the directory fd (at path), depth first; owns fd. */
-static int strip_below(struct strip *x, int fd, const char *path) {
-    size_t count = 0;
-    struct entry *entries = read_entries(fd, path, &count);
-    int ok = entries != NULL;
-    char *child = xmalloc(PATH_CAP);
-    for (size_t i = 0; ok && i < count; i++) {
-        ok = join(child, path, entries[i].name) && strip_one(x, child);
-        if (!ok || !entries[i].dir) continue;
-        int cfd = openat(fd, entries[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (cfd < 0) {
-            fail(errno, "open", path, entries[i].name);
-            ok = 0;
-        } else {
-            ok = strip_below(x, cfd, child);
-        }
-    }
-    free(child);
-    if (entries) free_entries(entries, count);
-    close(fd);
-    return ok;
-}
-
 /* "X" upper: "ok STRIPPED ENTRIES" then each forbidden entry's in-root path in hex. */
 static void strip_request(char **field) {
     struct strip x = {.root_len = strlen(field[1])};
-    int fd = open(field[1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) fail(errno, "open", field[1], NULL);
-    else if (!strip_one(&x, field[1])) close(fd);
-    else if (strip_below(&x, fd, field[1])) {
+    if (walk_tree(field[1], strip_visit, &x)) {
         printf("ok %llu %llu", x.stripped, x.entries);
         for (size_t i = 0; i < x.forbidden_count; i++) {
             putchar(' ');

@@ -51,11 +51,16 @@ interface Helper {
  */
 const HELPERS = Math.max(1, Math.min(2, cpus().length));
 
+/** A request waiting for a helper: given one (or, undefined, room to start one) in turn. */
+interface Waiter {
+  give: (helper: Helper | undefined) => void;
+}
+
 class TreeOps {
   private readonly idle: Helper[] = [];
   private running = 0;
-  /** Requests waiting for a helper: all are woken when one is free, the first takes it. */
-  private waiters: (() => void)[] = [];
+  /** Requests waiting for a helper, first come first served. */
+  private readonly waiters: Waiter[] = [];
 
   constructor(private readonly program: string) {}
 
@@ -71,37 +76,57 @@ class TreeOps {
     }
   }
 
-  private async acquire(signal: AbortSignal): Promise<Helper> {
-    for (;;) {
-      // An interrupt stops a request still waiting for a helper, too.
-      checkInterrupted(signal);
-      const idle = this.idle.pop();
-      if (idle) return idle;
-      if (this.running < HELPERS) return this.start();
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+  private acquire(signal: AbortSignal): Promise<Helper> {
+    checkInterrupted(signal);
+    let idle: Helper | undefined;
+    while ((idle = this.idle.pop())) {
+      // One that ended (killed by someone) and has not said so yet takes no request.
+      if (idle.child.exitCode === null && idle.child.signalCode === null) return Promise.resolve(idle);
+      this.retire(idle);
     }
+    if (this.running < HELPERS) return Promise.resolve(this.start());
+    return new Promise<Helper>((resolve, reject) => {
+      // An interrupt stops a request still waiting for a helper, too.
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        try {
+          checkInterrupted(signal);
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+      const waiter: Waiter = {
+        give: (helper) => {
+          signal.removeEventListener('abort', onAbort);
+          try {
+            resolve(helper ?? this.start());
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+      };
+      this.waiters.push(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
+  /** A request is done with its helper: to the next one waiting, or idle. */
   private release(helper: Helper): void {
-    if (!helper.ended) this.idle.push(helper);
-    this.wake();
+    if (helper.ended) return;
+    const next = this.waiters.shift();
+    if (next) next.give(helper);
+    else this.idle.push(helper);
   }
 
-  /** A helper that ended, or was killed: no request goes to it again. */
+  /** A helper that ended, or was killed: no request goes to it again; its room goes to the next one waiting. */
   private retire(helper: Helper): void {
     if (helper.ended) return;
     helper.ended = true;
     this.running--;
     const i = this.idle.indexOf(helper);
     if (i >= 0) this.idle.splice(i, 1);
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+    this.waiters.shift()?.give(undefined);
   }
 
   private async askOf(helper: Helper, request: Buffer, signal: AbortSignal): Promise<string> {
@@ -137,12 +162,26 @@ class TreeOps {
     }
   }
 
+  /** A new helper (counted as running); throws when it cannot be started. */
   private start(): Helper {
     // Its own process group: a Ctrl-C at the terminal reaches node, which stops it (abort).
     const child = childProcess().spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     const helper: Helper = { child, answer: undefined, partial: [], ended: false };
     this.running++;
+    const end = (why: string) => {
+      this.retire(helper);
+      helper.answer?.reject(new Error(`the tree helper ${this.program} ${why}`));
+    };
+    child.once('error', (err) => end(`could not run: ${err.message}`));
+    // 'close': after the last answer it wrote has been read.
+    child.once('close', (code, sig) => end(`ended (${sig ?? `exit code ${code}`})`));
     child.unref();
+    // No pipes when the spawn failed at once (no file descriptors left): its 'error' follows.
+    if (!child.stdin || !child.stdout) {
+      helper.ended = true;
+      this.running--;
+      throw new Error(`the tree helper ${this.program} could not start`);
+    }
     child.stdin.on('error', () => {});
     child.stdout.on('data', (chunk: Buffer) => {
       let start = 0;
@@ -155,13 +194,6 @@ class TreeOps {
       }
       if (start < chunk.length) helper.partial.push(chunk.subarray(start));
     });
-    const end = (why: string) => {
-      this.retire(helper);
-      helper.answer?.reject(new Error(`the tree helper ${this.program} ${why}`));
-    };
-    child.once('error', (err) => end(`could not run: ${err.message}`));
-    // 'close': after the last answer it wrote has been read.
-    child.once('close', (code, sig) => end(`ended (${sig ?? `exit code ${code}`})`));
     (child.stdout as Socket).unref();
     return helper;
   }

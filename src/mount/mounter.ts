@@ -2,9 +2,9 @@
 // umount(8) each time. A layer's tmpfs and overlay cost four process starts otherwise, each a
 // fork of this process (10-20 ms with its page tables) and a start of util-linux. One helper
 // serves the whole run, a second one when a request comes while the first is busy (a big
-// tmpfs being unmounted); each is started on first use and ends when this process does (its
-// stdin closes). Without the compiled helper, or once one has ended (killed by someone),
-// mount(8) and umount(8) do it as before.
+// tmpfs being unmounted); each answers one request at a time, is started on first use and
+// ends when this process does (its stdin closes). Without the compiled helper, or once one
+// has ended (killed by someone), mount(8) and umount(8) do it as before.
 
 import type { ChildProcessByStdio } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -44,27 +44,37 @@ function helperPath(): string | undefined {
   });
 }
 
-/** One helper process and the requests it has not answered yet (it answers in order). */
+/** A request and who waits for its answer. */
+interface Request {
+  bytes: Buffer;
+  resolve: (errno: number) => void;
+  reject: (err: Error) => void;
+}
+
+/** One helper process and the request it is answering. */
 interface Helper {
   child: ChildProcessByStdio<Writable, Readable, null>;
-  waiting: { resolve: (errno: number) => void; reject: (err: Error) => void }[];
+  current: Request | undefined;
   partial: string;
 }
 
 /**
- * At most this many helpers: a request goes to an idle one. Unmounting a tmpfs frees its
- * pages before umount2(2) returns (a full image's 300 MB: 0.1-0.3 s); a second helper lets
- * the next layer's mounts go on meanwhile instead of waiting behind it.
+ * At most this many helpers, each answering one request at a time; a request goes to the
+ * first one free. Unmounting a tmpfs frees its pages before umount2(2) returns (a full
+ * image's 300 MB: 0.1-0.3 s); a second helper lets the next layer's mounts go on meanwhile
+ * instead of waiting behind it.
  */
 const HELPERS = 2;
 
 class Mounter {
-  private readonly helpers: Helper[] = [];
+  private readonly idle: Helper[] = [];
+  private readonly queue: Request[] = [];
+  private running = 0;
   private broken: Error | undefined;
 
   constructor(private readonly program: string) {}
 
-  /** False once a helper has ended (killed by someone): mount(8) and umount(8) then. */
+  /** False once a helper has ended (killed by someone) or could not start: mount(8) and umount(8) then. */
   get usable(): boolean {
     return this.broken === undefined;
   }
@@ -87,51 +97,68 @@ class Mounter {
     // UTF-8 on the way, as a command's arguments: a path holding other bytes would reach the kernel as another path.
     const notText = fields.find((f) => !isTextPath(f));
     if (notText !== undefined) return Promise.reject(new Error(`a path is not UTF-8 text: ${JSON.stringify(notText)}`));
-    const helper = this.pick();
     return new Promise((resolve, reject) => {
-      helper.waiting.push({ resolve, reject });
-      // Only a request in flight keeps this process alive (the helper's end included: an
-      // answer that never comes must still settle it).
-      helper.child.ref();
-      pipe(helper.child).ref();
-      helper.child.stdin.write(Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8'));
+      this.queue.push({ bytes: Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8'), resolve, reject });
+      this.dispatch();
     });
   }
 
-  /** An idle helper, a new one, or the one with the fewest requests waiting. */
-  private pick(): Helper {
-    const idle = this.helpers.find((h) => h.waiting.length === 0);
-    if (idle) return idle;
-    if (this.helpers.length < HELPERS) return this.start();
-    return this.helpers.reduce((a, b) => (b.waiting.length < a.waiting.length ? b : a));
+  /** Gives waiting requests to free helpers, starting one when none is free. */
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const helper = this.broken ? undefined : (this.idle.pop() ?? (this.running < HELPERS ? this.start() : undefined));
+      if (this.broken) for (const r of this.queue.splice(0)) r.reject(this.broken);
+      if (!helper) return;
+      const request = this.queue.shift()!;
+      helper.current = request;
+      // A request in flight keeps this process alive (the helper's end included: an answer
+      // that never comes must still settle it).
+      helper.child.ref();
+      pipe(helper.child).ref();
+      helper.child.stdin.write(request.bytes);
+    }
   }
 
-  private start(): Helper {
+  private start(): Helper | undefined {
     // Its own process group: a Ctrl-C at the terminal (SIGINT to the foreground group) must
     // leave it to undo the mounts while the run cleans up.
     const child = childProcess().spawn(this.program, [], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
-    const helper: Helper = { child, waiting: [], partial: '' };
+    const helper: Helper = { child, current: undefined, partial: '' };
+    const end = (why: string) => {
+      this.broken ??= new Error(`the mount helper ${this.program} ${why}`);
+      helper.current?.reject(this.broken);
+      helper.current = undefined;
+      // mount(8) and umount(8) from now on: what waits is failed, its caller falls back.
+      for (const r of this.queue.splice(0)) r.reject(this.broken);
+    };
+    child.once('error', (err) => end(`could not run: ${err.message}`));
+    // 'close': after the last answer it wrote has been read.
+    child.once('close', (code, signal) => end(`ended (${signal ?? `exit code ${code}`})`));
     child.unref();
+    // No pipes when the spawn failed at once (no file descriptors left): its 'error' follows.
+    if (!child.stdin || !child.stdout) {
+      this.broken ??= new Error(`the mount helper ${this.program} could not start`);
+      return undefined;
+    }
+    this.running++;
     child.stdin.on('error', () => {});
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => {
       const lines = (helper.partial + text).split('\n');
       helper.partial = lines.pop()!;
-      for (const line of lines) helper.waiting.shift()?.resolve(Number(line));
-      if (helper.waiting.length === 0) {
+      for (const line of lines) {
+        const request = helper.current;
+        helper.current = undefined;
+        request?.resolve(Number(line));
+      }
+      if (!helper.current) {
         child.unref();
         pipe(child).unref();
+        this.idle.push(helper);
+        this.dispatch();
       }
     });
-    const end = (why: string) => {
-      this.broken ??= new Error(`the mount helper ${this.program} ${why}`);
-      for (const w of helper.waiting.splice(0)) w.reject(this.broken);
-    };
-    child.once('error', (err) => end(`could not run: ${err.message}`));
-    // 'close': after the last answer it wrote has been read.
-    child.once('close', (code, signal) => end(`ended (${signal ?? `exit code ${code}`})`));
     pipe(child).unref();
-    this.helpers.push(helper);
     return helper;
   }
 }

@@ -5,6 +5,7 @@
 // xattrs; and the helper's life: a process waiting on it stays alive until it answers or ends.
 
 import { execFileSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -142,6 +143,19 @@ describe('stripOverlayXattrs', () => {
     expect(dump).not.toMatch(/trusted\.overlay\.(origin|impure)/);
     expect(dump.match(/trusted\.overlay\.opaque/g)).toHaveLength(1);
     expect(dump.match(/trusted\.overlay\.(redirect|metacopy)/g)).toHaveLength(2);
+  });
+});
+
+describe('the helpers and the requests waiting for them', () => {
+  it('serves many requests at once on a run signal, leaving no listener on it', async () => {
+    const dir = tempDir('helper-many');
+    dirs.push(dir);
+    const root = path.join(dir, 'upper');
+    await writeFiles(root, { 'd/f': 'f' });
+    const ac = new AbortController();
+    const counts = await Promise.all(Array.from({ length: 40 }, () => settleTree(root, undefined, ac.signal)));
+    expect(counts).toEqual(Array.from({ length: 40 }, () => 3));
+    expect(getEventListeners(ac.signal, 'abort')).toEqual([]);
   });
 });
 
