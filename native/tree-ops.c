@@ -795,7 +795,7 @@ static void settle_request(char **field) {
 
 /* ---------------------------------------------------------------- content times */
 
-/* At most this many unsettled entries are listed (finalize.ts: UNSETTLED_LISTED). */
+/* At most this many unsettled entries are listed (finalize.ts: FinalizeStats.unsettled). */
 #define UNSETTLED_LISTED 4096
 
 struct times {

@@ -47,7 +47,7 @@ export interface PruneInput {
 
 export async function pruneIdentical(input: PruneInput): Promise<PruneStats> {
   const scope = input.onlyDirs ? [...withAncestors(input.onlyDirs)] : undefined;
-  return pruneTree(path.resolve(input.upper), path.resolve(input.lowerView), input.sourceDateEpoch, scope, input.signal);
+  return pruneTree(input.upper, input.lowerView, input.sourceDateEpoch, scope, input.signal);
 }
 
 /** Whether two files (byte-path strings), both `size` bytes long, hold the same bytes; read on the file threads. */

@@ -225,7 +225,7 @@ export interface PruneCounts {
  * only directories then.
  */
 export async function pruneTree(upper: string, lowerView: string, epoch: number | undefined, scope: readonly string[] | undefined, signal: AbortSignal): Promise<PruneCounts> {
-  const fields: Field[] = ['P', bytesOf(upper), bytesOf(lowerView), epochField(epoch)];
+  const fields: Field[] = ['P', bytesOf(path.resolve(upper)), bytesOf(path.resolve(lowerView)), epochField(epoch)];
   fields.push(scope === undefined ? 'none' : String(scope.length), ...(scope ?? []).map(bytesOf));
   const [files, dirs, bytes] = (await treeOps().ask(fields, signal)).split(' ').map(Number);
   return { files: files!, dirs: dirs!, bytes: bytes! };
@@ -236,10 +236,10 @@ export async function pruneTree(upper: string, lowerView: string, epoch: number 
  * `epoch`, in squashfs's unsigned 32 bits); atimes stay. Returns the number of entries.
  */
 export async function settleTree(upper: string, epoch: number | undefined, signal: AbortSignal): Promise<number> {
-  return Number(await treeOps().ask(['S', bytesOf(upper), epochField(epoch)], signal));
+  return Number(await treeOps().ask(['S', bytesOf(path.resolve(upper)), epochField(epoch)], signal));
 }
 
-/** What the content's times are (finalize.ts: newestTimeBefore). */
+/** What the content's times are (finalize.ts: a layer built without source-date-epoch). */
 export interface ContentTimes {
   /** Whole seconds: the newest mtime older than the clock time given (0 when none). */
   newest: number;
@@ -254,7 +254,7 @@ export interface ContentTimes {
  */
 export async function contentTimes(upper: string, clockSince: number, signal: AbortSignal): Promise<ContentTimes> {
   // An mtime's whole milliseconds are below clockSince exactly when they are below its ceiling.
-  const [newest, , ...rest] = (await treeOps().ask(['T', bytesOf(upper), String(Math.ceil(clockSince))], signal)).split(' ');
+  const [newest, , ...rest] = (await treeOps().ask(['T', bytesOf(path.resolve(upper)), String(Math.ceil(clockSince))], signal)).split(' ');
   const unsettled = rest[0] === '-' ? undefined : rest.map((hex) => nameOf(Buffer.from(hex, 'hex')));
   return { newest: Number(newest), unsettled };
 }
@@ -273,6 +273,6 @@ export interface StripResult {
  * entries holding a redirect or metacopy (finalize refuses them).
  */
 export async function stripOverlayXattrs(upper: string, signal: AbortSignal): Promise<StripResult> {
-  const [stripped, entries, ...forbidden] = (await treeOps().ask(['X', bytesOf(upper)], signal)).split(' ');
+  const [stripped, entries, ...forbidden] = (await treeOps().ask(['X', bytesOf(path.resolve(upper))], signal)).split(' ');
   return { stripped: Number(stripped), entries: Number(entries), forbidden: forbidden.map((hex) => shownPath(nameOf(Buffer.from(hex, 'hex')))) };
 }
