@@ -91,7 +91,6 @@ export async function commitUpper(s: OpSession, p: CommitPlan): Promise<{ writte
     stripXattrs: true,
     touchedDirs: new Set(),
     sourceDateEpoch: p.pack.sourceDateEpoch,
-    runner: s.runner,
     signal: s.signal,
   });
   stats.strippedXattrs = fin.strippedXattrs;

@@ -210,7 +210,6 @@ async function finalizeLayer(s: LayerBuildSession, plan: LayerPlan, stack: Mount
       touchedDirs,
       sourceDateEpoch: plan.sourceDateEpoch,
       clockSince: plan.timesFromContent ? stack.mountedAt : undefined,
-      runner: s.runner,
       signal: s.signal,
     });
   } catch (err) {

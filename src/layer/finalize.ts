@@ -11,7 +11,6 @@ import path from 'node:path';
 import { FailureError } from '../failure.js';
 import { checkInterrupted } from '../process/interrupt.js';
 import { removeTreeOnWorker } from '../process/file-workers.js';
-import type { Runner } from '../process/run.js';
 import { bytesOf, readNames } from './byte-path.js';
 import { globToRegExp } from './root-path.js';
 import { type PruneStats, pruneIdentical } from './prune.js';
@@ -36,7 +35,6 @@ export interface FinalizeInput {
    * so a rebuild gives the same bytes.
    */
   clockSince?: number;
-  runner: Runner;
   signal: AbortSignal;
 }
 
