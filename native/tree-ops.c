@@ -80,13 +80,24 @@ static void fail_text(const char *fmt, ...) {
 
 /* ---------------------------------------------------------------- small tools */
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
+static void *xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
     if (!p) {
         fputs("tree-ops: out of memory\n", stderr);
         exit(3);
     }
     return p;
+}
+
+static void *xmalloc(size_t n) {
+    return xrealloc(NULL, n);
+}
+
+/* An array of `count` items of `size` with room for one more: doubled when full (from `first`). */
+static void *grown(void *items, size_t count, size_t *cap, size_t size, size_t first) {
+    if (count < *cap) return items;
+    *cap = *cap ? *cap * 2 : first;
+    return xrealloc(items, *cap * size);
 }
 
 static char *xstrdup(const char *s) {
@@ -243,10 +254,6 @@ static int same_bytes(struct buffers *b, int du, int dl, const char *udir, const
     }
     int same = 1;
     for (off_t left = size; left > 0 && same == 1;) {
-        if (failed) {
-            same = -1;
-            break;
-        }
         size_t want = left < CHUNK ? (size_t)left : CHUNK;
         ssize_t na = read_full(fa, b->a, want);
         if (na < 0) {
@@ -337,40 +344,24 @@ struct prune {
 };
 
 static void add_link(struct prune *w, struct linked l) {
-    if (w->link_count == w->link_cap) {
-        w->link_cap = w->link_cap ? w->link_cap * 2 : 64;
-        struct linked *n = realloc(w->links, w->link_cap * sizeof *n);
-        if (!n) {
-            fputs("tree-ops: out of memory\n", stderr);
-            exit(3);
-        }
-        w->links = n;
-    }
+    w->links = grown(w->links, w->link_count, &w->link_cap, sizeof *w->links, 64);
     w->links[w->link_count++] = l;
 }
 
 static void add_pending(struct prune *w, struct pending p) {
-    if (w->pending_count == w->pending_cap) {
-        w->pending_cap = w->pending_cap ? w->pending_cap * 2 : 16;
-        struct pending *n = realloc(w->pending, w->pending_cap * sizeof *n);
-        if (!n) {
-            fputs("tree-ops: out of memory\n", stderr);
-            exit(3);
-        }
-        w->pending = n;
-    }
+    w->pending = grown(w->pending, w->pending_count, &w->pending_cap, sizeof *w->pending, 16);
     w->pending[w->pending_count++] = p;
 }
 
-/* The non-directory entries of one directory being decided. */
-struct files_job {
+/* A directory of the upper and its lower counterpart, whose files are being decided. */
+struct dir_pair {
     struct prune *w;
     int du, dl;
     const char *udir, *ldir;
 };
 
 /* One non-directory entry of the upper against its lower counterpart (prune.ts: leaves). */
-static enum fate leaf(struct files_job *j, const char *name, struct buffers *b) {
+static enum fate leaf(struct dir_pair *j, const char *name, struct buffers *b) {
     struct stat st, lst = {0};
     if (fstatat(j->du, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         fail(errno, "lstat", j->udir, name);
@@ -466,15 +457,7 @@ static struct entry *read_entries(int fd, const char *path, size_t *count) {
             }
             dir = S_ISDIR(st.st_mode);
         }
-        if (n == cap) {
-            cap *= 2;
-            struct entry *m = realloc(out, cap * sizeof *out);
-            if (!m) {
-                fputs("tree-ops: out of memory\n", stderr);
-                exit(3);
-            }
-            out = m;
-        }
+        out = grown(out, n, &cap, sizeof *out, 16);
         out[n].name = xstrdup(e->d_name);
         out[n].dir = dir;
         n++;
@@ -514,11 +497,11 @@ static enum fate scan_dir(struct prune *w, int pdu, const char *name, int du, in
     if (!entries) goto out;
 
     int keeps_others = 0, removed_some = 0, waits = 0;
-    struct files_job job = {.w = w, .du = du, .dl = dl, .udir = udir, .ldir = ldir};
+    struct dir_pair pair = {.w = w, .du = du, .dl = dl, .udir = udir, .ldir = ldir};
     for (size_t i = 0; i < count && !failed; i++) {
         if (entries[i].dir) continue;
         /* Under a scope, only directories are pruned. */
-        enum fate f = w->scoped ? KEPT : leaf(&job, entries[i].name, buffers);
+        enum fate f = w->scoped ? KEPT : leaf(&pair, entries[i].name, buffers);
         if (f == GONE) removed_some = 1;
         else if (f == PENDING) waits = 1;
         else if (f == KEPT) keeps_others = 1;
@@ -890,15 +873,7 @@ static int strip_visit(void *ctx, int fd, const char *name, const char *path, in
         if (strcmp(attr, OVERLAY_PREFIX "redirect") == 0 || strcmp(attr, OVERLAY_PREFIX "metacopy") == 0) {
             if (noted) continue;
             noted = 1;
-            if (x->forbidden_count == x->forbidden_cap) {
-                x->forbidden_cap = x->forbidden_cap ? x->forbidden_cap * 2 : 16;
-                char **m = realloc(x->forbidden, x->forbidden_cap * sizeof *m);
-                if (!m) {
-                    fputs("tree-ops: out of memory\n", stderr);
-                    exit(3);
-                }
-                x->forbidden = m;
-            }
+            x->forbidden = grown(x->forbidden, x->forbidden_count, &x->forbidden_cap, sizeof *x->forbidden, 16);
             const char *rel = path + x->root_len;
             size_t len = strlen(rel);
             char *shown = xmalloc(len + 2);
@@ -940,6 +915,12 @@ static void strip_request(char **field) {
 
 /* ---------------------------------------------------------------- requests */
 
+/* A request that ends before its last field: the other end is gone or confused. */
+static _Noreturn void cut_short(void) {
+    fputs("tree-ops: request cut short\n", stderr);
+    exit(2);
+}
+
 static int read_field(char **buf, size_t *cap) {
     ssize_t n = getdelim(buf, cap, '\0', stdin);
     return n >= 1 && (*buf)[n - 1] == '\0';
@@ -972,17 +953,18 @@ int main(void) {
     for (;;) {
         if (!read_field(&field[0], &cap[0])) {
             if (feof(stdin)) return 0;
-            fputs("tree-ops: request cut short\n", stderr);
-            return 2;
+            cut_short();
         }
         failed = 0;
         error_text[0] = '\0';
-        if (strcmp(field[0], "P") == 0) {
-            for (int i = 1; i < 5; i++)
-                if (!read_field(&field[i], &cap[i])) {
-                    fputs("tree-ops: request cut short\n", stderr);
-                    return 2;
-                }
+        int fields = strcmp(field[0], "P") == 0 ? 4 : strcmp(field[0], "X") == 0 ? 1 : strcmp(field[0], "S") == 0 || strcmp(field[0], "T") == 0 ? 2 : 0;
+        if (fields == 0) {
+            fprintf(stderr, "tree-ops: unknown request %.20s\n", field[0]);
+            return 2;
+        }
+        for (int i = 1; i <= fields; i++)
+            if (!read_field(&field[i], &cap[i])) cut_short();
+        if (field[0][0] == 'P') {
             size_t n = 0;
             if (strcmp(field[4], "none") != 0) {
                 char *end;
@@ -995,12 +977,8 @@ int main(void) {
                 n = (size_t)v;
             }
             if (n > scope_slots) {
-                scope = realloc(scope, n * sizeof *scope);
-                scope_cap = realloc(scope_cap, n * sizeof *scope_cap);
-                if (!scope || !scope_cap) {
-                    fputs("tree-ops: out of memory\n", stderr);
-                    return 3;
-                }
+                scope = xrealloc(scope, n * sizeof *scope);
+                scope_cap = xrealloc(scope_cap, n * sizeof *scope_cap);
                 for (size_t i = scope_slots; i < n; i++) {
                     scope[i] = NULL;
                     scope_cap[i] = 0;
@@ -1008,34 +986,14 @@ int main(void) {
                 scope_slots = n;
             }
             for (size_t i = 0; i < n; i++)
-                if (!read_field(&scope[i], &scope_cap[i])) {
-                    fputs("tree-ops: request cut short\n", stderr);
-                    return 2;
-                }
+                if (!read_field(&scope[i], &scope_cap[i])) cut_short();
             prune_request(field, n, scope);
-        } else if (strcmp(field[0], "S") == 0) {
-            for (int i = 1; i < 3; i++)
-                if (!read_field(&field[i], &cap[i])) {
-                    fputs("tree-ops: request cut short\n", stderr);
-                    return 2;
-                }
+        } else if (field[0][0] == 'S') {
             settle_request(field);
-        } else if (strcmp(field[0], "T") == 0) {
-            for (int i = 1; i < 3; i++)
-                if (!read_field(&field[i], &cap[i])) {
-                    fputs("tree-ops: request cut short\n", stderr);
-                    return 2;
-                }
+        } else if (field[0][0] == 'T') {
             times_request(field);
-        } else if (strcmp(field[0], "X") == 0) {
-            if (!read_field(&field[1], &cap[1])) {
-                fputs("tree-ops: request cut short\n", stderr);
-                return 2;
-            }
-            strip_request(field);
         } else {
-            fprintf(stderr, "tree-ops: unknown request %.20s\n", field[0]);
-            return 2;
+            strip_request(field);
         }
         if (failed) print_error();
         if (fflush(stdout) != 0) return 1;
